@@ -1,0 +1,1 @@
+"""Cohost's composition root: settings, the app factory, the CLI."""

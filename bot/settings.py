@@ -1,0 +1,126 @@
+"""The configuration contract: environment variables (or a `.env` file), read once at start-up."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.vendors import VendorConfig
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line that names the variable."""
+
+
+def _check_url(name: str, value: str) -> str:
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError(f"{name} must be an http(s) URL")
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    SLACK_BOT_TOKEN: str = ""
+    SLACK_SIGNING_SECRET: str = ""
+    SLACK_APP_TOKEN: str = ""
+    SLACK_API_URL: str = "https://slack.com/api/"
+    PORT: int = Field(default=3000, ge=0, le=65535)
+    DATABASE_URL: str = "sqlite+aiosqlite:///cohost.db"
+    COHOST_ADMINS: str = ""
+    EXPIRY_WARNING_MINUTES: int = Field(default=5, ge=0)
+    VENDOR_TIMEOUT_S: float = Field(default=15.0, gt=0)
+
+    MIRRORTAB_API_KEY: str = ""
+    MIRRORTAB_URL: str = "https://api.mirrortab.com"
+    SAMESURF_API_KEY: str = ""
+    SAMESURF_API_SECRET: str = ""
+    SAMESURF_URL: str = "https://api.samesurf.com"
+    SAMESURF_JWT_ALG: Literal["HS256", "HS384", "HS512", "none"] = "HS256"
+    MIROTALK_URL: str = ""
+    MIROTALK_API_SECRET: str = ""
+    COVIU_API_KEY: str = ""
+    COVIU_API_SECRET: str = ""
+    COVIU_URL: str = "https://api.coviu.com/v1"
+    MIRRORACE_API_KEY: str = ""
+    MIRRORACE_API_TOKEN: str = ""
+    MIRRORACE_URL: str = "https://mirrorace.com/api/v1"
+
+    COBROWSE_PROVIDER: Literal["", "mirrortab", "samesurf"] = ""
+    MEETING_PROVIDER: Literal["", "mirotalk", "coviu"] = ""
+
+    @field_validator(
+        "SLACK_API_URL", "MIRRORTAB_URL", "SAMESURF_URL", "MIROTALK_URL", "COVIU_URL", "MIRRORACE_URL"
+    )
+    @classmethod
+    def _urls(cls, value: str, info: object) -> str:
+        return _check_url(getattr(info, "field_name", "URL"), value.strip())
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("DATABASE_URL is not an SQLAlchemy URL") from exc
+        return value
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.COHOST_ADMINS.split(",") if part.strip())
+
+    @property
+    def slack_mode(self) -> Literal["socket", "http", "offline"]:
+        if self.SLACK_APP_TOKEN:
+            return "socket"
+        if self.SLACK_BOT_TOKEN:
+            return "http"
+        return "offline"
+
+    @property
+    def vendors(self) -> VendorConfig:
+        return VendorConfig(
+            timeout_s=self.VENDOR_TIMEOUT_S,
+            mirrortab_api_key=self.MIRRORTAB_API_KEY,
+            mirrortab_url=self.MIRRORTAB_URL,
+            samesurf_api_key=self.SAMESURF_API_KEY,
+            samesurf_api_secret=self.SAMESURF_API_SECRET,
+            samesurf_url=self.SAMESURF_URL,
+            samesurf_jwt_alg=self.SAMESURF_JWT_ALG,
+            cobrowse_provider=self.COBROWSE_PROVIDER,
+        )
+
+    def check_mode(self) -> None:
+        """The Slack credentials a mode needs, named when one is missing."""
+        mode = self.slack_mode
+        if mode == "socket" and not self.SLACK_BOT_TOKEN:
+            raise SettingsError("SLACK_BOT_TOKEN is required with SLACK_APP_TOKEN (Socket Mode)")
+        if mode == "socket" and not self.SLACK_APP_TOKEN.startswith("xapp-"):
+            raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        if mode == "http" and not self.SLACK_SIGNING_SECRET:
+            raise SettingsError("SLACK_SIGNING_SECRET is required in HTTP mode (SLACK_BOT_TOKEN is set)")
+        if mode != "offline" and not self.SLACK_BOT_TOKEN.startswith("xoxb-"):
+            raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        provider = self.COBROWSE_PROVIDER
+        if provider and provider not in self.vendors.enabled_cobrowse():
+            raise SettingsError(f"COBROWSE_PROVIDER is {provider}, but that vendor has no credentials set")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Reads the settings; any problem becomes a SettingsError of one line naming the variable."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]) or "settings"
+        value = first.get("input")
+        shown = "" if value is None or "SECRET" in name or "KEY" in name or "TOKEN" in name else f" (got {value!r})"
+        reason = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {reason}{shown}") from None
+    settings.check_mode()
+    return settings

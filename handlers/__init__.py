@@ -1,0 +1,1 @@
+"""Slack-facing code: command families, buttons, modals, Block Kit rendering, parsing."""

@@ -1,0 +1,217 @@
+"""The one HTTP layer every vendor client goes through.
+
+It owns the process's single `aiohttp.ClientSession`, bounds every call with connect and total timeouts,
+retries with jittered exponential backoff only the calls a vendor module marks as safe to repeat, and turns
+every transport-level failure into a typed `VendorError` naming the vendor. Vendor modules only say how
+their own error bodies read (`error_text`) and how to authenticate.
+
+Nothing here logs a request body, a header or a query string: those carry API keys and tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from services.errors import (
+    VendorAuthError,
+    VendorBadRequest,
+    VendorError,
+    VendorNotFound,
+    VendorUnavailable,
+)
+
+log = logging.getLogger("cohost.http")
+
+#: Statuses a retry may cure, for calls that are safe to repeat.
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class VendorResponse:
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+
+def join_url(base: str, path: str) -> str:
+    """`base` + `path` with exactly one slash between them, whatever either side carries."""
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+class HttpPool:
+    """The process-wide client session, created on first use and closed at shutdown."""
+
+    def __init__(self, *, connect_timeout_s: float = 5.0, limit: int = 200) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        self._connect_timeout_s = connect_timeout_s
+        self._limit = limit
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._limit),
+                timeout=aiohttp.ClientTimeout(sock_connect=self._connect_timeout_s),
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+@dataclass
+class VendorHttp:
+    """One vendor's view of the shared HTTP layer."""
+
+    vendor: str
+    base_url: str
+    pool: HttpPool
+    timeout_s: float
+    #: Pulls the vendor's own error text out of an error body, or None when it has none.
+    error_text: Callable[[Any], str | None] = lambda body: None
+    #: For vendors that report failures inside a body (any status): the error to raise, or None.
+    classify: Callable[[int, Any], VendorError | None] | None = None
+    #: Values that must never appear in an error text (keys, secrets, tokens).
+    secrets: Sequence[str] = ()
+    retries: int = 3
+    backoff_s: float = 0.25
+    #: Added to every request's headers (computed per call, e.g. a fresh JWT).
+    auth_headers: Callable[[], Mapping[str, str]] | None = None
+    extra_success: frozenset[int] = field(default_factory=frozenset)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        safe_to_repeat: bool = False,
+        expect_json: bool = True,
+    ) -> VendorResponse:
+        """Makes the call; returns a 2xx answer or raises the typed error. Retries only `safe_to_repeat` calls."""
+        attempts = 1 + (self.retries if safe_to_repeat else 0)
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self._once(method, path, json_body, form, params, headers, expect_json)
+            except VendorUnavailable as exc:
+                if attempt == attempts:
+                    raise
+                delay = exc.retry_after if isinstance(exc, _RetryAfter) else None
+                await asyncio.sleep(delay if delay is not None else self._backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter: spreads the retries of many concurrent callers.
+        return float(random.uniform(0, self.backoff_s * 2 ** (attempt - 1)))
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        expect_json: bool,
+    ) -> VendorResponse:
+        url = join_url(self.base_url, path)
+        all_headers: dict[str, str] = {"Accept": "application/json"}
+        if self.auth_headers is not None:
+            all_headers.update(self.auth_headers())
+        if headers:
+            all_headers.update(headers)
+        started = time.perf_counter()
+        try:
+            async with self.pool.session.request(
+                method,
+                url,
+                json=json_body,
+                data=form,
+                params=params,
+                headers=all_headers,
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+                content_type = resp.headers.get("Content-Type", "")
+                resp_headers = dict(resp.headers)
+        except TimeoutError:
+            log.warning("%s %s %s: timed out after %.1fs", self.vendor, method, path, self.timeout_s)
+            raise VendorUnavailable(self.vendor, f"{self.vendor} did not answer within {self.timeout_s:g} s") from None
+        except aiohttp.ClientError as exc:
+            log.warning("%s %s %s: %s", self.vendor, method, path, type(exc).__name__)
+            raise VendorUnavailable(self.vendor, f"{self.vendor} could not be reached") from None
+        log.info("%s %s %s -> %s in %.0f ms", self.vendor, method, path, status, 1000 * (time.perf_counter() - started))
+        body = self._parse(raw, content_type, status, expect_json)
+        if self.classify is not None and status < 500 and status != 429:
+            error = self.classify(status, body)
+            if error is not None:
+                error.message = redact(error.message, self.secrets)
+                raise error
+        if 200 <= status < 300:
+            return VendorResponse(status, body, resp_headers)
+        raise self._error(status, body, resp_headers)
+
+    def _parse(self, raw: bytes, content_type: str, status: int, expect_json: bool) -> Any:
+        if not raw.strip():
+            return None
+        if not expect_json:
+            return raw
+        looks_json = "json" in content_type or raw.lstrip()[:1] in (b"{", b"[")
+        if not looks_json:
+            raise VendorUnavailable(
+                self.vendor, f"{self.vendor} answered with a web page instead of data (HTTP {status})", status=status
+            )
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise VendorUnavailable(self.vendor, f"{self.vendor} sent an answer that is not valid JSON", status=status) from None
+
+    def _error(self, status: int, body: Any, headers: Mapping[str, str]) -> VendorError:
+        text = self.error_text(body) if body is not None else None
+        text = redact(text, self.secrets) if text else None
+        if status == 429:
+            return _RetryAfter(self.vendor, f"{self.vendor} is rate limiting Cohost", status=status,
+                               retry_after=_retry_after(headers))
+        if status >= 500:
+            return VendorUnavailable(self.vendor, f"{self.vendor} had an internal error (HTTP {status})", status=status)
+        if status in (401, 403):
+            return VendorAuthError(self.vendor, text or f"{self.vendor} refused Cohost's credentials", status=status)
+        if status == 404:
+            return VendorNotFound(self.vendor, text or f"{self.vendor} does not know that id", status=status)
+        return VendorBadRequest(self.vendor, text or f"{self.vendor} refused the request (HTTP {status})", status=status)
+
+
+class _RetryAfter(VendorUnavailable):
+    def __init__(self, vendor: str, message: str, *, status: int, retry_after: float | None) -> None:
+        super().__init__(vendor, message, status=status)
+        self.retry_after = retry_after
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    try:
+        return min(float(value), 30.0) if value is not None else None
+    except ValueError:
+        return None

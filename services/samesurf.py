@@ -1,0 +1,311 @@
+"""SameSurf: co-browsing rooms, limited-use invitations, analytics and reseller subscriptions (API v3).
+
+Every call is a POST with a JSON body and a fresh JWT (`{"iat", "sub": API key}` signed with the API secret):
+the server checks `iat`, so a token is never reused. `"success": false` is a failure whatever the status.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import jwt
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from services.errors import (
+    VendorAuthError,
+    VendorBadRequest,
+    VendorError,
+    VendorNotFound,
+)
+from services.http import VendorHttp
+
+VENDOR = "SameSurf"
+
+FEATURES = (
+    "MODE_DOCUMENT_SHARE", "MODE_VIDEO_SHARE", "MODE_SCREEN_SHARE", "MODE_LOGOUT", "TOOLS_SCREEN_RECORDING",
+    "TOOLS_VIDEO_CHAT", "TOOLS_AUDIO_CHAT", "TOOLS_12MANY_VIDEO", "TOOLS_MOUSE_TRACKING", "TOOLS_DISCONNECT_USER",
+)
+OVERRIDE_KEYS = (
+    "communications_active", "default_logout_url", "demotimer_active", "demotimer_logout_url", "disable_urlbar_all",
+    "disable_urlbar_follower", "hide_bookmark_add", "hide_bookmark_header", "hide_bookmarks", "hide_modes_menu",
+    "inroomchat_active", "invitations_active", "passcontrol_active", "preload_host_invitations",
+    "social_changename_active", "suppress_beforeunload", "welcome_active",
+)
+
+# errorcode -> the kind of failure it is (the rest are bad input, shown with SameSurf's own text).
+_AUTH_CODES = {101, 116, 117, 119}
+_NOT_FOUND_CODES = {102, 112, 118}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Bookmark(_Model):
+    name: str
+    link: str
+
+
+class Cookie(_Model):
+    domain: str
+    path: str = "/"
+    name: str
+    value: str
+    secure: bool = True
+    httponly: bool = True
+
+
+class StorageItem(_Model):
+    domain: str
+    name: str
+    value: str
+
+
+class SessionData(_Model):
+    cookies: list[Cookie] = Field(default_factory=list)
+    storage: list[StorageItem] = Field(default_factory=list)
+
+
+class Schedule(_Model):
+    """When a scheduled room starts: a wall-clock time in `timezone` (an IANA name) or in UTC."""
+
+    eventtime: datetime
+    timezone: str | None = None
+    lengthinminutes: int | None = None
+    invitees: list[str] = Field(default_factory=list)
+    invitemessage: str | None = None
+
+
+class Room(_Model):
+    room: str
+    token: str | None = None
+    leadertoken: str | None = None
+    #: The follower link, for everyone.
+    publicinvitation: str
+    #: The leader link (built on `leadertoken`): privileged, for the creator alone.
+    privateinvitation: str | None = None
+
+
+class RunningRoom(_Model):
+    room: str
+    starttime: datetime | None = None
+    publicinvitation: str | None = None
+    privateinvitation: str | None = None
+    title: str | None = None
+
+
+class Invitation(_Model):
+    token: str
+    link: str
+
+
+class Overview(_Model):
+    url_latest: str | None = None
+    url_most_popular: str | None = None
+    rooms_total: int = 0
+    rooms_today: int = 0
+    rooms_thisweek: int = 0
+    rooms_thismonth: int = 0
+    averageduration_alltime: float = 0
+    averageduration_today: float = 0
+    averageduration_thisweek: float = 0
+    averageduration_thismonth: float = 0
+
+
+class AnalyticsRoom(_Model):
+    room: str
+    title: str | None = None
+    date: datetime | None = None
+    duration: int = 0
+    screenrecordings: int = 0
+
+
+class AnalyticsRooms(_Model):
+    total_rooms: int = 0
+    rooms: list[AnalyticsRoom] = Field(default_factory=list)
+
+
+class RoomEvent(_Model):
+    type: str
+    date: datetime | None = None
+    sender: str | None = None
+    target: str | None = None
+    data: str | None = None
+
+
+class RoomUser(_Model):
+    guid: str | None = None
+    host: bool = False
+    joinedat: datetime | None = None
+    leftat: datetime | None = None
+    name: str | None = None
+    ipaddress: str | None = None
+    city: str | None = None
+    country: str | None = None
+
+
+class RoomAnalytics(_Model):
+    title: str | None = None
+    events: list[RoomEvent] = Field(default_factory=list)
+    users: list[RoomUser] = Field(default_factory=list)
+
+
+class ApiKey(_Model):
+    apikey: str
+    apisecret: SecretStr
+
+
+def classify(status: int, body: Any) -> VendorError | None:
+    if not isinstance(body, dict):
+        return None if 200 <= status < 300 else VendorBadRequest(VENDOR, f"SameSurf refused the request (HTTP {status})")
+    if body.get("success") is not False and 200 <= status < 300:
+        return None
+    text = str(body.get("error") or f"SameSurf refused the request (HTTP {status})")
+    code = body.get("errorcode")
+    try:
+        code = int(code) if code is not None else None
+    except (TypeError, ValueError):
+        code = None
+    if code in _AUTH_CODES or status in (401, 403):
+        return VendorAuthError(VENDOR, text, status=status)
+    if code in _NOT_FOUND_CODES or status == 404:
+        return VendorNotFound(VENDOR, text, status=status)
+    return VendorBadRequest(VENDOR, text, status=status, code=code)
+
+
+def _dumps(items: list[_Model]) -> list[dict[str, Any]]:
+    return [item.model_dump() for item in items]
+
+
+class SameSurf:
+    vendor = VENDOR
+    page_size = 100
+
+    def __init__(self, http: VendorHttp, api_key: str, api_secret: str, alg: str = "HS256") -> None:
+        self._http = http
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self._alg = alg
+        http.auth_headers = self._auth_header
+        http.classify = classify
+
+    def _auth_header(self) -> dict[str, str]:
+        claims = {"iat": int(time.time()), "sub": self._api_key}
+        if self._alg == "none":
+            token = jwt.encode(claims, None, algorithm="none")
+        else:
+            token = jwt.encode(claims, self._api_secret, algorithm=self._alg, headers={"typ": "JWT"})
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _post(self, path: str, body: dict[str, Any] | None = None, *, safe: bool = False) -> dict[str, Any]:
+        resp = await self._http.call("POST", path, json_body=body if body is not None else {}, safe_to_repeat=safe)
+        return resp.body if isinstance(resp.body, dict) else {}
+
+    async def create_room(
+        self,
+        *,
+        starturl: str | None = None,
+        title: str | None = None,
+        bookmarks: list[Bookmark] | None = None,
+        session: SessionData | None = None,
+        disabledfeatures: list[str] | None = None,
+        schedule: Schedule | None = None,
+    ) -> Room:
+        body: dict[str, Any] = {}
+        if starturl:
+            body["starturl"] = starturl
+        if title:
+            body["title"] = title
+        if bookmarks:
+            body["bookmarks"] = _dumps(list(bookmarks))
+        if session is not None and (session.cookies or session.storage):
+            body["session"] = session.model_dump()
+        if disabledfeatures:
+            body["disabledfeatures"] = list(disabledfeatures)
+        if schedule is not None:
+            body.update(_schedule_fields(schedule))
+        return Room.model_validate(await self._post("create", body))
+
+    async def running_rooms(self, *, skip: int = 0, limit: int | None = None) -> tuple[list[RunningRoom], int]:
+        body: dict[str, Any] = {"skip": skip}
+        if limit is not None:
+            body["limit"] = limit
+        data = await self._post("runningrooms", body, safe=True)
+        rooms = [RunningRoom.model_validate(room) for room in data.get("rooms") or []]
+        return rooms, int(data.get("totalrooms") or len(rooms))
+
+    async def all_running_rooms(self) -> list[RunningRoom]:
+        rooms: list[RunningRoom] = []
+        while True:
+            page, total = await self.running_rooms(skip=len(rooms), limit=self.page_size)
+            rooms.extend(page)
+            if not page or len(rooms) >= total:
+                return rooms
+
+    async def create_invitation(
+        self, room: str, *, usagelimit: int = 1, isleader: bool = False, usersname: str | None = None
+    ) -> Invitation:
+        body: dict[str, Any] = {"room": room, "usagelimit": usagelimit, "isleader": isleader}
+        if usersname:
+            body["usersname"] = usersname
+        return Invitation.model_validate(await self._post("createlimitedusetoken", body))
+
+    async def delete_invitation(self, token: str) -> None:
+        await self._post("deletelimitedusetoken", {"token": token})
+
+    async def analytics_overview(self) -> Overview:
+        return Overview.model_validate(await self._post("analyticsoverview", safe=True))
+
+    async def analytics_rooms(self, *, skip: int = 0, take: int = 20) -> AnalyticsRooms:
+        return AnalyticsRooms.model_validate(await self._post("analyticsrooms", {"skip": skip, "take": take}, safe=True))
+
+    async def room_analytics(self, room: str, *, version: int = 0) -> RoomAnalytics:
+        data = await self._post("roomanalytics", {"room": room, "version": version}, safe=True)
+        return RoomAnalytics.model_validate(data)
+
+    async def create_subscription(
+        self,
+        name: str,
+        *,
+        licensecount: int,
+        overrides: dict[str, str] | None = None,
+        bookmarks: list[Bookmark] | None = None,
+        disabledfeatures: list[str] | None = None,
+    ) -> None:
+        body: dict[str, Any] = {"name": name, "licensecount": licensecount}
+        if overrides:
+            body["configuration_overrides"] = [{"key": key, "value": value} for key, value in overrides.items()]
+        if bookmarks:
+            body["bookmarks"] = _dumps(list(bookmarks))
+        if disabledfeatures:
+            # The parameter list says `disabledfeatures`, the example `disabled_features`: send both spellings.
+            body["disabledfeatures"] = list(disabledfeatures)
+            body["disabled_features"] = list(disabledfeatures)
+        await self._post("reseller/createsubscription", body)
+
+    async def delete_subscription(self, name: str) -> None:
+        await self._post("reseller/deletesubscription", {"name": name})
+
+    async def create_api_key(self, subscription: str) -> ApiKey:
+        return ApiKey.model_validate(await self._post("reseller/createapikey", {"subscription": subscription}))
+
+
+def _schedule_fields(schedule: Schedule) -> dict[str, Any]:
+    when = schedule.eventtime.replace(microsecond=0)
+    fields: dict[str, Any] = {}
+    if schedule.timezone and schedule.timezone != "UTC":
+        # A wall-clock time plus its IANA zone, as in SameSurf's example.
+        fields["eventtime"] = when.replace(tzinfo=None).isoformat()
+        fields["timezone"] = schedule.timezone
+    else:
+        fields["eventtime"] = when.replace(tzinfo=None).isoformat() + "Z"
+    if schedule.lengthinminutes:
+        fields["lengthinminutes"] = schedule.lengthinminutes
+    if schedule.invitees:
+        fields["invitees"] = ",".join(schedule.invitees)
+    if schedule.invitemessage:
+        fields["invitemessage"] = schedule.invitemessage
+    return fields
+

@@ -1,0 +1,97 @@
+"""Which vendors are on, and their clients, built once per process on the shared HTTP pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from services import mirrortab, samesurf
+from services.errors import VendorNotConfigured
+from services.http import HttpPool, VendorHttp
+from services.mirrortab import MirrorTab
+from services.samesurf import SameSurf
+
+CobrowseVendor = Literal["mirrortab", "samesurf"]
+#: The order of the configuration contract: the first vendor on is a family's default.
+COBROWSE_VENDORS: tuple[CobrowseVendor, ...] = ("mirrortab", "samesurf")
+DISPLAY_NAMES = {"mirrortab": "MirrorTab", "samesurf": "SameSurf"}
+
+
+@dataclass(frozen=True)
+class VendorConfig:
+    timeout_s: float = 15.0
+    mirrortab_api_key: str = ""
+    mirrortab_url: str = "https://api.mirrortab.com"
+    samesurf_api_key: str = ""
+    samesurf_api_secret: str = ""
+    samesurf_url: str = "https://api.samesurf.com"
+    samesurf_jwt_alg: str = "HS256"
+    cobrowse_provider: str = ""
+
+    def missing(self, vendor: str) -> list[str]:
+        """The variables still empty for `vendor` (none: it is on)."""
+        required = {
+            "mirrortab": {"MIRRORTAB_API_KEY": self.mirrortab_api_key},
+            "samesurf": {
+                "SAMESURF_API_KEY": self.samesurf_api_key,
+                # With the `none` algorithm the secret signs nothing.
+                "SAMESURF_API_SECRET": self.samesurf_api_secret or (self.samesurf_jwt_alg == "none" and "-"),
+            },
+        }[vendor]
+        return [name for name, value in required.items() if not value]
+
+    def enabled_cobrowse(self) -> list[CobrowseVendor]:
+        return [vendor for vendor in COBROWSE_VENDORS if not self.missing(vendor)]
+
+
+class Vendors:
+    """The vendor clients of this process; a vendor that is off raises `VendorNotConfigured` when asked for."""
+
+    def __init__(self, config: VendorConfig, pool: HttpPool) -> None:
+        self.config = config
+        self.pool = pool
+        self._mirrortab = MirrorTab(
+            VendorHttp(
+                vendor=mirrortab.VENDOR,
+                base_url=config.mirrortab_url,
+                pool=pool,
+                timeout_s=config.timeout_s,
+                error_text=mirrortab.error_text,
+                secrets=(config.mirrortab_api_key,),
+            ),
+            config.mirrortab_api_key,
+        )
+        self._samesurf = SameSurf(
+            VendorHttp(
+                vendor=samesurf.VENDOR,
+                base_url=config.samesurf_url.rstrip("/") + "/api/v3",
+                pool=pool,
+                timeout_s=config.timeout_s,
+                secrets=(config.samesurf_api_key, config.samesurf_api_secret),
+            ),
+            config.samesurf_api_key,
+            config.samesurf_api_secret,
+            config.samesurf_jwt_alg,
+        )
+
+    def _require(self, vendor: str) -> None:
+        missing = self.config.missing(vendor)
+        if missing:
+            raise VendorNotConfigured(DISPLAY_NAMES[vendor], missing)
+
+    @property
+    def mirrortab(self) -> MirrorTab:
+        self._require("mirrortab")
+        return self._mirrortab
+
+    @property
+    def samesurf(self) -> SameSurf:
+        self._require("samesurf")
+        return self._samesurf
+
+    def default_cobrowse(self) -> CobrowseVendor:
+        """The configured default, else the first vendor on, else MirrorTab (whose error names its variables)."""
+        if self.config.cobrowse_provider in COBROWSE_VENDORS:
+            return self.config.cobrowse_provider  # type: ignore[return-value]
+        enabled = self.config.enabled_cobrowse()
+        return enabled[0] if enabled else "mirrortab"
