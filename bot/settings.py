@@ -51,9 +51,7 @@ class Settings(BaseSettings):
     COBROWSE_PROVIDER: Literal["", "mirrortab", "samesurf"] = ""
     MEETING_PROVIDER: Literal["", "mirotalk", "coviu"] = ""
 
-    @field_validator(
-        "SLACK_API_URL", "MIRRORTAB_URL", "SAMESURF_URL", "MIROTALK_URL", "COVIU_URL", "MIRRORACE_URL"
-    )
+    @field_validator("SLACK_API_URL", "MIRRORTAB_URL", "SAMESURF_URL", "MIROTALK_URL", "COVIU_URL", "MIRRORACE_URL")
     @classmethod
     def _urls(cls, value: str, info: object) -> str:
         return _check_url(getattr(info, "field_name", "URL"), value.strip())

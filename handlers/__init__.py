@@ -1,1 +1,15 @@
-"""Slack-facing code: command families, buttons, modals, Block Kit rendering, parsing."""
+"""Slack-facing code: command families, buttons, modals, Block Kit rendering, parsing.
+
+`register(app, deps)` wires every listener; each module registers its own kind.
+"""
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers import buttons, commands, modals
+from handlers.context import Deps
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    commands.register(app, deps)
+    buttons.register(app, deps)
+    modals.register(app, deps)

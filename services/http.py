@@ -186,21 +186,26 @@ class VendorHttp:
         try:
             return json.loads(raw)
         except ValueError:
-            raise VendorUnavailable(self.vendor, f"{self.vendor} sent an answer that is not valid JSON", status=status) from None
+            raise VendorUnavailable(
+                self.vendor, f"{self.vendor} sent an answer that is not valid JSON", status=status
+            ) from None
 
     def _error(self, status: int, body: Any, headers: Mapping[str, str]) -> VendorError:
         text = self.error_text(body) if body is not None else None
         text = redact(text, self.secrets) if text else None
         if status == 429:
-            return _RetryAfter(self.vendor, f"{self.vendor} is rate limiting Cohost", status=status,
-                               retry_after=_retry_after(headers))
+            return _RetryAfter(
+                self.vendor, f"{self.vendor} is rate limiting Cohost", status=status, retry_after=_retry_after(headers)
+            )
         if status >= 500:
             return VendorUnavailable(self.vendor, f"{self.vendor} had an internal error (HTTP {status})", status=status)
         if status in (401, 403):
             return VendorAuthError(self.vendor, text or f"{self.vendor} refused Cohost's credentials", status=status)
         if status == 404:
             return VendorNotFound(self.vendor, text or f"{self.vendor} does not know that id", status=status)
-        return VendorBadRequest(self.vendor, text or f"{self.vendor} refused the request (HTTP {status})", status=status)
+        return VendorBadRequest(
+            self.vendor, text or f"{self.vendor} refused the request (HTTP {status})", status=status
+        )
 
 
 class _RetryAfter(VendorUnavailable):

@@ -24,14 +24,35 @@ from services.http import VendorHttp
 VENDOR = "SameSurf"
 
 FEATURES = (
-    "MODE_DOCUMENT_SHARE", "MODE_VIDEO_SHARE", "MODE_SCREEN_SHARE", "MODE_LOGOUT", "TOOLS_SCREEN_RECORDING",
-    "TOOLS_VIDEO_CHAT", "TOOLS_AUDIO_CHAT", "TOOLS_12MANY_VIDEO", "TOOLS_MOUSE_TRACKING", "TOOLS_DISCONNECT_USER",
+    "MODE_DOCUMENT_SHARE",
+    "MODE_VIDEO_SHARE",
+    "MODE_SCREEN_SHARE",
+    "MODE_LOGOUT",
+    "TOOLS_SCREEN_RECORDING",
+    "TOOLS_VIDEO_CHAT",
+    "TOOLS_AUDIO_CHAT",
+    "TOOLS_12MANY_VIDEO",
+    "TOOLS_MOUSE_TRACKING",
+    "TOOLS_DISCONNECT_USER",
 )
 OVERRIDE_KEYS = (
-    "communications_active", "default_logout_url", "demotimer_active", "demotimer_logout_url", "disable_urlbar_all",
-    "disable_urlbar_follower", "hide_bookmark_add", "hide_bookmark_header", "hide_bookmarks", "hide_modes_menu",
-    "inroomchat_active", "invitations_active", "passcontrol_active", "preload_host_invitations",
-    "social_changename_active", "suppress_beforeunload", "welcome_active",
+    "communications_active",
+    "default_logout_url",
+    "demotimer_active",
+    "demotimer_logout_url",
+    "disable_urlbar_all",
+    "disable_urlbar_follower",
+    "hide_bookmark_add",
+    "hide_bookmark_header",
+    "hide_bookmarks",
+    "hide_modes_menu",
+    "inroomchat_active",
+    "invitations_active",
+    "passcontrol_active",
+    "preload_host_invitations",
+    "social_changename_active",
+    "suppress_beforeunload",
+    "welcome_active",
 )
 
 # errorcode -> the kind of failure it is (the rest are bad input, shown with SameSurf's own text).
@@ -159,7 +180,9 @@ class ApiKey(_Model):
 
 def classify(status: int, body: Any) -> VendorError | None:
     if not isinstance(body, dict):
-        return None if 200 <= status < 300 else VendorBadRequest(VENDOR, f"SameSurf refused the request (HTTP {status})")
+        return (
+            None if 200 <= status < 300 else VendorBadRequest(VENDOR, f"SameSurf refused the request (HTTP {status})")
+        )
     if body.get("success") is not False and 200 <= status < 300:
         return None
     text = str(body.get("error") or f"SameSurf refused the request (HTTP {status})")
@@ -259,7 +282,9 @@ class SameSurf:
         return Overview.model_validate(await self._post("analyticsoverview", safe=True))
 
     async def analytics_rooms(self, *, skip: int = 0, take: int = 20) -> AnalyticsRooms:
-        return AnalyticsRooms.model_validate(await self._post("analyticsrooms", {"skip": skip, "take": take}, safe=True))
+        return AnalyticsRooms.model_validate(
+            await self._post("analyticsrooms", {"skip": skip, "take": take}, safe=True)
+        )
 
     async def room_analytics(self, room: str, *, version: int = 0) -> RoomAnalytics:
         data = await self._post("roomanalytics", {"room": room, "version": version}, safe=True)
@@ -285,8 +310,12 @@ class SameSurf:
             body["disabled_features"] = list(disabledfeatures)
         await self._post("reseller/createsubscription", body)
 
-    async def delete_subscription(self, name: str) -> None:
-        await self._post("reseller/deletesubscription", {"name": name})
+    async def delete_subscription(self, name: str, *, force: bool = False) -> None:
+        # `force` is not in the doc's parameter list, but the server asks for it (errorcode 120) when needed.
+        body: dict[str, Any] = {"name": name}
+        if force:
+            body["force"] = True
+        await self._post("reseller/deletesubscription", body)
 
     async def create_api_key(self, subscription: str) -> ApiKey:
         return ApiKey.model_validate(await self._post("reseller/createapikey", {"subscription": subscription}))
@@ -308,4 +337,3 @@ def _schedule_fields(schedule: Schedule) -> dict[str, Any]:
     if schedule.invitemessage:
         fields["invitemessage"] = schedule.invitemessage
     return fields
-

@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Integer, String, TypeDecorator, event, select, update
+from sqlalchemy import DateTime, Integer, String, TypeDecorator, delete, event, select, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -144,6 +144,11 @@ class Store:
         except IntegrityError:
             return False
 
+    async def prune_requests(self, older_than: datetime) -> int:
+        async with self._sessions.begin() as session:
+            result = await session.execute(delete(HandledRequest).where(HandledRequest.handled_at < older_than))
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
     # -- cards -----------------------------------------------------------------------------------------------
 
     async def add_card(self, card: NewCard) -> Card:
@@ -186,9 +191,13 @@ class Store:
                 .values(state=CardState.ACTIVE.value)
             )
 
-    async def finish_end(self, card_id: int, *, by: str | None, at: datetime, state: CardState = CardState.ENDED) -> Card:
+    async def finish_end(
+        self, card_id: int, *, by: str | None, at: datetime, state: CardState = CardState.ENDED
+    ) -> Card:
         async with self._sessions.begin() as session:
-            await session.execute(update(Card).where(Card.id == card_id).values(state=state.value, ended_by=by, ended_at=at))
+            await session.execute(
+                update(Card).where(Card.id == card_id).values(state=state.value, ended_by=by, ended_at=at)
+            )
             card = await session.get(Card, card_id)
             assert card is not None
             return card

@@ -1,0 +1,63 @@
+"""`python -m bot [web|scheduler]`: the whole bot by default; `web` or `scheduler` for one half.
+
+With no Slack credentials at all, the offline mode: the bot wired to the sandbox, driven from a prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from bot.app import Role, Runtime, build_runtime
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("cohost")
+
+
+async def _serve_socket_mode(runtime: Runtime) -> None:
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    runner = web.AppRunner(runtime.web, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", runtime.settings.PORT).start()  # /healthz for the platform
+    handler = AsyncSocketModeHandler(runtime.bolt, runtime.settings.SLACK_APP_TOKEN)
+    try:
+        await handler.start_async()
+    finally:
+        await runner.cleanup()
+
+
+def serve(settings: Settings, role: Role) -> None:
+    runtime = build_runtime(settings, role=role)
+    if settings.slack_mode == "socket" and role != "scheduler":
+        log.info("Socket Mode (%s)", role)
+        asyncio.run(_serve_socket_mode(runtime))
+        return
+    log.info("HTTP mode (%s) on port %d", role, settings.PORT)
+    web.run_app(runtime.web, host="0.0.0.0", port=settings.PORT, print=None, access_log=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("role", nargs="?", choices=["web", "scheduler"], help="run one half only")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"cohost: {exc}", file=sys.stderr)
+        return 2
+    if settings.slack_mode == "offline":
+        from bot.offline import run_offline
+
+        return run_offline(settings)
+    serve(settings, args.role or "all")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

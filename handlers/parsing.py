@@ -1,0 +1,285 @@
+"""Command grammar: each family is a table of subcommands, and the parser, the usage lines and `help` all read
+that one table, so they cannot drift apart.
+
+Grammar (DESIGN.md): subcommand, positional arguments, then `--option value` or `--flag`. Quoted values are one
+value. Slack sends text escaped (`should_escape: true`): mentions `<@U1|ann>`, channels `<#C1|x>`, links
+`<https://a|label>`, e-mail `<mailto:a@b|a@b>`, and `&amp; &lt; &gt;`; all are unwrapped here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+OptionKind = Literal["text", "int", "flag", "choice", "list", "pair"]
+_SLACK_ESCAPE = re.compile(r"<([^<>]*)>")
+_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+#: Slack clients may turn `--` into a dash ("smart dashes"); an option typed that way still counts.
+_DASH_OPTION = re.compile(r"^(?:--|—|–)(?=[a-z])")
+_WHEN_FIRST = re.compile(r"^(today|tomorrow|in|\d{4}-\d{2}-\d{2})$", re.IGNORECASE)
+
+
+class ParseError(Exception):
+    def __init__(self, message: str, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+
+def unescape(text: str) -> str:
+    """Unwraps Slack's escaped mentions, channels, links and e-mail addresses, then its HTML entities."""
+
+    def unwrap(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        target, _, label = inner.partition("|")
+        if target.startswith("@"):
+            return f"<{target}>"  # a user mention stays recognisable: `<@U123>`
+        if target.startswith("#"):
+            return f"<{target}>"
+        if target.startswith("!"):
+            return f"@{label or target[1:]}"
+        if target.startswith("mailto:"):
+            return target.removeprefix("mailto:")
+        return target
+
+    text = _SLACK_ESCAPE.sub(unwrap, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def tokenize(text: str) -> list[str]:
+    """Splits on white space; `"..."` and `'...'` (straight or curly) make one token."""
+    tokens: list[str] = []
+    current: list[str] = []
+    in_token = False
+    quote: str | None = None
+    for char in text.translate(_SMART_QUOTES):
+        if quote is not None:
+            if char == quote:
+                quote = None
+            else:
+                current.append(char)
+        elif char in "\"'" and not current:
+            quote = char
+            in_token = True
+        elif char.isspace():
+            if in_token:
+                tokens.append("".join(current))
+                current, in_token = [], False
+        else:
+            current.append(char)
+            in_token = True
+    if quote is not None:
+        raise ParseError(f"A quote ({quote}) is not closed.")
+    if in_token:
+        tokens.append("".join(current))
+    return tokens
+
+
+def mention_id(token: str) -> str | None:
+    match = re.fullmatch(r"<@([UW][A-Z0-9]+)>", token)
+    return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    kind: OptionKind = "text"
+    metavar: str = ""
+    choices: tuple[str, ...] = ()
+    repeat: bool = False
+    minimum: int | None = None
+    required: bool = False
+
+    def usage(self) -> str:
+        if self.kind == "flag":
+            return f"[--{self.name}]"
+        shown = "|".join(self.choices) if self.kind == "choice" else (self.metavar or self.name.upper())
+        core = f"--{self.name} {shown}{' ...' if self.repeat else ''}"
+        return core if self.required else f"[{core}]"
+
+    def convert(self, raw: str) -> Any:
+        if self.kind == "int":
+            try:
+                number = int(raw)
+            except ValueError:
+                raise ParseError(f"--{self.name} takes a whole number, not `{raw}`.") from None
+            if self.minimum is not None and number < self.minimum:
+                raise ParseError(f"--{self.name} must be at least {self.minimum}.")
+            return number
+        if self.kind == "choice":
+            if raw.lower() not in self.choices:
+                raise ParseError(f"--{self.name} is one of {', '.join(self.choices)}, not `{raw}`.")
+            return raw.lower()
+        if self.kind == "list":
+            items = [item.strip() for item in raw.split(",") if item.strip()]
+            if not items:
+                raise ParseError(f"--{self.name} needs at least one value.")
+            return items
+        if self.kind == "pair":
+            key, sep, value = raw.partition("=")
+            if not sep or not key:
+                raise ParseError(f"--{self.name} takes KEY=VALUE, not `{raw}`.")
+            return (key, value)
+        return raw
+
+
+@dataclass(frozen=True)
+class Positional:
+    name: str
+    required: bool = True
+    variadic: bool = False
+    #: `when` takes one or two tokens (`tomorrow 09:30`, `in 2h`, `2026-11-23 15:00`, `15:00`).
+    kind: Literal["text", "when"] = "text"
+
+    def usage(self) -> str:
+        core = f"{self.name} ..." if self.variadic else self.name
+        return core if self.required else f"[{core}]"
+
+
+@dataclass
+class Parsed:
+    sub: Subcommand
+    args: dict[str, Any]
+    opts: dict[str, Any]
+
+    def arg(self, name: str) -> Any:
+        return self.args.get(name)
+
+    def opt(self, name: str, default: Any = None) -> Any:
+        return self.opts.get(name, default)
+
+
+Handler = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    words: tuple[str, ...]
+    positionals: tuple[Positional, ...]
+    options: tuple[Option, ...]
+    summary: str
+    handler: Handler
+    command: str
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.words)
+
+    def usage(self) -> str:
+        parts = [self.command, *self.words, *(p.usage() for p in self.positionals), *(o.usage() for o in self.options)]
+        return " ".join(parts)
+
+    def parse(self, tokens: list[str]) -> Parsed:
+        by_name = {option.name: option for option in self.options}
+        args: dict[str, Any] = {}
+        opts: dict[str, Any] = {}
+        loose: list[str] = []
+        index = 0
+        while index < len(tokens):
+            token = tokens[index]
+            if _DASH_OPTION.match(token):
+                name, _, inline = _DASH_OPTION.sub("", token).partition("=")
+                option = by_name.get(name.lower())
+                if option is None:
+                    raise ParseError(f"`{self.name}` has no option --{name}.", self.usage())
+                if option.kind == "flag":
+                    opts[option.name] = True
+                    index += 1
+                    continue
+                if inline:
+                    raw = inline
+                    index += 1
+                elif index + 1 < len(tokens):
+                    raw = tokens[index + 1]
+                    index += 2
+                else:
+                    raise ParseError(f"--{option.name} needs a value.", self.usage())
+                value = _with_usage(option.convert, raw, self.usage())
+                if option.repeat:
+                    opts.setdefault(option.name, []).append(value)
+                elif option.name in opts:
+                    raise ParseError(f"--{option.name} is given twice.", self.usage())
+                else:
+                    opts[option.name] = value
+            else:
+                loose.append(token)
+                index += 1
+        self._bind(loose, args)
+        for option in self.options:
+            if option.required and option.name not in opts:
+                raise ParseError(f"`{self.name}` needs --{option.name}.", self.usage())
+        return Parsed(self, args, opts)
+
+    def _bind(self, loose: list[str], args: dict[str, Any]) -> None:
+        rest = list(loose)
+        for position in self.positionals:
+            if position.variadic:
+                args[position.name] = rest
+                rest = []
+            elif rest:
+                take = 2 if position.kind == "when" and len(rest) > 1 and _WHEN_FIRST.match(rest[0]) else 1
+                args[position.name] = " ".join(rest[:take])
+                rest = rest[take:]
+            elif position.required:
+                raise ParseError(f"`{self.name}` needs {position.name}.", self.usage())
+        if rest:
+            raise ParseError(f"Unexpected `{' '.join(rest)}`.", self.usage())
+
+
+def _with_usage(convert: Callable[[str], Any], raw: str, usage: str) -> Any:
+    try:
+        return convert(raw)
+    except ParseError as exc:
+        raise ParseError(exc.message, usage) from None
+
+
+@dataclass
+class Family:
+    """One slash command's table of subcommands, filled by the `@family.sub(...)` decorator."""
+
+    command: str
+    title: str
+    subcommands: list[Subcommand] = field(default_factory=list)
+
+    def sub(self, spec: str, *options: Option, summary: str) -> Callable[[Handler], Handler]:
+        """`spec`: the usage's words and positionals (`"invite ROOM"`, `"new [URL ...]"`, `"schedule WHEN [URL]"`)."""
+        words: list[str] = []
+        positionals: list[Positional] = []
+        for part in re.findall(r"\[[^\]]+\]|\S+", spec):
+            optional = part.startswith("[")
+            core = part.strip("[]")
+            if core.islower() and not optional and not positionals:
+                words.append(core)
+                continue
+            variadic = core.endswith("...")
+            name = core.removesuffix("...").strip()
+            positionals.append(Positional(name, not optional, variadic, "when" if name == "WHEN" else "text"))
+
+        def register(handler: Handler) -> Handler:
+            self.subcommands.append(
+                Subcommand(tuple(words), tuple(positionals), tuple(options), summary, handler, self.command)
+            )
+            return handler
+
+        return register
+
+    def parse(self, text: str) -> Parsed | None:
+        """The parsed command, or None when the person asked for help (or typed nothing)."""
+        tokens = tokenize(unescape(text))
+        if not tokens or tokens[0].lower() in ("help", "-h", "--help"):
+            return None
+        # Longest match first: `reseller create` before a one-word subcommand.
+        for sub in sorted(self.subcommands, key=lambda s: -len(s.words)):
+            if [t.lower() for t in tokens[: len(sub.words)]] == list(sub.words):
+                return sub.parse(tokens[len(sub.words) :])
+        raise ParseError(f"`{tokens[0]}` is not a {self.command} subcommand.", None)
+
+    def help_text(self) -> str:
+        lines = [f"*{self.command}* — {self.title}"]
+        lines += [f"• `{sub.usage()}`\n    {sub.summary}" for sub in self.subcommands]
+        return "\n".join(lines)
+
+    def find(self, name: str) -> Subcommand:
+        return next(sub for sub in self.subcommands if sub.name == name)
