@@ -26,7 +26,7 @@ async def _serve_socket_mode(runtime: Runtime) -> None:
     await web.TCPSite(runner, "0.0.0.0", runtime.settings.PORT).start()  # /healthz for the platform
     handler = AsyncSocketModeHandler(runtime.bolt, runtime.settings.SLACK_APP_TOKEN)
     try:
-        await handler.start_async()
+        await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
         await runner.cleanup()
 

@@ -82,7 +82,15 @@ class Runtime:
         return self.scheduler is None or self.scheduler.running
 
 
+def quiet_slack_debug_logs() -> None:
+    """slack_sdk and Bolt log whole request bodies at DEBUG, and personal links and credentials travel in them."""
+    for name in ("slack_sdk", "slack_bolt"):
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
+
+
 def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None = None) -> Runtime:
+    quiet_slack_debug_logs()
     clock = clock or SystemClock()
     store = Store(settings.DATABASE_URL)
     pool = HttpPool()

@@ -153,9 +153,7 @@ class SimServer:
     async def record(self, request: web.Request) -> None:
         """Keeps the call; streaming routes (large uploads) override this to keep only the headers."""
         body = await request.read() if request.can_read_body else b""
-        self.calls.append(
-            RecordedCall(request.method, request.path, dict(request.headers), body, dict(request.query))
-        )
+        self.calls.append(RecordedCall(request.method, request.path, dict(request.headers), body, dict(request.query)))
 
     async def _set_latency(self, request: web.Request) -> web.Response:
         data = await request.json()
@@ -175,4 +173,9 @@ class SimServer:
         return web.json_response({"ok": True})
 
     async def _list_calls(self, request: web.Request) -> web.Response:
-        return web.json_response([{"method": c.method, "path": c.path} for c in self.calls])
+        """The calls received, optionally only those to `?path=`; `?count=1` answers just their number."""
+        path = request.query.get("path")
+        calls = [c for c in self.calls if path is None or c.path == path]
+        if request.query.get("count"):
+            return web.json_response({"count": len(calls)})
+        return web.json_response([{"method": c.method, "path": c.path} for c in calls])

@@ -17,7 +17,9 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
 
 
 def test_slack_escapes_are_unwrapped() -> None:
-    text = "new <https://a.example/x?a=1&amp;b=2|a.example> <@U0ANN|ann> <#C0GEN|general> <mailto:a@b.example|a@b.example>"
+    text = (
+        "new <https://a.example/x?a=1&amp;b=2|a.example> <@U0ANN|ann> <#C0GEN|general> <mailto:a@b.example|a@b.example>"
+    )
     assert tokenize(unescape(text)) == ["new", "https://a.example/x?a=1&b=2", "<@U0ANN>", "<#C0GEN>", "a@b.example"]
     assert mention_id("<@U0ANN>") == "U0ANN"
 
@@ -44,7 +46,9 @@ def test_smart_dashes_still_mark_options() -> None:
 
 
 def test_two_word_subcommands_and_repeated_options() -> None:
-    parsed = COBROWSE.parse("reseller create Acme --licenses 5 --set welcome_active=false --set a=b --disable MODE_LOGOUT")
+    parsed = COBROWSE.parse(
+        "reseller create Acme --licenses 5 --set welcome_active=false --set a=b --disable MODE_LOGOUT"
+    )
     assert parsed is not None
     assert parsed.sub.name == "reseller create"
     assert parsed.opt("set") == [("welcome_active", "false"), ("a", "b")]

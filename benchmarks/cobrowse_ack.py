@@ -1,0 +1,239 @@
+"""How fast Cohost acknowledges `/cobrowse new` under load, beside a bare Bolt app, in the same run.
+
+Signed `/cobrowse new` requests at concurrency 50 go to (a) the bot (`python -m bot web`) with the MirrorTab
+simulator answering after 2 s, and (b) a bare slack-bolt AsyncApp whose handler only acks. For each: the
+acknowledgement latency (p50, p99, max) and acks per second; for the bot also cards posted per second end to
+end and whether every command's card was posted. Rounds alternate the two targets; medians are reported.
+
+    .venv/bin/python benchmarks/cobrowse_ack.py [--requests 1000] [--concurrency 50] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sandbox.slack import SlackStandIn  # noqa: E402
+
+SLACK_ACK_LIMIT_S = 3.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+@dataclass
+class RoundResult:
+    latencies: list[float]
+    seconds: float
+    failures: int
+    cards_per_s: float | None = None
+    cards_posted: int | None = None
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds
+
+
+async def wait_healthy(http: aiohttp.ClientSession, url: str) -> None:
+    for _ in range(300):
+        try:
+            async with http.get(url + "/healthz") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not become healthy")
+
+
+async def post_count(http: aiohttp.ClientSession, slack_url: str) -> int:
+    async with http.get(slack_url + "/_sandbox/calls", params={"path": "/api/chat.postMessage", "count": "1"}) as r:
+        return int((await r.json())["count"])
+
+
+async def load(url: str, signer: SlackStandIn, slack_url: str, requests: int, concurrency: int) -> RoundResult:
+    bodies = [
+        signer.slash_command(
+            "/cobrowse", f"new https://a.example/{i} --name Bench{i}", response_url=f"{slack_url}/response/bench{i}"
+        )
+        for i in range(requests)
+    ]
+    latencies: list[float] = []
+    failures = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(requests):
+        queue.put_nowait(i)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def worker() -> None:
+            nonlocal failures
+            while not queue.empty():
+                request = bodies[queue.get_nowait()]
+                started = time.perf_counter()
+                async with http.post(url + "/slack/events", data=request.body, headers=request.headers) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        failures += 1
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    return RoundResult(latencies, seconds, failures)
+
+
+async def run(requests: int, concurrency: int, rounds: int) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="cohost-bench-"))
+    python = sys.executable
+    env_base = {**os.environ, "PYTHONPATH": str(ROOT)}
+    sandbox = await asyncio.create_subprocess_exec(
+        python, "-m", "sandbox", "--mirrortab-latency", "2", env=env_base, stdout=asyncio.subprocess.PIPE
+    )
+    assert sandbox.stdout is not None
+    urls = json.loads(await sandbox.stdout.readline())
+    slack = urls["slack"]
+    bot_port, bare_port = free_port(), free_port()
+    bot_env = {
+        **env_base,
+        "PORT": str(bot_port),
+        "SLACK_BOT_TOKEN": slack["bot_token"],
+        "SLACK_SIGNING_SECRET": slack["signing_secret"],
+        "SLACK_API_URL": slack["url"] + "/api/",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+        "MIRRORTAB_API_KEY": urls["mirrortab"]["api_key"],
+        "MIRRORTAB_URL": urls["mirrortab"]["url"],
+        "VENDOR_TIMEOUT_S": "30",
+    }
+    bot = await asyncio.create_subprocess_exec(
+        python, "-m", "bot", "web", env=bot_env, cwd=workdir, stderr=asyncio.subprocess.DEVNULL
+    )
+    bare = await asyncio.create_subprocess_exec(
+        python,
+        str(ROOT / "benchmarks" / "bare_bolt_app.py"),
+        "--port",
+        str(bare_port),
+        "--signing-secret",
+        slack["signing_secret"],
+        "--token",
+        slack["bot_token"],
+        "--slack-url",
+        slack["url"] + "/api/",
+        env=env_base,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    signer = SlackStandIn(bot_token=slack["bot_token"], signing_secret=slack["signing_secret"])
+    targets = {"bare Bolt app": f"http://127.0.0.1:{bare_port}", "Cohost": f"http://127.0.0.1:{bot_port}"}
+    results: dict[str, list[RoundResult]] = {name: [] for name in targets}
+    try:
+        async with aiohttp.ClientSession() as http:
+            for url in targets.values():
+                await wait_healthy(http, url)
+            # Warm both (imports, first auth.test, connection pools) before measuring.
+            for url in targets.values():
+                await load(url, signer, slack["url"], 50, 10)
+            await asyncio.sleep(2.5)
+            for round_no in range(1, rounds + 1):
+                for name, url in targets.items():
+                    before = await post_count(http, slack["url"])
+                    started = time.perf_counter()
+                    result = await load(url, signer, slack["url"], requests, concurrency)
+                    if name == "Cohost":
+                        deadline = time.perf_counter() + 60
+                        posted = 0
+                        while time.perf_counter() < deadline:
+                            posted = await post_count(http, slack["url"]) - before
+                            if posted >= requests:
+                                break
+                            await asyncio.sleep(0.05)
+                        result.cards_posted = posted
+                        result.cards_per_s = posted / (time.perf_counter() - started)
+                    results[name].append(result)
+                    print(
+                        f"round {round_no} {name}: p50 {1000 * percentile(result.latencies, 50):.1f} ms, "
+                        f"p99 {1000 * percentile(result.latencies, 99):.1f} ms, {result.rps:.0f} acks/s"
+                        + (
+                            f", {result.cards_per_s:.0f} cards/s, {result.cards_posted}/{requests} cards"
+                            if result.cards_per_s is not None
+                            else ""
+                        ),
+                        flush=True,
+                    )
+    finally:
+        for process in (bot, bare, sandbox):
+            process.terminate()
+            await process.wait()
+    report(results, requests, concurrency)
+
+
+def report(results: dict[str, list[RoundResult]], requests: int, concurrency: int) -> None:
+    print(
+        f"\n{requests} signed /cobrowse new per round, concurrency {concurrency}, MirrorTab answering after 2 s; "
+        f"medians of {len(results['Cohost'])} rounds"
+    )
+    print(f"{'target':<15}{'ack p50':>10}{'ack p99':>10}{'ack max':>10}{'acks/s':>9}{'cards/s':>9}{'cards':>12}")
+    summary: dict[str, dict[str, float]] = {}
+    for name, rounds in results.items():
+        row = {
+            "p50": statistics.median(percentile(r.latencies, 50) for r in rounds) * 1000,
+            "p99": statistics.median(percentile(r.latencies, 99) for r in rounds) * 1000,
+            "max": max(max(r.latencies) for r in rounds) * 1000,
+            "rps": statistics.median(r.rps for r in rounds),
+            "failures": sum(r.failures for r in rounds),
+        }
+        cards = ""
+        cards_rate = ""
+        if rounds[0].cards_per_s is not None:
+            row["cards_per_s"] = statistics.median(r.cards_per_s or 0 for r in rounds)
+            row["cards_missing"] = sum(requests - (r.cards_posted or 0) for r in rounds)
+            cards_rate = f"{row['cards_per_s']:.0f}"
+            cards = f"{sum(r.cards_posted or 0 for r in rounds)}/{requests * len(rounds)}"
+        summary[name] = row
+        print(
+            f"{name:<15}{row['p50']:>8.1f}ms{row['p99']:>8.1f}ms{row['max']:>8.1f}ms{row['rps']:>9.0f}"
+            f"{cards_rate:>9}{cards:>12}"
+        )
+    bot, bare = summary["Cohost"], summary["bare Bolt app"]
+    ratio = bot["rps"] / bare["rps"]
+    print(f"\nCohost/bare ack throughput: {ratio:.2f}")
+    checks = {
+        f"no ack near Slack's {SLACK_ACK_LIMIT_S:g} s (max {bot['max']:.0f} ms)": bot["max"]
+        < 1000 * SLACK_ACK_LIMIT_S / 2,
+        f"ack p99 under 100 ms ({bot['p99']:.1f} ms)": bot["p99"] < 100,
+        f"ack throughput at least half the bare app's ({ratio:.2f})": ratio >= 0.5,
+        f"every command's card posted ({bot['cards_missing']:.0f} missing)": bot["cards_missing"] == 0,
+        "no failed request": bot["failures"] == 0 and bare["failures"] == 0,
+    }
+    for label, ok in checks.items():
+        print(f"{'PASS' if ok else 'FAIL'}  {label}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(run(args.requests, args.concurrency, args.rounds))

@@ -1,0 +1,51 @@
+"""`python -m sandbox`: every stand-in in one process, on loopback ports, for benchmarks and manual runs.
+
+Prints one JSON line with the URLs and credentials, then serves until interrupted. Latency and faults can be
+set from outside over HTTP (`POST {url}/_sandbox/latency`, `/_sandbox/fault`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+
+from sandbox.mirrortab import MirrorTabSim
+from sandbox.samesurf import SameSurfSim
+from sandbox.slack import SlackStandIn
+
+
+async def serve(mirrortab_latency: float) -> None:
+    slack, mirrortab, samesurf = SlackStandIn(), MirrorTabSim(), SameSurfSim()
+    for sim in (slack, mirrortab, samesurf):
+        await sim.start()
+    mirrortab.faults.set_latency("/new_session", mirrortab_latency)
+    print(
+        json.dumps(
+            {
+                "slack": {"url": slack.url, "bot_token": slack.bot_token, "signing_secret": slack.signing_secret},
+                "mirrortab": {"url": mirrortab.url, "api_key": mirrortab.api_key},
+                "samesurf": {"url": samesurf.url, "api_key": samesurf.api_key, "api_secret": samesurf.api_secret},
+            }
+        ),
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    for sim in (slack, mirrortab, samesurf):
+        await sim.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    parser.add_argument("--mirrortab-latency", type=float, default=0.0, help="seconds before /new_session answers")
+    args = parser.parse_args()
+    asyncio.run(serve(args.mirrortab_latency))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The test harness: the bot running on a loopback port, wired to the simulators, driven with signed requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.app import Runtime, build_runtime
+from bot.settings import Settings, load_settings
+from sandbox.mirrortab import MirrorTabSim
+from sandbox.samesurf import SameSurfSim
+from sandbox.slack import SignedRequest, SlackStandIn
+from services.clock import FakeClock
+
+ANN, BOB, ADA, CAROL = "U0ANN", "U0BOB", "U0ADA", "U0CAROL"  # ann creates; ada is a workspace admin
+CHANNEL = "C0GENERAL"
+
+
+@dataclass
+class Ack:
+    status: int
+    text: str
+    seconds: float
+
+    def json(self) -> Any:
+        return json.loads(self.text) if self.text else None
+
+
+@dataclass
+class Harness:
+    slack: SlackStandIn
+    mirrortab: MirrorTabSim
+    samesurf: SameSurfSim
+    runtime: Runtime
+    clock: FakeClock
+    url: str
+    http: aiohttp.ClientSession
+
+    @property
+    def events_url(self) -> str:
+        return self.url + "/slack/events"
+
+    async def send(self, request: SignedRequest) -> Ack:
+        status, text, seconds = await self.slack.send(self.http, self.events_url, request)
+        return Ack(status, text, seconds)
+
+    async def command(
+        self, text: str, *, user: str = ANN, channel: str = CHANNEL, command: str = "/cobrowse", **kwargs: Any
+    ) -> Ack:
+        return await self.send(self.slack.slash_command(command, text, user_id=user, channel_id=channel, **kwargs))
+
+    async def click(self, action_id: str, value: str, *, card: dict[str, Any], user: str = ANN, **kwargs: Any) -> Ack:
+        return await self.send(
+            self.slack.block_action(
+                action_id, value=value, user_id=user, channel_id=card["channel"], message_ts=card["ts"], **kwargs
+            )
+        )
+
+    async def card(self, count: int = 1) -> dict[str, Any]:
+        """The `count`-th card posted (waits for it): the chat.postMessage payload plus its ts."""
+        calls = await self.slack.wait_for_calls("chat.postMessage", count=count)
+        posted = calls[count - 1]
+        ts = next(
+            ts
+            for (channel, ts), message in self.slack.messages.items()
+            if channel == posted["channel"] and message.get("blocks") == posted.get("blocks")
+        )
+        return {**posted, "ts": ts}
+
+    async def private(self, count: int = 1) -> str:
+        """The text of the `count`-th private answer sent through a response_url (waits for it)."""
+        responses = await self.slack.wait_for_responses(count=count)
+        body = responses[count - 1].body
+        assert body.get("response_type", "ephemeral") == "ephemeral"
+        return str(body.get("text", "")) + json.dumps(body.get("blocks") or [])
+
+    def advance(self, minutes: float) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+
+
+def sandbox_settings(
+    slack: SlackStandIn, mirrortab: MirrorTabSim, samesurf: SameSurfSim, db: Path, **overrides: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "_env_file": None,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_API_URL": slack.url + "/api/",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "COHOST_ADMINS": CAROL,
+        "VENDOR_TIMEOUT_S": 2,
+        "MIRRORTAB_API_KEY": mirrortab.api_key,
+        "MIRRORTAB_URL": mirrortab.url,
+        "SAMESURF_API_KEY": samesurf.api_key,
+        "SAMESURF_API_SECRET": samesurf.api_secret,
+        "SAMESURF_URL": samesurf.url,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+async def sims() -> AsyncIterator[tuple[SlackStandIn, MirrorTabSim, SameSurfSim]]:
+    slack, mirrortab, samesurf = SlackStandIn(), MirrorTabSim(), SameSurfSim()
+    for sim in (slack, mirrortab, samesurf):
+        await sim.start()
+    slack.add_user(CAROL, "carol", tz="Australia/Sydney")
+    yield slack, mirrortab, samesurf
+    for sim in (slack, mirrortab, samesurf):
+        await sim.stop()
+
+
+async def start_bot(settings: Settings, clock: FakeClock) -> tuple[Runtime, web.AppRunner, str]:
+    runtime = build_runtime(settings, clock=clock)
+    runner = web.AppRunner(runtime.web, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runtime, runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def overrides() -> dict[str, Any]:
+    """Settings a test module changes (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+async def bot(
+    sims: tuple[SlackStandIn, MirrorTabSim, SameSurfSim], tmp_path: Path, overrides: dict[str, Any]
+) -> AsyncIterator[Harness]:
+    slack, mirrortab, samesurf = sims
+    settings = sandbox_settings(slack, mirrortab, samesurf, tmp_path / "cohost.db", **overrides)
+    clock = FakeClock()
+    runtime, runner, url = await start_bot(settings, clock)
+    async with aiohttp.ClientSession() as http:
+        yield Harness(slack, mirrortab, samesurf, runtime, clock, url, http)
+    await runner.cleanup()

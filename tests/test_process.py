@@ -1,0 +1,131 @@
+"""`python -m bot` as a real process: the configuration contract, and HTTP mode serving Slack end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from sandbox.mirrortab import MirrorTabSim
+from sandbox.samesurf import SameSurfSim
+from sandbox.slack import SlackStandIn
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bot_env(**values: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MIRRORTAB_", "SAMESURF_", "COHOST_"))}
+    return {**keep, "PYTHONPATH": str(ROOT), **values}
+
+
+async def run_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({"PORT": "abc"}, "cohost: PORT: Input should be a valid integer"),
+        (
+            {"EXPIRY_WARNING_MINUTES": "-1"},
+            "cohost: EXPIRY_WARNING_MINUTES: Input should be greater than or equal to 0",
+        ),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "cohost: SLACK_SIGNING_SECRET is required in HTTP mode"),
+        ({"SLACK_BOT_TOKEN": "bad", "SLACK_SIGNING_SECRET": "s"}, "cohost: SLACK_BOT_TOKEN must be a bot token"),
+        ({"MIRRORTAB_URL": "api.mirrortab.com"}, "cohost: MIRRORTAB_URL: MIRRORTAB_URL must be an http(s) URL"),
+        ({"SAMESURF_JWT_ALG": "RS256"}, "cohost: SAMESURF_JWT_ALG: Input should be"),
+        ({"DATABASE_URL": "not a url"}, "cohost: DATABASE_URL: DATABASE_URL is not an SQLAlchemy URL"),
+        (
+            {"COBROWSE_PROVIDER": "samesurf"},
+            "cohost: COBROWSE_PROVIDER is samesurf, but that vendor has no credentials",
+        ),
+    ],
+)
+async def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
+    tmp_path: Path, env: dict[str, str], line: str
+) -> None:
+    process = await run_bot(bot_env(**env), tmp_path)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(line), lines[0]
+
+
+async def test_settings_come_from_a_dot_env_file_too(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PORT=eighty\n")
+    process = await run_bot(bot_env(), tmp_path)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert stderr.decode().startswith("cohost: PORT:")
+
+
+@pytest.fixture
+async def process_sims() -> AsyncIterator[tuple[SlackStandIn, MirrorTabSim, SameSurfSim]]:
+    sims = (SlackStandIn(), MirrorTabSim(), SameSurfSim())
+    for sim in sims:
+        await sim.start()
+    yield sims
+    for sim in sims:
+        await sim.stop()
+
+
+async def test_http_mode_serves_a_command_end_to_end(
+    tmp_path: Path, process_sims: tuple[SlackStandIn, MirrorTabSim, SameSurfSim]
+) -> None:
+    slack, mirrortab, samesurf = process_sims
+    port = free_port()
+    env = bot_env(
+        PORT=str(port),
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_SIGNING_SECRET=slack.signing_secret,
+        SLACK_API_URL=slack.url + "/api",  # no trailing slash: the bot must not lose or double it
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cohost.db'}",
+        MIRRORTAB_API_KEY=mirrortab.api_key,
+        MIRRORTAB_URL=mirrortab.url + "/",
+    )
+    process = await run_bot(env, tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):
+                try:
+                    async with http.get(base + "/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("the bot did not become healthy")
+            status, _, seconds = await slack.send(
+                http, base + "/slack/events", slack.slash_command("/cobrowse", "new https://a.example")
+            )
+            assert status == 200
+            (posted,) = await slack.wait_for_calls("chat.postMessage")
+            assert posted["channel"] == "C0GENERAL"
+            assert len(mirrortab.sessions) == 1
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
