@@ -16,11 +16,15 @@ from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SlackStandIn
 
 
-async def serve(mirrortab_latency: float) -> None:
+async def serve(mirrortab_latency: float, spec_forms: bool) -> None:
     slack, mirrortab, samesurf = SlackStandIn(), MirrorTabSim(), SameSurfSim()
     for sim in (slack, mirrortab, samesurf):
         await sim.start()
     mirrortab.faults.set_latency("/new_session", mirrortab_latency)
+    if spec_forms:
+        # The answers as MirrorTab's OpenAPI spec has them (200 and `kill_time`), where the doc says 201.
+        mirrortab.create_status = 200
+        mirrortab.kill_time_style = "spec"
     print(
         json.dumps(
             {
@@ -43,8 +47,9 @@ async def serve(mirrortab_latency: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--mirrortab-latency", type=float, default=0.0, help="seconds before /new_session answers")
+    parser.add_argument("--spec-forms", action="store_true", help="MirrorTab answers as its spec says, not its doc")
     args = parser.parse_args()
-    asyncio.run(serve(args.mirrortab_latency))
+    asyncio.run(serve(args.mirrortab_latency, args.spec_forms))
 
 
 if __name__ == "__main__":

@@ -74,6 +74,18 @@ class Faults:
         return None
 
 
+async def json_body(request: web.Request) -> dict[str, Any] | None:
+    """The request's JSON object, or None when the body is not one (vendors answer that with their own error)."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 async def fault_response(kind: FaultKind, request: web.Request) -> web.StreamResponse:
     if kind == "timeout":
         await asyncio.sleep(3600)

@@ -158,24 +158,24 @@ class SlackStandIn(SimServer):
         answer = self._api[index].answer if index < len(self._api) else {}
         return _ts_of(answer).get("ts")
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "a condition") -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 5.0, what: str = "a condition") -> None:
+        deadline = asyncio.get_running_loop().time() + within
         while not predicate():
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+                raise AssertionError(f"timed out after {within} s waiting for {what}")
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), remaining)
             except TimeoutError:
                 continue
 
-    async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
-        await self.wait_for(lambda: len(self.api_calls(method)) >= count, timeout, f"{count} × {method}")
+    async def wait_for_calls(self, method: str, count: int = 1, within: float = 5.0) -> list[dict[str, Any]]:
+        await self.wait_for(lambda: len(self.api_calls(method)) >= count, within, f"{count} × {method}")
         return self.api_calls(method)
 
-    async def wait_for_responses(self, count: int = 1, timeout: float = 5.0) -> list[ResponsePost]:
-        await self.wait_for(lambda: len(self.responses) >= count, timeout, f"{count} response_url posts")
+    async def wait_for_responses(self, count: int = 1, within: float = 5.0) -> list[ResponsePost]:
+        await self.wait_for(lambda: len(self.responses) >= count, within, f"{count} response_url posts")
         return self.responses
 
     def response_url(self, key: str | None = None) -> str:
