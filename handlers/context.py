@@ -54,10 +54,12 @@ class Interaction:
     async def private(self, text: str, blocks_: list[blocks.Block] | None = None) -> None:
         if self.respond is not None:
             try:
-                await self.respond(text=text, blocks=blocks_, response_type="ephemeral", replace_original=False)
-                return
-            except Exception as exc:  # an expired response_url: fall back to the Web API
-                log.warning("response_url post failed: %s", type(exc).__name__)
+                sent = await self.respond(text=text, blocks=blocks_, response_type="ephemeral", replace_original=False)
+                if sent.status_code == 200:
+                    return
+                log.warning("response_url answered %s; answering through the Web API", sent.status_code)
+            except Exception as exc:  # unreachable or expired response_url: fall back to the Web API
+                log.warning("response_url post failed (%s); answering through the Web API", type(exc).__name__)
         try:
             await self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, text=text, blocks=blocks_)
         except SlackApiError:

@@ -47,7 +47,7 @@ class SameSurfSim(SimServer):
     def __init__(
         self,
         api_key: str = "ss-sandbox-key",
-        api_secret: str = "ss-sandbox-secret",
+        api_secret: str = "ss-sandbox-secret-0123456789abcdefghij",
         *,
         clock: Callable[[], float] = time.time,
         reseller: bool = True,

@@ -103,7 +103,7 @@ class SlackStandIn(SimServer):
         self.add_user("U0ADA", "ada", tz="UTC", is_admin=True)
 
     def routes(self) -> None:
-        self.app.router.add_post("/api/{method}", self._api_method)
+        self.app.router.add_route("*", "/api/{method}", self._api_method)
         self.app.router.add_post("/response/{key}", self._response)
         self.app.router.add_route("*", "/upload/{file_id}", self._upload)
 
@@ -185,7 +185,8 @@ class SlackStandIn(SimServer):
 
     async def _api_method(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        payload = _decode(await request.read(), request.headers.get("Content-Type", ""))
+        # slack_sdk sends some methods (users.info) as GET with query parameters.
+        payload = {**request.query, **_decode(await request.read(), request.headers.get("Content-Type", ""))}
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or payload.pop("token", "")
         call = _ApiCall(method, payload)
         self._api.append(call)

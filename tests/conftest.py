@@ -12,12 +12,12 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-
-from bot.app import Runtime, build_runtime
-from bot.settings import Settings, load_settings
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SignedRequest, SlackStandIn
+
+from bot.app import Runtime, build_runtime
+from bot.settings import Settings, load_settings
 from services.clock import FakeClock
 
 ANN, BOB, ADA, CAROL = "U0ANN", "U0BOB", "U0ADA", "U0CAROL"  # ann creates; ada is a workspace admin
@@ -80,7 +80,7 @@ class Harness:
         responses = await self.slack.wait_for_responses(count=count)
         body = responses[count - 1].body
         assert body.get("response_type", "ephemeral") == "ephemeral"
-        return str(body.get("text", "")) + json.dumps(body.get("blocks") or [])
+        return str(body.get("text", "")) + json.dumps(body.get("blocks") or [], ensure_ascii=False)
 
     def advance(self, minutes: float) -> None:
         self.clock.advance(timedelta(minutes=minutes))

@@ -18,7 +18,7 @@ def actions_of(message: dict) -> list[dict]:
 
 
 def text_of(message: dict) -> str:
-    return json.dumps(message.get("blocks", [])) + str(message.get("text", ""))
+    return json.dumps(message.get("blocks", []), ensure_ascii=False) + str(message.get("text", ""))
 
 
 # -- the Slack edge ---------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SlackStandIn
@@ -66,7 +65,7 @@ async def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
     tmp_path: Path, env: dict[str, str], line: str
 ) -> None:
     process = await run_bot(bot_env(**env), tmp_path)
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    _stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     lines = stderr.decode().strip().splitlines()
     assert len(lines) == 1, lines
@@ -94,7 +93,7 @@ async def process_sims() -> AsyncIterator[tuple[SlackStandIn, MirrorTabSim, Same
 async def test_http_mode_serves_a_command_end_to_end(
     tmp_path: Path, process_sims: tuple[SlackStandIn, MirrorTabSim, SameSurfSim]
 ) -> None:
-    slack, mirrortab, samesurf = process_sims
+    slack, mirrortab, _samesurf = process_sims
     port = free_port()
     env = bot_env(
         PORT=str(port),
@@ -119,7 +118,7 @@ async def test_http_mode_serves_a_command_end_to_end(
                 await asyncio.sleep(0.1)
             else:
                 pytest.fail("the bot did not become healthy")
-            status, _, seconds = await slack.send(
+            status, _, _seconds = await slack.send(
                 http, base + "/slack/events", slack.slash_command("/cobrowse", "new https://a.example")
             )
             assert status == 200

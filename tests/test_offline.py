@@ -1,0 +1,59 @@
+"""The offline mode as a person uses it: `python -m bot` with no Slack credentials, typed at its prompt."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def run_offline(lines: list[str], tmp_path: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MIRRORTAB_", "SAMESURF_"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    stdout, _ = await asyncio.wait_for(process.communicate("\n".join(lines).encode() + b"\n"), 90)
+    assert process.returncode == 0, stdout.decode()
+    return stdout.decode()
+
+
+async def test_a_session_is_started_shown_as_a_card_and_ended_by_its_button(tmp_path: Path) -> None:
+    out = await run_offline(["/cobrowse new https://example.com --name Demo", "1", "quit"], tmp_path)
+    assert "== Demo ==" in out
+    assert "[Join: http" in out  # the join link, shown as a link
+    assert "[1] End" in out
+    assert "Ended by @ann" in out
+
+
+async def test_the_form_private_answers_and_another_person(tmp_path: Path) -> None:
+    out = await run_offline(
+        [
+            "/cobrowse new",
+            "samesurf",
+            "https://example.com https://example.org",
+            "From the form",
+            "",
+            "",
+            "as bob",
+            "/cobrowse list",
+            "/cobrowse frobnicate",
+            "quit",
+        ],
+        tmp_path,
+    )
+    assert "[form: New co-browsing session]" in out
+    assert "== From the form ==" in out
+    assert "leader link" in out  # the creator's private leader link
+    assert "(now acting as bob)" in out
+    assert "SameSurf: 1 live" in out
+    assert "`frobnicate` is not a /cobrowse subcommand" in out
