@@ -15,13 +15,13 @@ from typing import Any, TextIO
 
 import aiohttp
 from aiohttp import web
-from sandbox.mirrortab import MirrorTabSim
-from sandbox.samesurf import SameSurfSim
-from sandbox.slack import SignedRequest, SlackStandIn
 
 from bot.app import build_runtime
 from bot.console import Clickable, form_fields, render_message
 from bot.settings import Settings
+from sandbox.mirrortab import MirrorTabSim
+from sandbox.samesurf import SameSurfSim
+from sandbox.slack import SignedRequest, SlackStandIn
 
 PROMPT = "cohost> "
 HELP = """Type a slash command as in Slack, e.g.

@@ -113,9 +113,9 @@ class MirrorTabSim(SimServer):
         urls = body.get("urls", [])
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
             errors["urls"] = ["Expected a list of items."]
-        if errors:
+        if errors or not isinstance(duration, int):
             return web.json_response(errors, status=400)
-        session = self._create(str(body.get("session_name") or ""), int(duration), str(permissions), list(urls))
+        session = self._create(str(body.get("session_name") or ""), duration, str(permissions), list(urls))
         answer = {
             "session_id": session.session_id,
             "session_name": session.session_name,

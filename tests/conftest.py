@@ -12,12 +12,12 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from sandbox.mirrortab import MirrorTabSim
-from sandbox.samesurf import SameSurfSim
-from sandbox.slack import SignedRequest, SlackStandIn
 
 from bot.app import Runtime, build_runtime
 from bot.settings import Settings, load_settings
+from sandbox.mirrortab import MirrorTabSim
+from sandbox.samesurf import SameSurfSim
+from sandbox.slack import SignedRequest, SlackStandIn
 from services.clock import FakeClock
 
 ANN, BOB, ADA, CAROL = "U0ANN", "U0BOB", "U0ADA", "U0CAROL"  # ann creates; ada is a workspace admin

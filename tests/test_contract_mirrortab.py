@@ -21,8 +21,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sandbox.mirrortab import MirrorTabSim
 
+from sandbox.mirrortab import MirrorTabSim
 from services.errors import VendorBadRequest
 from services.http import HttpPool, VendorHttp
 from services.mirrortab import MirrorTab, error_text

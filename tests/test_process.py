@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SlackStandIn
