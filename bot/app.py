@@ -24,7 +24,6 @@ import handlers
 from bot.jobs import build_scheduler
 from bot.settings import Settings
 from handlers.context import Deps
-from handlers.once import once_only
 from handlers.people import People
 from services.clock import Clock, SystemClock
 from services.http import HttpPool
@@ -105,7 +104,6 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
         logger=logging.getLogger("cohost.bolt"),
     )
     deps = Deps(vendors=vendors, store=store, clock=clock, people=People(client, settings.admins))
-    bolt.middleware(once_only(store, clock))
     handlers.register(bolt, deps)
     scheduler = build_scheduler(store, clock) if role in ("all", "scheduler") else None
     runtime = Runtime(settings, role, clock, store, pool, vendors, client, bolt, web.Application(), scheduler)

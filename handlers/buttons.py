@@ -35,13 +35,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        ix = interaction(body, client, respond)
-        await ix.guarded(lambda: cobrowse.end_card(ix, int(action["value"])))
+        if await deps.first_delivery(body):
+            ix = interaction(body, client, respond)
+            await ix.guarded(lambda: cobrowse.end_card(ix, str(action["value"])))
 
     @app.action(cobrowse.INVITE_LINK_ACTION)
     async def on_invite_link(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        ix = interaction(body, client, respond)
-        await ix.guarded(lambda: cobrowse.invite_link_for_clicker(ix, str(action["value"])))
+        if await deps.first_delivery(body):
+            ix = interaction(body, client, respond)
+            await ix.guarded(lambda: cobrowse.invite_link_for_clicker(ix, str(action["value"])))

@@ -40,6 +40,8 @@ def _listener(family: Family, deps: Deps) -> Any:
             await ack(text=family.help_text())
             return
         await ack()
+        if not await deps.first_delivery(command):
+            return
         ix = Interaction(
             deps=deps,
             client=client,

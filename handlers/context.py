@@ -16,7 +16,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import blocks
+from handlers import blocks, once
 from handlers.parsing import ParseError
 from handlers.people import People
 from handlers.when import zone
@@ -37,6 +37,10 @@ class Deps:
     store: Store
     clock: Clock
     people: People
+
+    async def first_delivery(self, body: dict[str, Any]) -> bool:
+        """False when Slack redelivers an act already handled: acknowledge it, act on nothing."""
+        return await once.first_delivery(self.store, self.clock, body)
 
 
 @dataclass

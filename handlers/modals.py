@@ -69,6 +69,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
+        if not await deps.first_delivery(body):
+            return
         metadata = json.loads(view.get("private_metadata") or "{}")
         ix = Interaction(
             deps=deps,
