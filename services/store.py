@@ -6,6 +6,7 @@ SQLAlchemy 2 async on `DATABASE_URL`; the schema is Alembic's (`services/migrati
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,12 +16,14 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, Integer, String, TypeDecorator, delete, event, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+CLAIM_BATCH = 500  # rows per INSERT: two bound values each, well under SQLite's limit
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -91,6 +94,8 @@ class NewCard:
     name: str
     creator_id: str
     created_at: datetime
+    #: The card's message, None when it could not be posted in the channel (it went to the creator privately).
+    ts: str | None = None
     starts_at: datetime | None = None
     expires_at: datetime | None = None
 
@@ -114,10 +119,17 @@ def _upgrade(connection: Connection) -> None:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url)
-        if self.engine.dialect.name == "sqlite":
+        if url.startswith("sqlite"):
+            # One connection: SQLite takes one writer at a time, and several pooled connections would wait on
+            # each other in SQLite's busy handler, which sleeps in steps of up to 100 ms. Queued on one
+            # connection, each statement waits only for the ones before it.
+            self.engine: AsyncEngine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._claims: list[tuple[str, datetime, asyncio.Future[bool]]] = []
+        self._claimer: asyncio.Task[None] | None = None
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
@@ -137,13 +149,44 @@ class Store:
     # -- requests already handled ------------------------------------------------------------------------
 
     async def claim_request(self, key: str, now: datetime) -> bool:
-        """True the first time `key` is seen; False for a redelivery of a request already handled."""
-        try:
-            async with self._sessions.begin() as session:
-                session.add(HandledRequest(key=key[:200], handled_at=now))
-            return True
-        except IntegrityError:
-            return False
+        """True the first time `key` is seen; False for a redelivery of a request already handled.
+
+        Claims are group-committed: every claim that arrives while one batch is being written goes into the
+        next single INSERT, so a burst of requests costs a few transactions, not one each.
+        """
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._claims.append((key[:200], now, future))
+        if self._claimer is None or self._claimer.done():
+            self._claimer = asyncio.create_task(self._write_claims())
+        return await future
+
+    async def _write_claims(self) -> None:
+        while self._claims:
+            batch, self._claims = self._claims[:CLAIM_BATCH], self._claims[CLAIM_BATCH:]
+            rows = {key: at for key, at, _ in batch}
+            try:
+                inserted = await self._insert_new_keys(rows)
+            except Exception as exc:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for key, _, future in batch:
+                # A key twice in one batch: only its first claim wins.
+                future.set_result(key in inserted)
+                inserted.discard(key)
+
+    async def _insert_new_keys(self, rows: dict[str, datetime]) -> set[str]:
+        insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert(HandledRequest)
+            .values([{"key": key, "handled_at": at} for key, at in rows.items()])
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(HandledRequest.key)
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(statement)
+            return {row[0] for row in result}
 
     async def prune_requests(self, older_than: datetime) -> int:
         async with self._sessions.begin() as session:
@@ -157,10 +200,6 @@ class Store:
         async with self._sessions.begin() as session:
             session.add(row)
         return row
-
-    async def set_card_message(self, card_id: int, channel_id: str, ts: str) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(update(Card).where(Card.id == card_id).values(channel_id=channel_id, ts=ts))
 
     async def get_card(self, card_id: int) -> Card | None:
         async with self._sessions() as session:
