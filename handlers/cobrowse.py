@@ -101,7 +101,6 @@ async def new(ix: Interaction, p: Parsed) -> None:
 
 async def start_session(ix: Interaction, request: NewSession) -> None:
     request.check()
-    now = ix.deps.clock.now()
     name = request.name or DEFAULT_NAME
     if request.vendor == "mirrortab":
         session = await ix.deps.vendors.mirrortab.new_session(
@@ -109,9 +108,6 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
             permissions=request.access or "gocode",  # type: ignore[arg-type]
             duration_min=request.minutes or 45,
             urls=request.urls,
-        )
-        card = await ix.deps.store.add_card(
-            _new_card(ix, "mirrortab", session.session_id, name, now, session.kill_time)
         )
         view = SessionCard(
             name=name,
@@ -122,9 +118,17 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
             join_url=session.go_url,
             code=session.gocode,
             expires_at=session.kill_time,
-            buttons=[_end_button(card)],
+            buttons=[
+                Button(
+                    END_ACTION,
+                    "End",
+                    value=session.session_id,
+                    style="danger",
+                    confirm="This ends the session for everyone in it.",
+                )
+            ],
         )
-        await _post(ix, card, view)
+        await _post_card(ix, "mirrortab", view)
         return
     room = await ix.deps.vendors.samesurf.create_room(
         starturl=request.urls[0] if request.urls else None,
@@ -132,8 +136,7 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
         bookmarks=_bookmarks(request.urls),
         disabledfeatures=request.disable,
     )
-    card = await ix.deps.store.add_card(_new_card(ix, "samesurf", room.room, name, now, None))
-    await _post(ix, card, _samesurf_card(ix, card, room.publicinvitation))
+    await _post_card(ix, "samesurf", _samesurf_card(ix, room.room, name, room.publicinvitation))
     await _send_leader_link(ix, room.room, room.privateinvitation)
 
 
@@ -168,38 +171,9 @@ async def schedule(ix: Interaction, p: Parsed) -> None:
         ),
     )
     ends = starts + timedelta(minutes=minutes) if minutes else None
-    card = await ix.deps.store.add_card(
-        NewCard(
-            team_id=ix.team_id,
-            channel_id=ix.channel_id,
-            family=FAMILY,
-            vendor="samesurf",
-            vendor_id=room.room,
-            name=name,
-            creator_id=ix.user_id,
-            created_at=ix.deps.clock.now(),
-            starts_at=starts,
-            expires_at=ends,
-        )
-    )
-    await _post(ix, card, _samesurf_card(ix, card, room.publicinvitation))
+    view = _samesurf_card(ix, room.room, name, room.publicinvitation, starts_at=starts, expires_at=ends)
+    await _post_card(ix, "samesurf", view)
     await _send_leader_link(ix, room.room, room.privateinvitation)
-
-
-def _new_card(
-    ix: Interaction, vendor: str, vendor_id: str, name: str, now: datetime, expires: datetime | None
-) -> NewCard:
-    return NewCard(
-        team_id=ix.team_id,
-        channel_id=ix.channel_id,
-        family=FAMILY,
-        vendor=vendor,
-        vendor_id=vendor_id,
-        name=name,
-        creator_id=ix.user_id,
-        created_at=now,
-        expires_at=expires,
-    )
 
 
 def _bookmarks(urls: list[str]) -> list[Bookmark]:
@@ -207,35 +181,47 @@ def _bookmarks(urls: list[str]) -> list[Bookmark]:
     return [Bookmark(name=urlsplit(url).netloc or url, link=url) for url in urls] if len(urls) > 1 else []
 
 
-def _end_button(card: Card) -> Button:
-    return Button(
-        END_ACTION,
-        "End",
-        value=str(card.id),
-        style="danger",
-        confirm="This ends the session for everyone in it.",
-    )
-
-
-def _samesurf_card(ix: Interaction, card: Card, public_link: str) -> SessionCard:
+def _samesurf_card(
+    ix: Interaction,
+    room: str,
+    name: str,
+    public_link: str,
+    *,
+    starts_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> SessionCard:
     return SessionCard(
-        name=card.name,
+        name=name,
         vendor="SameSurf",
         id_label="Room",
-        vendor_id=card.vendor_id,
-        creator_id=card.creator_id,
+        vendor_id=room,
+        creator_id=ix.user_id,
         join_url=public_link,
-        starts_at=card.starts_at,
-        expires_at=card.expires_at,
-        buttons=[Button(INVITE_LINK_ACTION, "Invite link", value=card.vendor_id)],
+        starts_at=starts_at,
+        expires_at=expires_at,
+        buttons=[Button(INVITE_LINK_ACTION, "Invite link", value=room)],
         note="Invite link: a one-use link just for you. Rooms end when everyone has left.",
     )
 
 
-async def _post(ix: Interaction, card: Card, view: SessionCard) -> None:
+async def _post_card(ix: Interaction, vendor: str, view: SessionCard) -> None:
+    """Posts the card, then records it (with its ts) in one write: the store learns of it only once it exists."""
     ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
-    if ts is not None:
-        await ix.deps.store.set_card_message(card.id, ix.channel_id, ts)
+    await ix.deps.store.add_card(
+        NewCard(
+            team_id=ix.team_id,
+            channel_id=ix.channel_id,
+            family=FAMILY,
+            vendor=vendor,
+            vendor_id=view.vendor_id,
+            name=view.name,
+            creator_id=ix.user_id,
+            created_at=ix.deps.clock.now(),
+            ts=ts,
+            starts_at=view.starts_at,
+            expires_at=view.expires_at,
+        )
+    )
 
 
 async def _send_leader_link(ix: Interaction, room: str, link: str | None) -> None:
@@ -264,13 +250,9 @@ async def end(ix: Interaction, p: Parsed) -> None:
     await end_session(ix, session_id, card)
 
 
-async def end_card(ix: Interaction, card_id: int) -> None:
-    """The End button."""
-    card = await ix.deps.store.get_card(card_id)
-    if card is None:
-        await ix.private("That card is not one Cohost knows any more.")
-        return
-    await end_session(ix, card.vendor_id, card)
+async def end_card(ix: Interaction, session_id: str) -> None:
+    """The End button of a MirrorTab card."""
+    await end_session(ix, session_id, await ix.deps.store.find_card("mirrortab", session_id))
 
 
 async def end_session(ix: Interaction, session_id: str, card: Card | None) -> None:
