@@ -27,6 +27,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sandbox.server import wait_until_healthy  # noqa: E402
 from sandbox.slack import SlackStandIn  # noqa: E402
 
 SLACK_ACK_LIMIT_S = 3.0
@@ -54,18 +55,6 @@ class RoundResult:
     @property
     def rps(self) -> float:
         return len(self.latencies) / self.seconds
-
-
-async def wait_healthy(http: aiohttp.ClientSession, url: str) -> None:
-    for _ in range(300):
-        try:
-            async with http.get(url + "/healthz") as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not become healthy")
 
 
 async def post_count(http: aiohttp.ClientSession, slack_url: str) -> int:
@@ -150,7 +139,7 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
     try:
         async with aiohttp.ClientSession() as http:
             for url in targets.values():
-                await wait_healthy(http, url)
+                await wait_until_healthy(http, url)
             # Warm both (imports, first auth.test, connection pools) before measuring.
             for url in targets.values():
                 await load(url, signer, slack["url"], 50, 10)

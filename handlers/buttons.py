@@ -1,7 +1,8 @@
-"""Buttons on cards. Each listener acknowledges, then hands the click to its command family."""
+"""Buttons on cards. Each click is acknowledged, claimed once, then handed to its command family."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -11,11 +12,34 @@ from handlers import cobrowse
 from handlers.blocks import JOIN_ACTION
 from handlers.context import Deps, Interaction
 
+#: What a click does, given who clicked (and where) and the button's value.
+ClickHandler = Callable[[Interaction, str], Awaitable[None]]
+
+CLICKS: dict[str, ClickHandler] = {
+    cobrowse.END_ACTION: cobrowse.end_card,
+    cobrowse.INVITE_LINK_ACTION: cobrowse.invite_link_for_clicker,
+}
+
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    def interaction(body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> Interaction:
+    @app.action(JOIN_ACTION)
+    async def on_join(ack: AsyncAck) -> None:
+        # A URL button opens its link in the browser; Slack still expects the click acknowledged.
+        await ack()
+
+    for action_id, handler in CLICKS.items():
+        app.action(action_id)(_listener(deps, handler))
+
+
+def _listener(deps: Deps, handler: ClickHandler) -> Any:
+    async def on_click(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        if not await deps.first_delivery(body):
+            return
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
-        return Interaction(
+        ix = Interaction(
             deps=deps,
             client=client,
             team_id=str((body.get("team") or {}).get("id", "")),
@@ -24,26 +48,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
             respond=respond,
             trigger_id=body.get("trigger_id"),
         )
+        await ix.guarded(lambda: handler(ix, str(action.get("value", ""))))
 
-    @app.action(JOIN_ACTION)
-    async def on_join(ack: AsyncAck) -> None:
-        # A URL button opens its link in the browser; Slack still expects the click acknowledged.
-        await ack()
-
-    @app.action(cobrowse.END_ACTION)
-    async def on_end(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        await ack()
-        if await deps.first_delivery(body):
-            ix = interaction(body, client, respond)
-            await ix.guarded(lambda: cobrowse.end_card(ix, str(action["value"])))
-
-    @app.action(cobrowse.INVITE_LINK_ACTION)
-    async def on_invite_link(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        await ack()
-        if await deps.first_delivery(body):
-            ix = interaction(body, client, respond)
-            await ix.guarded(lambda: cobrowse.invite_link_for_clicker(ix, str(action["value"])))
+    return on_click

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+import aiohttp
 from aiohttp import web
 
 FaultKind = Literal["timeout", "500", "429", "html", "malformed", "reset"]
@@ -191,3 +192,17 @@ class SimServer:
         if request.query.get("count"):
             return web.json_response({"count": len(calls)})
         return web.json_response([{"method": c.method, "path": c.path} for c in calls])
+
+
+async def wait_until_healthy(session: aiohttp.ClientSession, base_url: str, within_s: float = 30.0) -> None:
+    """Polls `{base_url}/healthz` until it answers 200 (for processes started by tests and benchmarks)."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            async with session.get(base_url + "/healthz") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{base_url} did not become healthy within {within_s:g} s")

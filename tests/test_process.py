@@ -14,6 +14,7 @@ import pytest
 
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
+from sandbox.server import wait_until_healthy
 from sandbox.slack import SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,16 +110,7 @@ async def test_http_mode_serves_a_command_end_to_end(
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(100):
-                try:
-                    async with http.get(base + "/healthz") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                pytest.fail("the bot did not become healthy")
+            await wait_until_healthy(http, base)
             status, _, _seconds = await slack.send(
                 http, base + "/slack/events", slack.slash_command("/cobrowse", "new https://a.example")
             )
