@@ -378,3 +378,22 @@ async def test_a_form_with_a_bad_url_is_answered_on_the_field(bot: Harness) -> N
     assert ack.json() == {"response_action": "errors", "errors": {"urls": ack.json()["errors"]["urls"]}}
     assert "not a web address" in ack.json()["errors"]["urls"]
     assert not bot.mirrortab.calls
+
+
+# -- the Slack side's own resilience ------------------------------------------------------------------------------
+
+
+async def test_a_slack_429_is_retried_after_retry_after_and_the_card_still_posts(bot: Harness) -> None:
+    bot.slack.faults.inject("/api/chat.postMessage", "429")
+    await bot.command("new https://a.example --name Patient")
+    card = await bot.card()
+    assert "Patient" in text_of(card)
+    attempts = [c for c in bot.slack.calls if c.path == "/api/chat.postMessage"]
+    assert len(attempts) == 2
+
+
+async def test_health_fails_when_the_scheduler_is_down(bot: Harness) -> None:
+    assert bot.runtime.scheduler is not None
+    bot.runtime.scheduler.shutdown(wait=False)
+    async with bot.http.get(bot.url + "/healthz") as resp:
+        assert resp.status == 503
