@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if settings.slack_mode == "offline":
         from bot.offline import run_offline
 
+        logging.getLogger().setLevel(logging.WARNING)  # the prompt is the person's; only problems interrupt it
         return run_offline(settings)
     serve(settings, args.role or "all")
     return 0

@@ -292,8 +292,16 @@ async def _may_end(ix: Interaction, card: Card | None) -> bool:
         return True
     if await ix.is_admin():
         return True
-    who = f"{blocks.mention(card.creator_id)} (who started it)" if card else "the person who started it"
-    await ix.private(f":no_entry: Only {who}, a Cohost admin or a workspace admin can end this session.")
+    if card is None:
+        await ix.private(
+            ":no_entry: Cohost did not start this session, so only a Cohost admin or a workspace admin can end it. "
+            "`/cobrowse list` shows the live ones."
+        )
+    else:
+        await ix.private(
+            f":no_entry: Only {blocks.mention(card.creator_id)} (who started it), a Cohost admin or a workspace "
+            "admin can end this session."
+        )
     return False
 
 

@@ -397,3 +397,13 @@ async def test_health_fails_when_the_scheduler_is_down(bot: Harness) -> None:
     bot.runtime.scheduler.shutdown(wait=False)
     async with bot.http.get(bot.url + "/healthz") as resp:
         assert resp.status == 503
+
+
+async def test_a_session_cohost_did_not_start_may_be_ended_only_by_an_admin(bot: Harness) -> None:
+    session_id = bot.mirrortab.add_session("Started elsewhere")
+    await bot.command(f"end {session_id}", user=BOB)
+    assert "Cohost did not start this session" in await bot.private()
+    assert session_id in bot.mirrortab.sessions
+    await bot.command(f"end {session_id}", user=ADA)
+    assert f"Ended MirrorTab session `{session_id}`" in await bot.private(2)
+    assert session_id not in bot.mirrortab.sessions
