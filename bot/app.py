@@ -63,6 +63,8 @@ class Runtime:
     started: bool = field(default=False)
 
     async def start(self) -> None:
+        # Slack calls share the process's one HTTP session too (slack_sdk would otherwise open one per call).
+        self.client.session = self.pool.session
         await self.store.migrate()
         if self.scheduler is not None:
             self.scheduler.start()

@@ -47,6 +47,7 @@ def _listener(deps: Deps, handler: ClickHandler) -> Any:
             channel_id=str(channel),
             respond=respond,
             trigger_id=body.get("trigger_id"),
+            message_ts=(body.get("container") or {}).get("message_ts"),
         )
         await ix.guarded(lambda: handler(ix, str(action.get("value", ""))))
 

@@ -205,9 +205,8 @@ def _samesurf_card(
 
 
 async def _post_card(ix: Interaction, vendor: str, view: SessionCard) -> None:
-    """Posts the card, then records it (with its ts) in one write: the store learns of it only once it exists."""
-    ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
-    await ix.deps.store.add_card(
+    """Records the card, then posts it: a click on it always finds its record, however busy the store is."""
+    card = await ix.deps.store.add_card(
         NewCard(
             team_id=ix.team_id,
             channel_id=ix.channel_id,
@@ -217,11 +216,13 @@ async def _post_card(ix: Interaction, vendor: str, view: SessionCard) -> None:
             name=view.name,
             creator_id=ix.user_id,
             created_at=ix.deps.clock.now(),
-            ts=ts,
             starts_at=view.starts_at,
             expires_at=view.expires_at,
         )
     )
+    ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
+    if ts is not None:
+        await ix.deps.store.set_card_message(card.id, ts)
 
 
 async def _send_leader_link(ix: Interaction, room: str, link: str | None) -> None:
@@ -308,7 +309,9 @@ async def _may_end(ix: Interaction, card: Card | None) -> bool:
 async def _close_card(ix: Interaction, card: Card, state: CardState, *, by: str | None) -> None:
     now = ix.deps.clock.now()
     card = await ix.deps.store.finish_end(card.id, by=by, at=now, state=state)
-    if card.ts is None:
+    # A click on the card names its message even if the store has not heard its ts yet.
+    ts = card.ts or ix.message_ts
+    if ts is None:
         return
     closed = ClosedCard(
         name=card.name,
@@ -321,7 +324,7 @@ async def _close_card(ix: Interaction, card: Card, state: CardState, *, by: str 
         ended_by=by,
     )
     await ix.update_message(
-        card.channel_id, card.ts, blocks.closed_card_text(closed), blocks.closed_card_blocks(closed)
+        card.channel_id, ts, blocks.closed_card_text(closed), blocks.closed_card_blocks(closed)
     )
 
 

@@ -54,6 +54,8 @@ class Interaction:
     #: The command as the person typed it, given back with any failure so nothing they wrote is lost.
     typed: str | None = None
     trigger_id: str | None = None
+    #: The message a button was clicked on.
+    message_ts: str | None = None
 
     async def private(self, text: str, blocks_: list[blocks.Block] | None = None) -> None:
         if self.respond is not None:

@@ -50,16 +50,18 @@ def join_url(base: str, path: str) -> str:
 class HttpPool:
     """The process-wide client session, created on first use and closed at shutdown."""
 
-    def __init__(self, *, connect_timeout_s: float = 5.0, limit: int = 200) -> None:
+    def __init__(self, *, connect_timeout_s: float = 5.0, limit: int = 600, limit_per_host: int = 200) -> None:
         self._session: aiohttp.ClientSession | None = None
         self._connect_timeout_s = connect_timeout_s
         self._limit = limit
+        # Per host too: a slow vendor holding its connections must not starve Slack or the other vendors.
+        self._limit_per_host = limit_per_host
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._limit),
+                connector=aiohttp.TCPConnector(limit=self._limit, limit_per_host=self._limit_per_host),
                 timeout=aiohttp.ClientTimeout(sock_connect=self._connect_timeout_s),
                 raise_for_status=False,
             )

@@ -201,6 +201,10 @@ class Store:
             session.add(row)
         return row
 
+    async def set_card_message(self, card_id: int, ts: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(update(Card).where(Card.id == card_id).values(ts=ts))
+
     async def get_card(self, card_id: int) -> Card | None:
         async with self._sessions() as session:
             return await session.get(Card, card_id)
