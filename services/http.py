@@ -27,6 +27,7 @@ from services.errors import (
     VendorError,
     VendorNotFound,
     VendorUnavailable,
+    VendorUnsupported,
 )
 
 log = logging.getLogger("cohost.http")
@@ -95,6 +96,8 @@ class VendorHttp:
     secrets: Sequence[str] = ()
     retries: int = 3
     backoff_s: float = 0.25
+    #: A web page with a 2xx status means "this server has no such call" (MiroTalk answers unknown paths so).
+    page_means_unsupported: bool = False
     #: Added to every request's headers (computed per call, e.g. a fresh JWT).
     auth_headers: Callable[[], Mapping[str, str]] | None = None
     extra_success: frozenset[int] = field(default_factory=frozenset)
@@ -181,6 +184,12 @@ class VendorHttp:
         if not expect_json:
             return raw
         looks_json = "json" in content_type or raw.lstrip()[:1] in (b"{", b"[")
+        if not looks_json and self.page_means_unsupported and 200 <= status < 300:
+            raise VendorUnsupported(
+                self.vendor,
+                f"{self.vendor} does not offer this call (its server answered with a web page)",
+                status=status,
+            )
         if not looks_json:
             raise VendorUnavailable(
                 self.vendor, f"{self.vendor} answered with a web page instead of data (HTTP {status})", status=status
