@@ -11,14 +11,16 @@ import asyncio
 import json
 import signal
 
+from sandbox.mirotalk import MiroTalkSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SlackStandIn
 
 
 async def serve(mirrortab_latency: float, spec_forms: bool) -> None:
-    slack, mirrortab, samesurf = SlackStandIn(), MirrorTabSim(), SameSurfSim()
-    for sim in (slack, mirrortab, samesurf):
+    slack, mirrortab, samesurf, mirotalk = SlackStandIn(), MirrorTabSim(), SameSurfSim(), MiroTalkSim()
+    sims = (slack, mirrortab, samesurf, mirotalk)
+    for sim in sims:
         await sim.start()
     mirrortab.faults.set_latency("/new_session", mirrortab_latency)
     if spec_forms:
@@ -31,6 +33,7 @@ async def serve(mirrortab_latency: float, spec_forms: bool) -> None:
                 "slack": {"url": slack.url, "bot_token": slack.bot_token, "signing_secret": slack.signing_secret},
                 "mirrortab": {"url": mirrortab.url, "api_key": mirrortab.api_key},
                 "samesurf": {"url": samesurf.url, "api_key": samesurf.api_key, "api_secret": samesurf.api_secret},
+                "mirotalk": {"url": mirotalk.url, "api_secret": mirotalk.api_secret},
             }
         ),
         flush=True,
@@ -40,7 +43,7 @@ async def serve(mirrortab_latency: float, spec_forms: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    for sim in (slack, mirrortab, samesurf):
+    for sim in sims:
         await sim.stop()
 
 

@@ -67,6 +67,8 @@ class MiroTalkSim(SimServer):
         self.app.router.add_delete(f"{api}/meeting/{{room}}", self._guard("meetingEnd", self._end))
         self.app.router.add_post(f"{api}/join", self._guard("join", self._join))
         self.app.router.add_post(f"{api}/token", self._guard("token", self._token))
+        # Seeding from another process (contract tests run the simulator behind Prism).
+        self.app.router.add_post("/_sandbox/peer", self._seed_peer)
         self.app.router.add_route("*", "/{tail:.*}", self._home_page)
 
     def reset(self) -> None:
@@ -79,6 +81,11 @@ class MiroTalkSim(SimServer):
     def add_peer(self, room: str, name: str, **flags: Any) -> None:
         """Someone joined `room` (a room exists on the server once someone is in it)."""
         self.rooms.setdefault(room, []).append(PeerState(name, **flags))
+
+    async def _seed_peer(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        self.add_peer(str(data["room"]), str(data["name"]))
+        return web.json_response({"ok": True})
 
     # -- plumbing ---------------------------------------------------------------------------------------------
 

@@ -130,7 +130,7 @@ class MiroTalk:
 
     async def meeting_link(self) -> str:
         """A fresh meeting link (`/join/<uuid>`); the room exists once someone joins it."""
-        body = (await self._http.call("POST", "meeting", json_body={})).body or {}
+        body = (await self._http.call("POST", "meeting")).body or {}  # no body: the swagger allows none
         return _url(body, "meeting")
 
     async def join_link(self, request: JoinRequest) -> str:

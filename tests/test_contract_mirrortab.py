@@ -10,14 +10,8 @@ checked in `test_mirrortab_real_forms`.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -26,56 +20,16 @@ from sandbox.mirrortab import MirrorTabSim
 from services.errors import VendorBadRequest
 from services.http import HttpPool, VendorHttp
 from services.mirrortab import MirrorTab, error_text
+from tests.prism import prism_proxy, sandbox_process
 
-ROOT = Path(__file__).resolve().parents[1]
-SPEC = ROOT.parent / "shared" / "vendor-docs" / "mirrortab-openapi.yml"
 pytestmark = pytest.mark.contract
-
-
-def prism_binary() -> str:
-    found = shutil.which("prism") or str(ROOT / ".venv" / "prism" / "node_modules" / ".bin" / "prism")
-    if not os.path.exists(found):
-        pytest.fail("Prism is not installed: scripts/test installs it (npm @stoplight/prism-cli)")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 @pytest.fixture(scope="module")
 def prism() -> Iterator[tuple[str, str]]:
     """(Prism's URL, the MirrorTab API key), with the simulator behind Prism in its own process."""
-    sandbox = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--spec-forms"], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    assert sandbox.stdout is not None
-    urls = json.loads(sandbox.stdout.readline())
-    port = free_port()
-    proxy = subprocess.Popen(
-        [prism_binary(), "proxy", str(SPEC), urls["mirrortab"]["url"], "-p", str(port), "-h", "127.0.0.1", "--errors"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}", urls["mirrortab"]["api_key"]
-    finally:
-        for process in (proxy, sandbox):
-            process.terminate()
-            process.wait(10)
+    with sandbox_process("--spec-forms") as urls, prism_proxy("mirrortab-openapi.yml", urls["mirrortab"]["url"]) as url:
+        yield url, urls["mirrortab"]["api_key"]
 
 
 @pytest.fixture
