@@ -19,6 +19,7 @@ from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SignedRequest, SlackStandIn
 from services.clock import FakeClock
+from services.http import HttpPool
 
 ANN, BOB, ADA, CAROL = "U0ANN", "U0BOB", "U0ADA", "U0CAROL"  # ann creates; ada is a workspace admin
 CHANNEL = "C0GENERAL"
@@ -126,6 +127,14 @@ async def start_bot(settings: Settings, clock: FakeClock) -> tuple[Runtime, web.
     await site.start()
     port = runner.addresses[0][1]
     return runtime, runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[HttpPool]:
+    """The process-wide HTTP pool of a vendor client under test."""
+    shared = HttpPool()
+    yield shared
+    await shared.close()
 
 
 @pytest.fixture

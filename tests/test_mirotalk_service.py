@@ -28,13 +28,6 @@ async def sim() -> AsyncIterator[MiroTalkSim]:
     await server.stop()
 
 
-@pytest.fixture
-async def pool() -> AsyncIterator[HttpPool]:
-    shared = HttpPool()
-    yield shared
-    await shared.close()
-
-
 def client(sim: MiroTalkSim, pool: HttpPool, secret: str | None = None) -> MiroTalk:
     http = VendorHttp(vendor="MiroTalk", base_url=sim.url + "/api/v1/", pool=pool, timeout_s=5, backoff_s=0.01)
     return MiroTalk(http, sim.api_secret if secret is None else secret)

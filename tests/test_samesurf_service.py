@@ -22,13 +22,6 @@ async def sim() -> AsyncIterator[SameSurfSim]:
     await server.stop()
 
 
-@pytest.fixture
-async def pool() -> AsyncIterator[HttpPool]:
-    shared = HttpPool()
-    yield shared
-    await shared.close()
-
-
 def client(sim: SameSurfSim, pool: HttpPool, *, secret: str | None = None, alg: str = "HS256") -> SameSurf:
     http = VendorHttp(vendor="SameSurf", base_url=sim.url + "/api/v3", pool=pool, timeout_s=5)
     return SameSurf(http, sim.api_key, sim.api_secret if secret is None else secret, alg)
