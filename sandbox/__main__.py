@@ -11,6 +11,7 @@ import asyncio
 import json
 import signal
 
+from sandbox.coviu import CoviuSim
 from sandbox.mirotalk import MiroTalkSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
@@ -18,8 +19,14 @@ from sandbox.slack import SlackStandIn
 
 
 async def serve(mirrortab_latency: float, spec_forms: bool) -> None:
-    slack, mirrortab, samesurf, mirotalk = SlackStandIn(), MirrorTabSim(), SameSurfSim(), MiroTalkSim()
-    sims = (slack, mirrortab, samesurf, mirotalk)
+    slack, mirrortab, samesurf, mirotalk, coviu = (
+        SlackStandIn(),
+        MirrorTabSim(),
+        SameSurfSim(),
+        MiroTalkSim(),
+        CoviuSim(),
+    )
+    sims = (slack, mirrortab, samesurf, mirotalk, coviu)
     for sim in sims:
         await sim.start()
     mirrortab.faults.set_latency("/new_session", mirrortab_latency)
@@ -34,6 +41,7 @@ async def serve(mirrortab_latency: float, spec_forms: bool) -> None:
                 "mirrortab": {"url": mirrortab.url, "api_key": mirrortab.api_key},
                 "samesurf": {"url": samesurf.url, "api_key": samesurf.api_key, "api_secret": samesurf.api_secret},
                 "mirotalk": {"url": mirotalk.url, "api_secret": mirotalk.api_secret},
+                "coviu": {"url": coviu.url, "api_key": coviu.api_key, "api_secret": coviu.api_secret},
             }
         ),
         flush=True,
