@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,14 +15,9 @@ from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.server import wait_until_healthy
 from sandbox.slack import SlackStandIn
+from tests.prism import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bot_env(**values: str) -> dict[str, str]:
