@@ -15,7 +15,18 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Integer, String, TypeDecorator, delete, event, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    delete,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect
@@ -82,6 +93,51 @@ class HandledRequest(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     handled_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class MeetingGuest(Base):
+    """Which Slack person is which participant of a vendor's session, so "Get my link" reuses their own."""
+
+    __tablename__ = "meeting_guests"
+    __table_args__ = (UniqueConstraint("vendor", "session_id", "user_id", name="uq_meeting_guests_person"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    vendor: Mapped[str] = mapped_column(String(16))
+    session_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str] = mapped_column(String(32))
+    participant_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Upload(Base):
+    """A file mirrored to MirrorAce through the bot: who, what, where it went, when."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    #: `url` (remote upload) or `slack` (a message's file streamed through the bot).
+    source: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(300))
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    slug: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+@dataclass(frozen=True)
+class NewUpload:
+    team_id: str
+    channel_id: str
+    user_id: str
+    source: str
+    name: str
+    size: int | None
+    slug: str
+    url: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -245,3 +301,54 @@ class Store:
             card = await session.get(Card, card_id)
             assert card is not None
             return card
+
+    async def active_cards(self, family: str | None = None) -> list[Card]:
+        async with self._sessions() as session:
+            query = select(Card).where(Card.state == CardState.ACTIVE.value)
+            if family is not None:
+                query = query.where(Card.family == family)
+            return list((await session.execute(query.order_by(Card.id))).scalars())
+
+    # -- meeting guests --------------------------------------------------------------------------------------
+
+    async def guest(self, vendor: str, session_id: str, user_id: str) -> str | None:
+        """The participant id this person already has in the session, if any."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(MeetingGuest.participant_id).where(
+                    MeetingGuest.vendor == vendor,
+                    MeetingGuest.session_id == session_id,
+                    MeetingGuest.user_id == user_id,
+                )
+            )
+            return result.scalar_one_or_none()
+
+    async def add_guest(self, vendor: str, session_id: str, user_id: str, participant_id: str, at: datetime) -> str:
+        """Records the person's participant; when a concurrent click recorded one first, that one wins and is
+        returned (the caller then drops its own)."""
+        insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert(MeetingGuest)
+            .values(vendor=vendor, session_id=session_id, user_id=user_id, participant_id=participant_id, created_at=at)
+            .on_conflict_do_nothing(index_elements=["vendor", "session_id", "user_id"])
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+        existing = await self.guest(vendor, session_id, user_id)
+        assert existing is not None
+        return existing
+
+    # -- uploads ---------------------------------------------------------------------------------------------
+
+    async def add_upload(self, upload: NewUpload) -> Upload:
+        row = Upload(**upload.__dict__)
+        async with self._sessions.begin() as session:
+            session.add(row)
+        return row
+
+    async def uploads_since(self, since: datetime, *, team_id: str | None = None) -> list[Upload]:
+        async with self._sessions() as session:
+            query = select(Upload).where(Upload.created_at >= since)
+            if team_id is not None:
+                query = query.where(Upload.team_id == team_id)
+            return list((await session.execute(query.order_by(Upload.id))).scalars())
