@@ -90,7 +90,16 @@ class Settings(BaseSettings):
             samesurf_api_secret=self.SAMESURF_API_SECRET,
             samesurf_url=self.SAMESURF_URL,
             samesurf_jwt_alg=self.SAMESURF_JWT_ALG,
+            mirotalk_url=self.MIROTALK_URL,
+            mirotalk_api_secret=self.MIROTALK_API_SECRET,
+            coviu_api_key=self.COVIU_API_KEY,
+            coviu_api_secret=self.COVIU_API_SECRET,
+            coviu_url=self.COVIU_URL,
+            mirrorace_api_key=self.MIRRORACE_API_KEY,
+            mirrorace_api_token=self.MIRRORACE_API_TOKEN,
+            mirrorace_url=self.MIRRORACE_URL,
             cobrowse_provider=self.COBROWSE_PROVIDER,
+            meeting_provider=self.MEETING_PROVIDER,
         )
 
     def check_mode(self) -> None:
@@ -104,9 +113,12 @@ class Settings(BaseSettings):
             raise SettingsError("SLACK_SIGNING_SECRET is required in HTTP mode (SLACK_BOT_TOKEN is set)")
         if mode != "offline" and not self.SLACK_BOT_TOKEN.startswith("xoxb-"):
             raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
-        provider = self.COBROWSE_PROVIDER
-        if provider and provider not in self.vendors.enabled_cobrowse():
-            raise SettingsError(f"COBROWSE_PROVIDER is {provider}, but that vendor has no credentials set")
+        for variable, provider, enabled in (
+            ("COBROWSE_PROVIDER", self.COBROWSE_PROVIDER, self.vendors.enabled_cobrowse()),
+            ("MEETING_PROVIDER", self.MEETING_PROVIDER, self.vendors.enabled_meeting()),
+        ):
+            if provider and provider not in enabled:
+                raise SettingsError(f"{variable} is {provider}, but that vendor has no credentials set")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -5,16 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from services import mirrortab, samesurf
+from services import coviu, mirotalk, mirrortab, samesurf
+from services.coviu import Coviu, TokenSource
 from services.errors import VendorNotConfigured
 from services.http import HttpPool, VendorHttp
+from services.mirotalk import MiroTalk
 from services.mirrortab import MirrorTab
 from services.samesurf import SameSurf
 
 CobrowseVendor = Literal["mirrortab", "samesurf"]
+MeetingVendor = Literal["mirotalk", "coviu"]
 #: The order of the configuration contract: the first vendor on is a family's default.
 COBROWSE_VENDORS: tuple[CobrowseVendor, ...] = ("mirrortab", "samesurf")
-DISPLAY_NAMES = {"mirrortab": "MirrorTab", "samesurf": "SameSurf"}
+MEETING_VENDORS: tuple[MeetingVendor, ...] = ("mirotalk", "coviu")
+DISPLAY_NAMES = {
+    "mirrortab": "MirrorTab",
+    "samesurf": "SameSurf",
+    "mirotalk": "MiroTalk",
+    "coviu": "Coviu",
+    "mirrorace": "MirrorAce",
+}
 
 
 @dataclass(frozen=True)
@@ -26,7 +36,16 @@ class VendorConfig:
     samesurf_api_secret: str = ""
     samesurf_url: str = "https://api.samesurf.com"
     samesurf_jwt_alg: str = "HS256"
+    mirotalk_url: str = ""
+    mirotalk_api_secret: str = ""
+    coviu_api_key: str = ""
+    coviu_api_secret: str = ""
+    coviu_url: str = "https://api.coviu.com/v1"
+    mirrorace_api_key: str = ""
+    mirrorace_api_token: str = ""
+    mirrorace_url: str = "https://mirrorace.com/api/v1"
     cobrowse_provider: str = ""
+    meeting_provider: str = ""
 
     def missing(self, vendor: str) -> list[str]:
         """The variables still empty for `vendor` (none: it is on)."""
@@ -36,12 +55,21 @@ class VendorConfig:
             # With the `none` algorithm nothing is signed, so the secret is not needed.
             secret = self.samesurf_api_secret or ("unsigned" if self.samesurf_jwt_alg == "none" else "")
             required = {"SAMESURF_API_KEY": self.samesurf_api_key, "SAMESURF_API_SECRET": secret}
+        elif vendor == "mirotalk":
+            required = {"MIROTALK_URL": self.mirotalk_url, "MIROTALK_API_SECRET": self.mirotalk_api_secret}
+        elif vendor == "coviu":
+            required = {"COVIU_API_KEY": self.coviu_api_key, "COVIU_API_SECRET": self.coviu_api_secret}
+        elif vendor == "mirrorace":
+            required = {"MIRRORACE_API_KEY": self.mirrorace_api_key, "MIRRORACE_API_TOKEN": self.mirrorace_api_token}
         else:
             raise ValueError(f"unknown vendor {vendor!r}")
         return [name for name, value in required.items() if not value]
 
     def enabled_cobrowse(self) -> list[CobrowseVendor]:
         return [vendor for vendor in COBROWSE_VENDORS if not self.missing(vendor)]
+
+    def enabled_meeting(self) -> list[MeetingVendor]:
+        return [vendor for vendor in MEETING_VENDORS if not self.missing(vendor)]
 
 
 class Vendors:
@@ -73,6 +101,24 @@ class Vendors:
             config.samesurf_api_secret,
             config.samesurf_jwt_alg,
         )
+        self._mirotalk = MiroTalk(
+            VendorHttp(
+                vendor=mirotalk.VENDOR,
+                base_url=config.mirotalk_url.rstrip("/") + "/api/v1",
+                pool=pool,
+                timeout_s=config.timeout_s,
+                secrets=(config.mirotalk_api_secret,),
+            ),
+            config.mirotalk_api_secret,
+        )
+        coviu_http = VendorHttp(
+            vendor=coviu.VENDOR,
+            base_url=config.coviu_url,
+            pool=pool,
+            timeout_s=config.timeout_s,
+            secrets=(config.coviu_api_key, config.coviu_api_secret),
+        )
+        self._coviu = Coviu(coviu_http, TokenSource(coviu_http, config.coviu_api_key, config.coviu_api_secret))
 
     def _require(self, vendor: str) -> None:
         missing = self.config.missing(vendor)
@@ -89,9 +135,26 @@ class Vendors:
         self._require("samesurf")
         return self._samesurf
 
+    @property
+    def mirotalk(self) -> MiroTalk:
+        self._require("mirotalk")
+        return self._mirotalk
+
+    @property
+    def coviu(self) -> Coviu:
+        self._require("coviu")
+        return self._coviu
+
     def default_cobrowse(self) -> CobrowseVendor:
         """The configured default, else the first vendor on, else MirrorTab (whose error names its variables)."""
         if self.config.cobrowse_provider in COBROWSE_VENDORS:
             return self.config.cobrowse_provider
         enabled = self.config.enabled_cobrowse()
         return enabled[0] if enabled else "mirrortab"
+
+    def default_meeting(self) -> MeetingVendor:
+        """The configured default, else the first vendor on, else MiroTalk (whose error names its variables)."""
+        if self.config.meeting_provider in MEETING_VENDORS:
+            return self.config.meeting_provider
+        enabled = self.config.enabled_meeting()
+        return enabled[0] if enabled else "mirotalk"
