@@ -12,6 +12,7 @@ from services.errors import VendorError, VendorNotConfigured
 Block = dict[str, Any]
 
 JOIN_ACTION = "join_link"  # URL buttons: Slack still sends an action, which we acknowledge.
+MAX_ROWS = 40  # Slack allows 50 blocks a message: leave room for headers and notes.
 
 
 def plain(text: str) -> dict[str, Any]:
@@ -147,6 +148,62 @@ def closed_card_blocks(card: ClosedCard) -> list[Block]:
 
 def closed_card_text(card: ClosedCard) -> str:
     return f"{card.vendor} {card.id_label.lower()} “{card.name}”: {card.state}, {card.minutes} min"
+
+
+# -- live lists (answers to the caller alone) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveRow:
+    vendor_id: str
+    name: str
+    join_url: str | None = None
+    code: str | None = None
+    started_at: datetime | None = None
+    expires_at: datetime | None = None
+    #: Anything else worth a glance (who is in the room).
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveSection:
+    vendor: str
+    rows: Sequence[LiveRow] = field(default_factory=tuple)
+    #: The vendor's failure, shown in place of its rows; the other vendors still show.
+    error: str | None = None
+
+
+def _row_text(row: LiveRow) -> str:
+    parts = [f"*{escape(row.name)}* `{row.vendor_id}`"]
+    if row.code:
+        parts.append(f"code `{escape(row.code)}`")
+    if row.started_at:
+        parts.append(f"since {date_token(row.started_at)}")
+    if row.expires_at:
+        parts.append(f"until {date_token(row.expires_at)}")
+    if row.detail:
+        parts.append(escape(row.detail))
+    if row.join_url:
+        parts.append(f"<{row.join_url}|join>")
+    return " · ".join(parts)
+
+
+def live_blocks(sections: Sequence[LiveSection]) -> list[Block]:
+    out: list[Block] = []
+    budget = MAX_ROWS
+    for live in sections:
+        out.append(header(f"{live.vendor}: {len(live.rows)} live" if live.error is None else live.vendor))
+        if live.error is not None:
+            out.append(section(f":warning: {escape(live.error)}"))
+            continue
+        if not live.rows:
+            out.append(context("Nothing running."))
+        shown = list(live.rows)[: max(budget, 0)]
+        out.extend(section(_row_text(row)) for row in shown)
+        budget -= len(shown)
+        if len(shown) < len(live.rows):
+            out.append(context(f"… and {len(live.rows) - len(shown)} more."))
+    return out
 
 
 # -- private answers -----------------------------------------------------------------------------------------

@@ -7,16 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from handlers import blocks, cobrowse_views
-from handlers.blocks import Button, ClosedCard, SessionCard
+from handlers import blocks, cards, cobrowse_views
+from handlers.blocks import Button, LiveRow, LiveSection, SessionCard
 from handlers.context import Interaction
 from handlers.parsing import Family, Option, Parsed, ParseError
 from handlers.when import parse_when
 from services import samesurf
-from services.clock import minutes_between
 from services.errors import VendorBadRequest, VendorError
 from services.samesurf import Bookmark, Schedule
-from services.store import Card, CardState, NewCard
+from services.store import Card, CardState
 from services.vendors import DISPLAY_NAMES, CobrowseVendor, Vendors
 
 COBROWSE = Family("/cobrowse", "co-browsing sessions on MirrorTab and SameSurf")
@@ -128,7 +127,7 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
                 )
             ],
         )
-        await _post_card(ix, "mirrortab", view)
+        await cards.post(ix, FAMILY, "mirrortab", view)
         return
     room = await ix.deps.vendors.samesurf.create_room(
         starturl=request.urls[0] if request.urls else None,
@@ -136,7 +135,7 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
         bookmarks=_bookmarks(request.urls),
         disabledfeatures=request.disable,
     )
-    await _post_card(ix, "samesurf", _samesurf_card(ix, room.room, name, room.publicinvitation))
+    await cards.post(ix, FAMILY, "samesurf", _samesurf_card(ix, room.room, name, room.publicinvitation))
     await _send_leader_link(ix, room.room, room.privateinvitation)
 
 
@@ -172,7 +171,7 @@ async def schedule(ix: Interaction, p: Parsed) -> None:
     )
     ends = starts + timedelta(minutes=minutes) if minutes else None
     view = _samesurf_card(ix, room.room, name, room.publicinvitation, starts_at=starts, expires_at=ends)
-    await _post_card(ix, "samesurf", view)
+    await cards.post(ix, FAMILY, "samesurf", view)
     await _send_leader_link(ix, room.room, room.privateinvitation)
 
 
@@ -202,27 +201,6 @@ def _samesurf_card(
         buttons=[Button(INVITE_LINK_ACTION, "Invite link", value=room)],
         note="Invite link: a one-use link just for you. Rooms end when everyone has left.",
     )
-
-
-async def _post_card(ix: Interaction, vendor: str, view: SessionCard) -> None:
-    """Records the card, then posts it: a click on it always finds its record, however busy the store is."""
-    card = await ix.deps.store.add_card(
-        NewCard(
-            team_id=ix.team_id,
-            channel_id=ix.channel_id,
-            family=FAMILY,
-            vendor=vendor,
-            vendor_id=view.vendor_id,
-            name=view.name,
-            creator_id=ix.user_id,
-            created_at=ix.deps.clock.now(),
-            starts_at=view.starts_at,
-            expires_at=view.expires_at,
-        )
-    )
-    ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
-    if ts is not None:
-        await ix.deps.store.set_card_message(card.id, ts)
 
 
 async def _send_leader_link(ix: Interaction, room: str, link: str | None) -> None:
@@ -260,72 +238,35 @@ async def end_session(ix: Interaction, session_id: str, card: Card | None) -> No
     if card is not None and card.state != CardState.ACTIVE.value:
         await ix.private(f"MirrorTab session `{session_id}` has already ended.")
         return
-    if not await _may_end(ix, card):
-        return
-    if card is not None and not await ix.deps.store.begin_end(card.id):
-        await ix.private(f"MirrorTab session `{session_id}` has already ended.")
+    if not await cards.may_manage(ix, card, what="session", listing="/cobrowse list"):
         return
     try:
-        await ix.deps.vendors.mirrortab.remove_session(session_id)
-    except VendorBadRequest:
-        # MirrorTab refuses to remove a session that timed out: if it is gone from the list, it is over.
-        live = {s.session_id for s in await ix.deps.vendors.mirrortab.list_sessions()}
-        if session_id in live:
-            if card is not None:
-                await ix.deps.store.abort_end(card.id)
-            raise
+        async with cards.ending(ix, card):
+            gone = await _remove(ix, session_id)
+    except cards.AlreadyEnded:
+        await ix.private(f"MirrorTab session `{session_id}` has already ended.")
+        return
+    if gone:
         if card is not None:
-            await _close_card(ix, card, CardState.EXPIRED, by=None)
+            await cards.close(ix, card, CardState.EXPIRED, by=None)
         await ix.private(f"MirrorTab session `{session_id}` had already ended.")
         return
-    except BaseException:
-        if card is not None:
-            await ix.deps.store.abort_end(card.id)
-        raise
     if card is not None:
-        await _close_card(ix, card, CardState.ENDED, by=ix.user_id)
+        await cards.close(ix, card, CardState.ENDED, by=ix.user_id)
     if ix.typed:  # from the command; a button click sees the card change instead
         await ix.private(f"Ended MirrorTab session `{session_id}`.")
 
 
-async def _may_end(ix: Interaction, card: Card | None) -> bool:
-    if card is not None and card.creator_id == ix.user_id:
+async def _remove(ix: Interaction, session_id: str) -> bool:
+    """Removes the session; True when MirrorTab had already dropped it (it refuses to remove a timed-out one)."""
+    try:
+        await ix.deps.vendors.mirrortab.remove_session(session_id)
+    except VendorBadRequest:
+        live = {s.session_id for s in await ix.deps.vendors.mirrortab.list_sessions()}
+        if session_id in live:
+            raise
         return True
-    if await ix.is_admin():
-        return True
-    if card is None:
-        await ix.private(
-            ":no_entry: Cohost did not start this session, so only a Cohost admin or a workspace admin can end it. "
-            "`/cobrowse list` shows the live ones."
-        )
-    else:
-        await ix.private(
-            f":no_entry: Only {blocks.mention(card.creator_id)} (who started it), a Cohost admin or a workspace "
-            "admin can end this session."
-        )
     return False
-
-
-async def _close_card(ix: Interaction, card: Card, state: CardState, *, by: str | None) -> None:
-    now = ix.deps.clock.now()
-    card = await ix.deps.store.finish_end(card.id, by=by, at=now, state=state)
-    # A click on the card names its message even if the store has not heard its ts yet.
-    ts = card.ts or ix.message_ts
-    if ts is None:
-        return
-    closed = ClosedCard(
-        name=card.name,
-        vendor=DISPLAY_NAMES[card.vendor],
-        id_label="Session",
-        vendor_id=card.vendor_id,
-        creator_id=card.creator_id,
-        state=state.value,
-        minutes=minutes_between(card.created_at, now),
-        ended_by=by,
-    )
-    await ix.update_message(
-        card.channel_id, ts, blocks.closed_card_text(closed), blocks.closed_card_blocks(closed)
-    )
 
 
 # -- invitations -----------------------------------------------------------------------------------------------
@@ -372,28 +313,23 @@ async def revoke(ix: Interaction, p: Parsed) -> None:
 # -- lists and analytics (answers to the caller alone) ------------------------------------------------------------
 
 
-async def fetch_live(vendors: Vendors, vendor: CobrowseVendor) -> cobrowse_views.LiveSection:
+async def fetch_live(vendors: Vendors, vendor: CobrowseVendor) -> LiveSection:
     """One vendor's live sessions; its failure becomes a line in the answer, so the other vendors still show."""
     name = DISPLAY_NAMES[vendor]
     try:
         if vendor == "mirrortab":
             sessions = await vendors.mirrortab.list_sessions()
             rows = [
-                cobrowse_views.LiveRow(
-                    s.session_id, s.session_name or DEFAULT_NAME, s.go_url, s.gocode, None, s.kill_time
-                )
+                LiveRow(s.session_id, s.session_name or DEFAULT_NAME, s.go_url, s.gocode, None, s.kill_time)
                 for s in sessions
             ]
         else:
             # Only the follower link: a leader link is for the room's creator alone.
             rooms = await vendors.samesurf.all_running_rooms()
-            rows = [
-                cobrowse_views.LiveRow(r.room, r.title or DEFAULT_NAME, r.publicinvitation, None, r.starttime)
-                for r in rooms
-            ]
+            rows = [LiveRow(r.room, r.title or DEFAULT_NAME, r.publicinvitation, None, r.starttime) for r in rooms]
     except VendorError as exc:
-        return cobrowse_views.LiveSection(name, error=f"{exc.message}. {exc.advice}")
-    return cobrowse_views.LiveSection(name, rows)
+        return LiveSection(name, error=f"{exc.message}. {exc.advice}")
+    return LiveSection(name, rows)
 
 
 @COBROWSE.sub("list", PROVIDER, summary="Live sessions and rooms, for you alone.")
@@ -403,7 +339,7 @@ async def list_sessions(ix: Interaction, p: Parsed) -> None:
         [p.opt("provider")] if p.opt("provider") else vendors.config.enabled_cobrowse() or [vendors.default_cobrowse()]
     )
     sections = [await fetch_live(vendors, vendor) for vendor in chosen]
-    await ix.private("Live co-browsing sessions", cobrowse_views.live_blocks(sections))
+    await ix.private("Live co-browsing sessions", blocks.live_blocks(sections))
 
 
 @COBROWSE.sub("stats", summary="SameSurf analytics overview and live session counts, for you alone.")

@@ -1,0 +1,105 @@
+"""A card's life, the same for every family: recorded then posted, ended once by someone allowed to, then
+edited in place to say who ended it and after how long, with every button and the join link removed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from handlers import blocks
+from handlers.blocks import ClosedCard, SessionCard
+from handlers.context import Interaction
+from services.clock import minutes_between
+from services.store import Card, CardState, NewCard
+from services.vendors import DISPLAY_NAMES
+
+#: What each vendor calls the thing a card shows.
+ID_LABELS = {"mirrortab": "Session", "samesurf": "Room", "mirotalk": "Room", "coviu": "Session"}
+
+
+class AlreadyEnded(Exception):
+    """Someone else ended (or is ending) the card's session first."""
+
+
+async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> Card:
+    """Records the card, then posts it: a click on it always finds its record, however busy the store is."""
+    card = await ix.deps.store.add_card(
+        NewCard(
+            team_id=ix.team_id,
+            channel_id=ix.channel_id,
+            family=family,
+            vendor=vendor,
+            vendor_id=view.vendor_id,
+            name=view.name,
+            creator_id=ix.user_id,
+            created_at=ix.deps.clock.now(),
+            starts_at=view.starts_at,
+            expires_at=view.expires_at,
+        )
+    )
+    ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
+    if ts is not None:
+        await ix.deps.store.set_card_message(card.id, ts)
+        card.ts = ts
+    return card
+
+
+async def may_manage(ix: Interaction, card: Card | None, *, what: str, listing: str) -> bool:
+    """The permission rule: the card's creator, a `COHOST_ADMINS` member or a workspace admin. Others are told
+    why not (privately), and False comes back."""
+    if card is not None and card.creator_id == ix.user_id:
+        return True
+    if await ix.is_admin():
+        return True
+    if card is None:
+        await ix.private(
+            f":no_entry: Cohost did not start this {what}, so only a Cohost admin or a workspace admin can change "
+            f"it. `{listing}` shows the live ones."
+        )
+    else:
+        await ix.private(
+            f":no_entry: Only {blocks.mention(card.creator_id)} (who started it), a Cohost admin or a workspace "
+            f"admin can do that to this {what}."
+        )
+    return False
+
+
+@asynccontextmanager
+async def ending(ix: Interaction, card: Card | None) -> AsyncIterator[None]:
+    """Claims the card for ending (a second click finds it taken: `AlreadyEnded`); if the vendor call inside
+    fails, the card goes back to active so the person can try again."""
+    if card is not None and (card.state != CardState.ACTIVE.value or not await ix.deps.store.begin_end(card.id)):
+        raise AlreadyEnded
+    try:
+        yield
+    except BaseException:
+        if card is not None:
+            await ix.deps.store.abort_end(card.id)
+        raise
+
+
+async def close(ix: Interaction, card: Card, state: CardState, *, by: str | None) -> None:
+    """Marks the card ended or expired and edits its message: state and duration, no buttons, no join link."""
+    now = ix.deps.clock.now()
+    card = await ix.deps.store.finish_end(card.id, by=by, at=now, state=state)
+    # A click on the card names its message even if the store has not heard its ts yet.
+    ts = card.ts or ix.message_ts
+    if ts is None:
+        return
+    closed = ClosedCard(
+        name=card.name,
+        vendor=DISPLAY_NAMES[card.vendor],
+        id_label=ID_LABELS[card.vendor],
+        vendor_id=card.vendor_id,
+        creator_id=card.creator_id,
+        state=state.value,
+        minutes=minutes_between(card.starts_at or card.created_at, now),
+        ended_by=by,
+    )
+    await ix.update_message(card.channel_id, ts, blocks.closed_card_text(closed), blocks.closed_card_blocks(closed))
+
+
+async def redraw(ix: Interaction, card: Card, view: SessionCard) -> None:
+    """Edits an active card in place after its session changed (a new name or new times)."""
+    if card.ts is not None:
+        await ix.update_message(card.channel_id, card.ts, blocks.card_text(view), blocks.card_blocks(view))
