@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import cobrowse
+from handlers import cobrowse, meeting, meeting_views
 from handlers.blocks import JOIN_ACTION
 from handlers.context import Deps, Interaction
 
@@ -18,6 +18,8 @@ ClickHandler = Callable[[Interaction, str], Awaitable[None]]
 CLICKS: dict[str, ClickHandler] = {
     cobrowse.END_ACTION: cobrowse.end_card,
     cobrowse.INVITE_LINK_ACTION: cobrowse.invite_link_for_clicker,
+    meeting_views.MY_LINK_ACTION: meeting.my_link,
+    meeting_views.END_ACTION: meeting.end_card,
 }
 
 

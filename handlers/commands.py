@@ -14,9 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers import blocks
 from handlers.cobrowse import COBROWSE
 from handlers.context import Deps, Interaction
+from handlers.meeting import MEETING
 from handlers.parsing import Family, ParseError
 
-FAMILIES: tuple[Family, ...] = (COBROWSE,)
+FAMILIES: tuple[Family, ...] = (COBROWSE, MEETING)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -21,7 +21,7 @@ from handlers.parsing import ParseError
 from handlers.people import People
 from handlers.when import zone
 from services.clock import Clock
-from services.errors import VendorError
+from services.errors import InvalidInput, VendorError
 from services.store import Store
 from services.vendors import Vendors
 
@@ -107,6 +107,8 @@ class Interaction:
             await work()
         except ParseError as exc:
             await self.private(blocks.usage_error_text(exc.message, exc.usage, self.typed, help_hint))
+        except InvalidInput as exc:
+            await self.private(blocks.usage_error_text(str(exc), None, self.typed, help_hint))
         except VendorError as exc:
             log.info("%s refused: %s (%s)", exc.vendor, type(exc).__name__, exc.status)
             await self.private(blocks.error_text(exc, self.typed))

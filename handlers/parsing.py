@@ -130,8 +130,9 @@ class Positional:
     name: str
     required: bool = True
     variadic: bool = False
-    #: `when` takes one or two tokens (`tomorrow 09:30`, `in 2h`, `2026-11-23 15:00`, `15:00`).
-    kind: Literal["text", "when"] = "text"
+    #: `when` takes one or two tokens (`tomorrow 09:30`, `in 2h`, `2026-11-23 15:00`, `15:00`); `users` takes
+    #: every mention wherever it stands (`/meeting new Standup @ann @bob`), as user ids.
+    kind: Literal["text", "when", "users"] = "text"
 
     def usage(self) -> str:
         core = f"{self.name} ..." if self.variadic else self.name
@@ -215,6 +216,14 @@ class Subcommand:
     def _bind(self, loose: list[str], args: dict[str, Any]) -> None:
         rest = list(loose)
         for position in self.positionals:
+            if position.kind == "users":
+                args[position.name] = [user for token in rest if (user := mention_id(token))]
+                rest = [token for token in rest if mention_id(token) is None]
+                if position.required and not args[position.name]:
+                    raise ParseError(f"`{self.name}` needs {position.name}: mention someone.", self.usage())
+        for position in self.positionals:
+            if position.kind == "users":
+                continue
             if position.variadic:
                 args[position.name] = rest
                 rest = []
@@ -250,12 +259,15 @@ class Family:
         for part in re.findall(r"\[[^\]]+\]|\S+", spec):
             optional = part.startswith("[")
             core = part.strip("[]")
-            if core.islower() and not optional and not positionals:
+            if core.isalpha() and core.islower() and not optional and not positionals:
                 words.append(core)
                 continue
             variadic = core.endswith("...")
             name = core.removesuffix("...").strip()
-            positionals.append(Positional(name, not optional, variadic, "when" if name == "WHEN" else "text"))
+            kind: Literal["text", "when", "users"] = (
+                "when" if name == "WHEN" else "users" if name.startswith("@") else "text"
+            )
+            positionals.append(Positional(name, not optional, variadic, kind))
 
         def register(handler: Handler) -> Handler:
             self.subcommands.append(

@@ -59,3 +59,7 @@ class VendorUnsupported(VendorError):
     """The vendor's server does not offer this call (an older version)."""
 
     advice = "The server needs upgrading for this command."
+
+
+class InvalidInput(ValueError):
+    """Input a vendor call could not carry intact, refused before any call; the text says what is allowed."""

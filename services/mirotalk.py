@@ -16,7 +16,14 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.errors import VendorAuthError, VendorBadRequest, VendorDisabled, VendorError, VendorNotFound
+from services.errors import (
+    InvalidInput,
+    VendorAuthError,
+    VendorBadRequest,
+    VendorDisabled,
+    VendorError,
+    VendorNotFound,
+)
 from services.http import VendorHttp
 
 VENDOR = "MiroTalk"
@@ -75,13 +82,17 @@ class JoinRequest(_Model):
     token: TokenRequest | None = None
 
 
-class InvalidMeetingInput(ValueError):
+class InvalidMeetingInput(InvalidInput):
     """A room name, password, duration or expiry a join link could not carry intact."""
 
 
-def check_join(request: JoinRequest) -> None:
-    if not ROOM_NAME.match(request.room):
+def check_room(room: str) -> None:
+    if not ROOM_NAME.match(room):
         raise InvalidMeetingInput("Room names are 1-64 letters, digits, `-` or `_` (so the join link never breaks).")
+
+
+def check_join(request: JoinRequest) -> None:
+    check_room(request.room)
     if request.room_password and not PASSWORD.match(request.room_password):
         raise InvalidMeetingInput("Passwords are 1-64 letters, digits, `.`, `_`, `~` or `-`.")
     if not DURATION.match(request.duration):
@@ -132,6 +143,15 @@ class MiroTalk:
         """A fresh meeting link (`/join/<uuid>`); the room exists once someone joins it."""
         body = (await self._http.call("POST", "meeting")).body or {}  # no body: the swagger allows none
         return _url(body, "meeting")
+
+    async def new_room(self, room: str | None = None) -> tuple[str, str]:
+        """A room and its shared link: `room` if given, else the fresh one the server names. The link comes from
+        the server itself (it knows the address people reach it at, behind any proxy)."""
+        if room is not None:
+            check_room(room)
+        link = await self.meeting_link()
+        base, _, fresh = link.rpartition("/")
+        return (room, f"{base}/{room}") if room is not None else (fresh, link)
 
     async def join_link(self, request: JoinRequest) -> str:
         check_join(request)

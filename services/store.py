@@ -302,6 +302,18 @@ class Store:
             assert card is not None
             return card
 
+    async def update_card(
+        self, card_id: int, *, name: str, starts_at: datetime | None, expires_at: datetime | None
+    ) -> Card:
+        """A session's new name or times (Coviu `update`), so the card and its warnings follow."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Card).where(Card.id == card_id).values(name=name, starts_at=starts_at, expires_at=expires_at)
+            )
+            card = await session.get(Card, card_id)
+            assert card is not None
+            return card
+
     async def active_cards(self, family: str | None = None) -> list[Card]:
         async with self._sessions() as session:
             query = select(Card).where(Card.state == CardState.ACTIVE.value)
@@ -337,6 +349,12 @@ class Store:
         existing = await self.guest(vendor, session_id, user_id)
         assert existing is not None
         return existing
+
+    async def forget_guest(self, vendor: str, participant_id: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(MeetingGuest).where(MeetingGuest.vendor == vendor, MeetingGuest.participant_id == participant_id)
+            )
 
     # -- uploads ---------------------------------------------------------------------------------------------
 

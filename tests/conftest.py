@@ -15,8 +15,11 @@ from aiohttp import web
 
 from bot.app import Runtime, build_runtime
 from bot.settings import Settings, load_settings
+from sandbox.coviu import CoviuSim
+from sandbox.mirotalk import MiroTalkSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
+from sandbox.server import SimServer
 from sandbox.slack import SignedRequest, SlackStandIn
 from services.clock import FakeClock
 from services.http import HttpPool
@@ -36,10 +39,26 @@ class Ack:
 
 
 @dataclass
+class Sims:
+    """Every stand-in of the outside world, on loopback ports."""
+
+    slack: SlackStandIn
+    mirrortab: MirrorTabSim
+    samesurf: SameSurfSim
+    mirotalk: MiroTalkSim
+    coviu: CoviuSim
+
+    def all(self) -> tuple[SimServer, ...]:
+        return (self.slack, self.mirrortab, self.samesurf, self.mirotalk, self.coviu)
+
+
+@dataclass
 class Harness:
     slack: SlackStandIn
     mirrortab: MirrorTabSim
     samesurf: SameSurfSim
+    mirotalk: MiroTalkSim
+    coviu: CoviuSim
     runtime: Runtime
     clock: FakeClock
     url: str
@@ -83,39 +102,64 @@ class Harness:
         assert body.get("response_type", "ephemeral") == "ephemeral"
         return str(body.get("text", "")) + json.dumps(body.get("blocks") or [], ensure_ascii=False)
 
+    async def answer_with(self, phrase: str) -> str:
+        """The first private answer (through a response_url) containing `phrase`, whatever came before it (waits)."""
+
+        def found() -> str | None:
+            for response in self.slack.responses:
+                body = response.body
+                text = str(body.get("text", "")) + json.dumps(body.get("blocks") or [], ensure_ascii=False)
+                if phrase in text:
+                    return text
+            return None
+
+        await self.slack.wait_for(lambda: found() is not None, what=f"a private answer with {phrase!r}")
+        return found() or ""
+
     def advance(self, minutes: float) -> None:
         self.clock.advance(timedelta(minutes=minutes))
 
 
-def sandbox_settings(
-    slack: SlackStandIn, mirrortab: MirrorTabSim, samesurf: SameSurfSim, db: Path, **overrides: Any
-) -> Settings:
+def sandbox_settings(sims: Sims, db: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "_env_file": None,
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": slack.signing_secret,
-        "SLACK_API_URL": slack.url + "/api/",
+        "SLACK_BOT_TOKEN": sims.slack.bot_token,
+        "SLACK_SIGNING_SECRET": sims.slack.signing_secret,
+        "SLACK_API_URL": sims.slack.url + "/api/",
         "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
         "COHOST_ADMINS": CAROL,
         "VENDOR_TIMEOUT_S": 2,
-        "MIRRORTAB_API_KEY": mirrortab.api_key,
-        "MIRRORTAB_URL": mirrortab.url,
-        "SAMESURF_API_KEY": samesurf.api_key,
-        "SAMESURF_API_SECRET": samesurf.api_secret,
-        "SAMESURF_URL": samesurf.url,
+        "MIRRORTAB_API_KEY": sims.mirrortab.api_key,
+        "MIRRORTAB_URL": sims.mirrortab.url,
+        "SAMESURF_API_KEY": sims.samesurf.api_key,
+        "SAMESURF_API_SECRET": sims.samesurf.api_secret,
+        "SAMESURF_URL": sims.samesurf.url,
+        "MIROTALK_URL": sims.mirotalk.url,
+        "MIROTALK_API_SECRET": sims.mirotalk.api_secret,
+        "COVIU_API_KEY": sims.coviu.api_key,
+        "COVIU_API_SECRET": sims.coviu.api_secret,
+        "COVIU_URL": sims.coviu.url,
     }
     values.update(overrides)
     return load_settings(**values)
 
 
 @pytest.fixture
-async def sims() -> AsyncIterator[tuple[SlackStandIn, MirrorTabSim, SameSurfSim]]:
-    slack, mirrortab, samesurf = SlackStandIn(), MirrorTabSim(), SameSurfSim()
-    for sim in (slack, mirrortab, samesurf):
+def clock() -> FakeClock:
+    """The time the bot and the simulators that keep time (Coviu) both see; tests move it on."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def sims(clock: FakeClock) -> AsyncIterator[Sims]:
+    every = Sims(
+        SlackStandIn(), MirrorTabSim(), SameSurfSim(), MiroTalkSim(), CoviuSim(clock=lambda: clock.now().timestamp())
+    )
+    for sim in every.all():
         await sim.start()
-    slack.add_user(CAROL, "carol", tz="Australia/Sydney")
-    yield slack, mirrortab, samesurf
-    for sim in (slack, mirrortab, samesurf):
+    every.slack.add_user(CAROL, "carol", tz="Australia/Sydney")
+    yield every
+    for sim in every.all():
         await sim.stop()
 
 
@@ -144,13 +188,9 @@ def overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def bot(
-    sims: tuple[SlackStandIn, MirrorTabSim, SameSurfSim], tmp_path: Path, overrides: dict[str, Any]
-) -> AsyncIterator[Harness]:
-    slack, mirrortab, samesurf = sims
-    settings = sandbox_settings(slack, mirrortab, samesurf, tmp_path / "cohost.db", **overrides)
-    clock = FakeClock()
+async def bot(sims: Sims, clock: FakeClock, tmp_path: Path, overrides: dict[str, Any]) -> AsyncIterator[Harness]:
+    settings = sandbox_settings(sims, tmp_path / "cohost.db", **overrides)
     runtime, runner, url = await start_bot(settings, clock)
     async with aiohttp.ClientSession() as http:
-        yield Harness(slack, mirrortab, samesurf, runtime, clock, url, http)
+        yield Harness(sims.slack, sims.mirrortab, sims.samesurf, sims.mirotalk, sims.coviu, runtime, clock, url, http)
     await runner.cleanup()

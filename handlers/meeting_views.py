@@ -1,0 +1,113 @@
+"""Rendering of `/meeting`: cards, lists and stats as pure functions from meeting data to Block Kit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from handlers.blocks import (
+    MAX_ROWS,
+    Block,
+    Button,
+    LiveRow,
+    LiveSection,
+    SessionCard,
+    context,
+    date_token,
+    divider,
+    escape,
+    fields_section,
+    header,
+    section,
+)
+from services.coviu import Session
+from services.mirotalk import Meeting, Stats
+
+MY_LINK_ACTION = "meeting_my_link"
+END_ACTION = "meeting_end"
+DEFAULT_NAME = "Video meeting"
+
+
+def button_value(vendor: str, vendor_id: str) -> str:
+    """What a meeting card's buttons carry: the vendor and its id for the meeting."""
+    return f"{vendor}:{vendor_id}"
+
+
+def parse_button_value(value: str) -> tuple[str, str]:
+    vendor, _, vendor_id = value.partition(":")
+    return vendor, vendor_id
+
+
+def _buttons(vendor: str, vendor_id: str) -> list[Button]:
+    value = button_value(vendor, vendor_id)
+    return [
+        Button(MY_LINK_ACTION, "Get my link", value=value),
+        Button(END_ACTION, "End", value=value, style="danger", confirm="This ends the meeting for everyone in it."),
+    ]
+
+
+def mirotalk_card(
+    *, name: str, room: str, link: str, creator_id: str, expires_at: datetime | None = None
+) -> SessionCard:
+    return SessionCard(
+        name=name,
+        vendor="MiroTalk",
+        id_label="Room",
+        vendor_id=room,
+        creator_id=creator_id,
+        join_url=link,
+        expires_at=expires_at,
+        buttons=_buttons("mirotalk", room),
+        note="Get my link: a link with your name on it, for you alone.",
+    )
+
+
+def coviu_card(*, name: str, session_id: str, creator_id: str, starts_at: datetime, ends_at: datetime) -> SessionCard:
+    # No shared Join button: on Coviu every person enters by their own participant's link.
+    return SessionCard(
+        name=name,
+        vendor="Coviu",
+        id_label="Session",
+        vendor_id=session_id,
+        creator_id=creator_id,
+        starts_at=starts_at,
+        expires_at=ends_at,
+        buttons=_buttons("coviu", session_id),
+        note="Everyone joins by their own link: Get my link sends you yours, privately.",
+    )
+
+
+def _peers(meeting: Meeting) -> str:
+    names = ", ".join(peer.name or "someone" for peer in meeting.peers[:8])
+    more = f" and {len(meeting.peers) - 8} more" if len(meeting.peers) > 8 else ""
+    presenting = sum(1 for peer in meeting.peers if peer.screen)
+    sharing = f" ({presenting} sharing a screen)" if presenting else ""
+    return f"{len(meeting.peers)} in the room: {names}{more}{sharing}"
+
+
+def mirotalk_rows(meetings: Sequence[Meeting]) -> list[LiveRow]:
+    return [LiveRow(m.room, m.room, detail=_peers(m)) for m in meetings]
+
+
+def coviu_rows(sessions: Sequence[Session]) -> list[LiveRow]:
+    return [
+        LiveRow(s.session_id, s.session_name or DEFAULT_NAME, started_at=s.start_time, expires_at=s.end_time)
+        for s in sessions
+    ]
+
+
+def stats_blocks(stats: Stats, live: LiveSection) -> list[Block]:
+    out: list[Block] = [
+        header("MiroTalk stats"),
+        fields_section([("Rooms now", str(stats.total_rooms)), ("People now", str(stats.total_users))]),
+    ]
+    if stats.timestamp:
+        out.append(context(f"As of {date_token(stats.timestamp)}"))
+    out.append(divider())
+    if live.error is not None:
+        out.append(section(f"*Live meetings*: {live.error}"))
+    elif not live.rows:
+        out.append(context("No meetings running."))
+    else:
+        out.extend(section(f"*{escape(row.vendor_id)}* · {escape(row.detail or '')}") for row in live.rows[:MAX_ROWS])
+    return out
