@@ -8,13 +8,15 @@ read cards as edited, records `response_url` posts, and lets a test wait for any
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import itertools
 import json
+import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -26,6 +28,49 @@ from sandbox.server import RecordedCall, SimServer
 
 #: Form fields slack_sdk sends as JSON strings.
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+#: Hosted files' bytes repeat a pattern of this length: not a power of two, so no chunk size lines up with it
+#: (a chunk sent twice or skipped changes the checksum).
+_PATTERN_LENGTH = 1_000_003
+_DOWNLOAD_PIECE = 256 * 1024
+#: What files.slack.com shows a download without the bot token (it redirects to the sign-in page).
+_SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
+
+
+@dataclass
+class HostedFile:
+    """A file shared in Slack, served at its `url_private_download` as a stream, never held whole."""
+
+    id: str
+    name: str
+    size: int
+    mimetype: str = "application/octet-stream"
+    #: Drop the connection after this many bytes (a download cut short).
+    cut_after: int | None = None
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern(file_id: str) -> bytes:
+    block = random.Random(file_id).randbytes(_PATTERN_LENGTH)
+    return block + block  # any slice of up to one pattern length is contiguous in here
+
+
+def file_pieces(file_id: str, size: int, piece: int = _DOWNLOAD_PIECE) -> Iterator[memoryview]:
+    """The deterministic bytes of a hosted file, in pieces of at most `piece` bytes (views: no copies)."""
+    pattern = memoryview(_pattern(file_id))
+    offset = 0
+    while offset < size:
+        length = min(piece, size - offset, _PATTERN_LENGTH)
+        start = offset % _PATTERN_LENGTH
+        yield pattern[start : start + length]
+        offset += length
+
+
+def file_sha256(file_id: str, size: int) -> str:
+    """The sha256 of a hosted file's bytes, computed piece by piece."""
+    digest = hashlib.sha256()
+    for piece in file_pieces(file_id, size, _PATTERN_LENGTH):
+        digest.update(piece)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -93,6 +138,8 @@ class SlackStandIn(SimServer):
         self.responses: list[ResponsePost] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
+        #: Files shared in messages, downloadable with the bot token (`add_file`).
+        self.hosted_files: dict[str, HostedFile] = {}
         self.not_in_channel: set[str] = set()
         self._api: list[_ApiCall] = []
         self._ts = itertools.count(1)
@@ -106,6 +153,7 @@ class SlackStandIn(SimServer):
         self.app.router.add_route("*", "/api/{method}", self._api_method)
         self.app.router.add_post("/response/{key}", self._response)
         self.app.router.add_route("*", "/upload/{file_id}", self._upload)
+        self.app.router.add_get("/files-pri/{team_file}/{tail:.*}", self._download)
 
     def reset(self) -> None:
         super().reset()
@@ -114,7 +162,40 @@ class SlackStandIn(SimServer):
         self.responses.clear()
         self.views.clear()
         self.files.clear()
+        self.hosted_files.clear()
         self._api.clear()
+
+    def add_file(
+        self,
+        file_id: str,
+        name: str,
+        size: int,
+        *,
+        mimetype: str = "application/octet-stream",
+        cut_after: int | None = None,
+    ) -> dict[str, Any]:
+        """A file shared in Slack, of any size (its bytes are made as they are served); returns the file object
+        as a message carries it, for `message_shortcut(..., message={"files": [...]})`."""
+        self.hosted_files[file_id] = HostedFile(file_id, name, size, mimetype, cut_after)
+        return self.file_object(file_id)
+
+    def file_object(self, file_id: str) -> dict[str, Any]:
+        hosted = self.hosted_files[file_id]
+        base = f"{self.url}/files-pri/{self.team_id}-{file_id}"
+        return {
+            "id": file_id,
+            "name": hosted.name,
+            "title": hosted.name,
+            "mimetype": hosted.mimetype,
+            "filetype": "binary",
+            "size": hosted.size,
+            "mode": "hosted",
+            "url_private": f"{base}/{hosted.name}",
+            "url_private_download": f"{base}/download/{hosted.name}",
+        }
+
+    def file_sha256(self, file_id: str) -> str:
+        return file_sha256(file_id, self.hosted_files[file_id].size)
 
     def add_user(
         self,
@@ -295,6 +376,34 @@ class SlackStandIn(SimServer):
         if missing:
             return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+
+    def _files_info(self, payload: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(payload.get("file", ""))
+        if file_id not in self.hosted_files:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": self.file_object(file_id)}
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """A hosted file's bytes, streamed piece by piece with its Content-Length: any size, never in memory."""
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if token != self.bot_token:
+            return web.Response(text=_SIGN_IN_PAGE, content_type="text/html")
+        hosted = self.hosted_files.get(request.match_info["team_file"].rsplit("-", 1)[-1])
+        if hosted is None:
+            return web.Response(status=404, text="Not found")
+        response = web.StreamResponse(headers={"Content-Type": hosted.mimetype, "Content-Length": str(hosted.size)})
+        await response.prepare(request)
+        sent = 0
+        for piece in file_pieces(hosted.id, hosted.size):
+            if hosted.cut_after is not None and sent + len(piece) > hosted.cut_after:
+                await response.write(piece[: hosted.cut_after - sent])
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError
+            await response.write(piece)
+            sent += len(piece)
+        await response.write_eof()
+        return response
 
     async def _upload(self, request: web.Request) -> web.Response:
         data = await request.post() if request.content_type.startswith("multipart/") else None

@@ -6,6 +6,9 @@ every transport-level failure into a typed `VendorError` naming the vendor. Vend
 their own error bodies read (`error_text`) and how to authenticate.
 
 Nothing here logs a request body, a header or a query string: those carry API keys and tokens.
+
+Multipart forms (`call(..., multipart=...)`) are built afresh for every attempt, and a file part is written
+from the caller's buffer in slices: a large upload chunk is never copied, and a retry resends the same bytes.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.payload import Payload
 
 from services.errors import (
     VendorAuthError,
@@ -41,6 +46,51 @@ class VendorResponse:
     status: int
     body: Any
     headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A file in a multipart form, sent from the caller's buffer as it is (never copied)."""
+
+    filename: str
+    data: bytes | bytearray | memoryview
+    content_type: str = "application/octet-stream"
+
+
+#: A multipart/form-data body: (name, value) pairs in order; a name may repeat (`mirrors[]` once per mirror).
+MultipartFields = Sequence[tuple[str, "str | FilePart"]]
+
+#: How much of a file part goes to the socket at a time, so the transport never holds a copy of the whole part.
+_WRITE_SLICE = 256 * 1024
+
+
+class _SlicedBytes(Payload):
+    """A file part written in slices of a memoryview: no copy of the buffer, whatever its size."""
+
+    def __init__(self, part: FilePart) -> None:
+        view = memoryview(part.data).cast("B")
+        super().__init__(view, content_type=part.content_type, filename=part.filename)
+        self._view = view
+        self._size = view.nbytes
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return bytes(self._view).decode(encoding, errors)
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        for start in range(0, self._view.nbytes, _WRITE_SLICE):
+            await writer.write(self._view[start : start + _WRITE_SLICE])
+
+
+def multipart_body(fields: MultipartFields) -> aiohttp.MultipartWriter:
+    """A multipart/form-data body with a known length (so it goes with `Content-Length`, not chunked)."""
+    writer = aiohttp.MultipartWriter("form-data")
+    for name, value in fields:
+        if isinstance(value, FilePart):
+            part = writer.append_payload(_SlicedBytes(value))
+            part.set_content_disposition("form-data", name=name, filename=value.filename)
+        else:
+            writer.append(value).set_content_disposition("form-data", name=name)
+    return writer
 
 
 def join_url(base: str, path: str) -> str:
@@ -102,6 +152,11 @@ class VendorHttp:
     auth_headers: Callable[[], Mapping[str, str]] | None = None
     extra_success: frozenset[int] = field(default_factory=frozenset)
 
+    def elsewhere(self, base_url: str, *, secrets: Sequence[str] = ()) -> VendorHttp:
+        """The same vendor on another of its hosts (an upload server an API call named): same pool, timeouts
+        and error handling; `secrets` adds values to keep out of error texts (e.g. a file's password)."""
+        return replace(self, base_url=base_url, secrets=(*self.secrets, *secrets))
+
     async def call(
         self,
         method: str,
@@ -109,16 +164,24 @@ class VendorHttp:
         *,
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
+        multipart: MultipartFields | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         safe_to_repeat: bool = False,
+        retries: int | None = None,
+        timeout_s: float | None = None,
         expect_json: bool = True,
     ) -> VendorResponse:
-        """Makes the call; returns a 2xx answer or raises the typed error. Retries only `safe_to_repeat` calls."""
-        attempts = 1 + (self.retries if safe_to_repeat else 0)
+        """Makes the call; returns a 2xx answer or raises the typed error. Retries only `safe_to_repeat` calls
+        (`retries` times, default the vendor's), and only through failures a retry may cure (`VendorUnavailable`).
+        `timeout_s` replaces the vendor's bound for one call (a large upload chunk needs longer)."""
+        attempts = 1 + ((self.retries if retries is None else retries) if safe_to_repeat else 0)
+        bound_s = self.timeout_s if timeout_s is None else timeout_s
         for attempt in range(1, attempts + 1):
             try:
-                return await self._once(method, path, json_body, form, params, headers, expect_json)
+                # A form body is consumed by sending it: each attempt builds its own.
+                data: Any = multipart_body(multipart) if multipart is not None else form
+                return await self._once(method, path, json_body, data, params, headers, expect_json, bound_s)
             except VendorUnavailable as exc:
                 if attempt == attempts:
                     raise
@@ -135,10 +198,11 @@ class VendorHttp:
         method: str,
         path: str,
         json_body: Any,
-        form: Mapping[str, str] | None,
+        data: Any,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         expect_json: bool,
+        timeout_s: float,
     ) -> VendorResponse:
         url = join_url(self.base_url, path)
         all_headers: dict[str, str] = {"Accept": "application/json"}
@@ -152,18 +216,18 @@ class VendorHttp:
                 method,
                 url,
                 json=json_body,
-                data=form,
+                data=data,
                 params=params,
                 headers=all_headers,
-                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
                 content_type = resp.headers.get("Content-Type", "")
                 resp_headers = dict(resp.headers)
         except TimeoutError:
-            log.warning("%s %s %s: timed out after %.1fs", self.vendor, method, path, self.timeout_s)
-            raise VendorUnavailable(self.vendor, f"{self.vendor} did not answer within {self.timeout_s:g} s") from None
+            log.warning("%s %s %s: timed out after %.1fs", self.vendor, method, path, timeout_s)
+            raise VendorUnavailable(self.vendor, f"{self.vendor} did not answer within {timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
             log.warning("%s %s %s: %s", self.vendor, method, path, type(exc).__name__)
             raise VendorUnavailable(self.vendor, f"{self.vendor} could not be reached") from None
