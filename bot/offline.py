@@ -1,4 +1,4 @@
-"""The offline mode: the real bot wired to the sandbox (Slack, MirrorTab, SameSurf), driven from a prompt.
+"""The offline mode: the real bot wired to the sandbox (Slack and every vendor), driven from a prompt.
 
 A line starting with `/` is a slash command, sent as Slack would send it (signed, over HTTP). What Slack would
 show is printed as text: cards, private answers, forms. Buttons are numbered: type the number to click one.
@@ -19,6 +19,8 @@ from aiohttp import web
 from bot.app import build_runtime
 from bot.console import Clickable, form_fields, render_message
 from bot.settings import Settings
+from sandbox.coviu import CoviuSim
+from sandbox.mirotalk import MiroTalkSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SignedRequest, SlackStandIn
@@ -28,6 +30,7 @@ HELP = """Type a slash command as in Slack, e.g.
   /cobrowse new https://example.com --name Demo
   /cobrowse new --provider samesurf https://example.com
   /cobrowse list        /cobrowse help
+  /meeting new standup --minutes 30      /meeting new --provider coviu @bob
 A number clicks that button. `as USER` acts as another person (ann, bob, ada: ada is an admin).
 `quit` (or Ctrl-D) leaves."""
 PEOPLE = {"ann": "U0ANN", "bob": "U0BOB", "ada": "U0ADA"}
@@ -178,7 +181,9 @@ def _json(text: str) -> dict[str, Any]:
 
 async def _offline(settings: Settings) -> int:
     slack, mirrortab, samesurf = SlackStandIn(), MirrorTabSim(), SameSurfSim()
-    for sim in (slack, mirrortab, samesurf):
+    mirotalk, coviu = MiroTalkSim(), CoviuSim()
+    sims = [slack, mirrortab, samesurf, mirotalk, coviu]
+    for sim in sims:
         await sim.start()
     workdir = Path(tempfile.mkdtemp(prefix="cohost-offline-"))
     wired = settings.model_copy(
@@ -193,6 +198,11 @@ async def _offline(settings: Settings) -> int:
             "SAMESURF_API_SECRET": samesurf.api_secret,
             "SAMESURF_URL": samesurf.url,
             "SAMESURF_JWT_ALG": "HS256",
+            "MIROTALK_URL": mirotalk.url,
+            "MIROTALK_API_SECRET": mirotalk.api_secret,
+            "COVIU_API_KEY": coviu.api_key,
+            "COVIU_API_SECRET": coviu.api_secret,
+            "COVIU_URL": coviu.url,
             "COHOST_ADMINS": "U0ADA",
         }
     )
@@ -209,7 +219,7 @@ async def _offline(settings: Settings) -> int:
             raise EOFError
         return line
 
-    print("Cohost offline: the bot on the sandbox (Slack, MirrorTab, SameSurf). Type `help`.")
+    print("Cohost offline: the bot on the sandbox (Slack and every vendor's simulator). Type `help`.")
     try:
         async with aiohttp.ClientSession() as http:
             console = Console(slack, events_url, http, sys.stdout)
@@ -222,7 +232,7 @@ async def _offline(settings: Settings) -> int:
                     break
     finally:
         await runner.cleanup()
-        for sim in (slack, mirrortab, samesurf):
+        for sim in sims:
             await sim.stop()
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -357,3 +358,26 @@ async def test_list_and_stats_show_both_vendors_and_name_the_one_that_fails(bot:
     await meeting(bot, "stats")
     answer = await bot.private(4)
     assert "Rooms now" in answer and "People now" in answer and "Bob" in answer
+
+
+# -- secrets ----------------------------------------------------------------------------------------------------
+
+
+async def test_personal_links_tokens_and_secrets_never_reach_a_channel_or_a_log(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await meeting(bot, f"new review <@{BOB}|bob>")
+    await bot.card()
+    await meeting(bot, f"new --provider coviu <@{BOB}|bob>")
+    await bot.card(2)
+    await bot.answer_with("Your host link")
+    await bot.slack.wait_for(lambda: len(dms_to(bot, BOB)) == 2, what="bob's two direct messages")
+    await meeting(bot, "token --presenter", user=CAROL)
+    token = (await bot.answer_with("presenter token")).split("`")[1]
+    secrets = [token, bot.mirotalk.api_secret, bot.coviu.api_key, bot.coviu.api_secret]
+    secrets += [p["entry_url"] for p in bot.coviu.participants.values()]
+    secrets += [re.search(r"token=([\w.-]+)", dm["text"]).group(1) for dm in dms_to(bot, BOB) if "token=" in dm["text"]]  # type: ignore[union-attr]
+    for secret in secrets:
+        assert secret not in caplog.text
+        assert secret not in channel_posts(bot)

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 async def run_offline(lines: list[str], tmp_path: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MIRRORTAB_", "SAMESURF_"))}
+    configured = ("SLACK_", "MIRRORTAB_", "SAMESURF_", "MIROTALK_", "COVIU_", "MIRRORACE_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(configured)}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -57,3 +58,11 @@ async def test_the_form_private_answers_and_another_person(tmp_path: Path) -> No
     assert "(now acting as bob)" in out
     assert "SameSurf: 1 live" in out
     assert "`frobnicate` is not a /cobrowse subcommand" in out
+
+
+async def test_a_meeting_card_gives_each_person_their_own_link(tmp_path: Path) -> None:
+    out = await run_offline(["/meeting new standup --name Standup", "as bob", "1", "/meeting list", "quit"], tmp_path)
+    assert "== Standup ==" in out
+    assert "presenter link" in out  # ann's, privately
+    assert "name=bob" in out  # bob's own link after clicking Get my link
+    assert "MiroTalk: 0 live" in out

@@ -20,8 +20,11 @@ from tests.prism import free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
+_CONFIGURED = ("SLACK_", "MIRRORTAB_", "SAMESURF_", "MIROTALK_", "COVIU_", "MIRRORACE_", "COHOST_", "MEETING_")
+
+
 def bot_env(**values: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MIRRORTAB_", "SAMESURF_", "COHOST_"))}
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(_CONFIGURED)}
     return {**keep, "PYTHONPATH": str(ROOT), **values}
 
 
@@ -55,6 +58,11 @@ async def run_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
             {"COBROWSE_PROVIDER": "samesurf"},
             "cohost: COBROWSE_PROVIDER is samesurf, but that vendor has no credentials",
         ),
+        (
+            {"MEETING_PROVIDER": "coviu", "COVIU_API_KEY": "k"},
+            "cohost: MEETING_PROVIDER is coviu, but that vendor has no credentials",
+        ),
+        ({"MIROTALK_URL": "meet.example.com"}, "cohost: MIROTALK_URL: MIROTALK_URL must be an http(s) URL"),
     ],
 )
 async def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
