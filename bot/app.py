@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Literal
 
 from aiohttp import web
@@ -105,7 +106,14 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
         process_before_response=False,
         logger=logging.getLogger("cohost.bolt"),
     )
-    deps = Deps(vendors=vendors, store=store, clock=clock, people=People(client, settings.admins))
+    deps = Deps(
+        vendors=vendors,
+        store=store,
+        clock=clock,
+        people=People(client, settings.admins),
+        client=client,
+        warning_lead=timedelta(minutes=settings.EXPIRY_WARNING_MINUTES),
+    )
     handlers.register(bolt, deps)
     scheduler = build_scheduler(store, clock) if role in ("all", "scheduler") else None
     runtime = Runtime(settings, role, clock, store, pool, vendors, client, bolt, web.Application(), scheduler)

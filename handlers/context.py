@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,10 @@ class Deps:
     store: Store
     clock: Clock
     people: People
+    #: The Web API client, for work no request started (scheduled warnings, reminders, digests).
+    client: AsyncWebClient
+    #: `EXPIRY_WARNING_MINUTES`: how long before an expiry or a scheduled start people hear of it.
+    warning_lead: timedelta = timedelta(minutes=5)
 
     async def first_delivery(self, body: dict[str, Any]) -> bool:
         """False when Slack redelivers an act already handled: acknowledge it, act on nothing."""

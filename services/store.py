@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,66 @@ class Upload(Base):
     slug: Mapped[str] = mapped_column(String(100))
     url: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class JobKind(enum.StrEnum):
+    #: A reply in the card's thread, `EXPIRY_WARNING_MINUTES` before its session expires.
+    WARN = "warn"
+    #: The card edited to "Expired" (and a MiroTalk meeting with a set length ended on the server).
+    EXPIRE = "expire"
+    #: A reminder in the channel before a scheduled start.
+    REMIND = "remind"
+
+
+class Job(Base):
+    """One thing to do at a time for a card. Claimed with a lease, so of several schedulers one does it; done
+    once, and a lease that ran out (the scheduler died mid-way) lets another take it over."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("card_id", "kind", name="uq_jobs_card_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    card_id: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: `done`, or why it was not: `cancelled` (the card ended first), `skipped`.
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class DigestSubscription(Base):
+    """A channel's digest of one family: daily or weekly at a wall-clock time in a time zone."""
+
+    __tablename__ = "digest_subscriptions"
+    __table_args__ = (UniqueConstraint("channel_id", "family", name="uq_digest_channel_family"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    family: Mapped[str] = mapped_column(String(16))
+    cadence: Mapped[str] = mapped_column(String(8))  # daily | weekly
+    weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 0 = Monday, for weekly
+    at_time: Mapped[str] = mapped_column(String(5))  # HH:MM, wall clock in `tz`
+    tz: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(32))
+    next_run_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+@dataclass(frozen=True)
+class NewDigest:
+    team_id: str
+    channel_id: str
+    family: str
+    cadence: str
+    weekday: int | None
+    at_time: str
+    tz: str
+    created_by: str
+    next_run_at: datetime
 
 
 @dataclass(frozen=True)
@@ -370,3 +430,110 @@ class Store:
             if team_id is not None:
                 query = query.where(Upload.team_id == team_id)
             return list((await session.execute(query.order_by(Upload.id))).scalars())
+
+    # -- scheduled work --------------------------------------------------------------------------------------
+
+    def _insert(self) -> Any:
+        return postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+
+    async def plan_jobs(self, card_id: int, plan: list[tuple[JobKind, datetime]]) -> None:
+        """Sets when each kind of job of a card is due; a job already done stays done, a pending one moves."""
+        if not plan:
+            return
+        insert = self._insert()
+        rows = [{"card_id": card_id, "kind": kind.value, "due_at": due, "attempts": 0} for kind, due in plan]
+        statement = insert(Job).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=["card_id", "kind"],
+            set_={"due_at": statement.excluded.due_at, "lease_until": None},
+            where=Job.done_at.is_(None),
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def cancel_jobs(self, card_id: int, at: datetime, *, kinds: tuple[JobKind, ...] | None = None) -> None:
+        """The card ended: its pending jobs will not run."""
+        query = update(Job).where(Job.card_id == card_id, Job.done_at.is_(None))
+        if kinds is not None:
+            query = query.where(Job.kind.in_([kind.value for kind in kinds]))
+        async with self._sessions.begin() as session:
+            await session.execute(query.values(done_at=at, outcome="cancelled"))
+
+    async def claim_jobs(self, now: datetime, *, lease: timedelta, limit: int = 100) -> list[Job]:
+        """Due jobs nobody holds, leased to the caller until `now + lease`. Of several schedulers claiming at
+        once, each job goes to one."""
+        free = (Job.done_at.is_(None), Job.due_at <= now, (Job.lease_until.is_(None)) | (Job.lease_until < now))
+        return list(await self._claim(Job, free, Job.due_at, now + lease, limit))
+
+    async def finish_job(self, job_id: int, at: datetime, outcome: str = "done") -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(update(Job).where(Job.id == job_id).values(done_at=at, outcome=outcome))
+
+    async def jobs_of(self, card_id: int) -> list[Job]:
+        async with self._sessions() as session:
+            return list((await session.execute(select(Job).where(Job.card_id == card_id).order_by(Job.id))).scalars())
+
+    async def _claim(self, model: Any, free: tuple[Any, ...], order: Any, lease_until: datetime, limit: int) -> Any:
+        chosen = select(model.id).where(*free).order_by(order).limit(limit)
+        if self.engine.dialect.name == "postgresql":
+            chosen = chosen.with_for_update(skip_locked=True)
+        statement = (
+            update(model)
+            # The conditions again on the row itself: PostgreSQL re-checks them if another claimer got there first.
+            .where(model.id.in_(chosen), *free)
+            .values(lease_until=lease_until, **({"attempts": model.attempts + 1} if model is Job else {}))
+            .returning(model)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            return (await session.execute(statement)).scalars().all()
+
+    # -- digest subscriptions --------------------------------------------------------------------------------
+
+    async def set_digest(self, digest: NewDigest) -> DigestSubscription:
+        """One subscription per channel and family: a new one replaces the old."""
+        insert = self._insert()
+        values = dict(digest.__dict__)
+        statement = insert(DigestSubscription).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["channel_id", "family"],
+            set_={key: statement.excluded[key] for key in values if key not in ("channel_id", "family")}
+            | {"lease_until": None},
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+        found = await self.digest(digest.channel_id, digest.family)
+        assert found is not None
+        return found
+
+    async def digest(self, channel_id: str, family: str) -> DigestSubscription | None:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(DigestSubscription).where(
+                    DigestSubscription.channel_id == channel_id, DigestSubscription.family == family
+                )
+            )
+            return result.scalar_one_or_none()
+
+    async def remove_digest(self, channel_id: str, family: str) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(DigestSubscription).where(
+                    DigestSubscription.channel_id == channel_id, DigestSubscription.family == family
+                )
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def claim_digests(self, now: datetime, *, lease: timedelta, limit: int = 50) -> list[DigestSubscription]:
+        """Digests due now that nobody is sending, leased to the caller."""
+        d = DigestSubscription
+        free = (d.next_run_at <= now, (d.lease_until.is_(None)) | (d.lease_until < now))
+        return list(await self._claim(d, free, d.next_run_at, now + lease, limit))
+
+    async def digest_sent(self, digest_id: int, *, at: datetime, next_run_at: datetime) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(DigestSubscription)
+                .where(DigestSubscription.id == digest_id)
+                .values(last_sent_at=at, next_run_at=next_run_at, lease_until=None)
+            )
