@@ -5,7 +5,7 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import buttons, commands, modals
+from handlers import buttons, commands, modals, shortcuts
 from handlers.context import Deps
 
 
@@ -13,3 +13,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
     commands.register(app, deps)
     buttons.register(app, deps)
     modals.register(app, deps)
+    shortcuts.register(app, deps)

@@ -16,8 +16,9 @@ from handlers.cobrowse import COBROWSE
 from handlers.context import Deps, Interaction
 from handlers.meeting import MEETING
 from handlers.parsing import Family, ParseError
+from handlers.upload import UPLOAD
 
-FAMILIES: tuple[Family, ...] = (COBROWSE, MEETING)
+FAMILIES: tuple[Family, ...] = (COBROWSE, MEETING, UPLOAD)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from services import coviu, mirotalk, mirrortab, samesurf
+from services import coviu, mirotalk, mirrorace, mirrortab, samesurf
 from services.coviu import Coviu, TokenSource
 from services.errors import VendorNotConfigured
 from services.http import HttpPool, VendorHttp
 from services.mirotalk import MiroTalk
+from services.mirrorace import MirrorAce
 from services.mirrortab import MirrorTab
 from services.samesurf import SameSurf
 
@@ -119,6 +120,17 @@ class Vendors:
             secrets=(config.coviu_api_key, config.coviu_api_secret),
         )
         self._coviu = Coviu(coviu_http, TokenSource(coviu_http, config.coviu_api_key, config.coviu_api_secret))
+        self._mirrorace = MirrorAce(
+            VendorHttp(
+                vendor=mirrorace.VENDOR,
+                base_url=config.mirrorace_url,
+                pool=pool,
+                timeout_s=config.timeout_s,
+                secrets=(config.mirrorace_api_key, config.mirrorace_api_token),
+            ),
+            config.mirrorace_api_key,
+            config.mirrorace_api_token,
+        )
 
     def _require(self, vendor: str) -> None:
         missing = self.config.missing(vendor)
@@ -144,6 +156,11 @@ class Vendors:
     def coviu(self) -> Coviu:
         self._require("coviu")
         return self._coviu
+
+    @property
+    def mirrorace(self) -> MirrorAce:
+        self._require("mirrorace")
+        return self._mirrorace
 
     def default_cobrowse(self) -> CobrowseVendor:
         """The configured default, else the first vendor on, else MirrorTab (whose error names its variables)."""

@@ -17,6 +17,7 @@ from bot.app import Runtime, build_runtime
 from bot.settings import Settings, load_settings
 from sandbox.coviu import CoviuSim
 from sandbox.mirotalk import MiroTalkSim
+from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.server import SimServer
@@ -47,9 +48,10 @@ class Sims:
     samesurf: SameSurfSim
     mirotalk: MiroTalkSim
     coviu: CoviuSim
+    mirrorace: MirrorAceSim
 
     def all(self) -> tuple[SimServer, ...]:
-        return (self.slack, self.mirrortab, self.samesurf, self.mirotalk, self.coviu)
+        return (self.slack, self.mirrortab, self.samesurf, self.mirotalk, self.coviu, self.mirrorace)
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Harness:
     clock: FakeClock
     url: str
     http: aiohttp.ClientSession
+    mirrorace: MirrorAceSim
 
     @property
     def events_url(self) -> str:
@@ -139,6 +142,9 @@ def sandbox_settings(sims: Sims, db: Path, **overrides: Any) -> Settings:
         "COVIU_API_KEY": sims.coviu.api_key,
         "COVIU_API_SECRET": sims.coviu.api_secret,
         "COVIU_URL": sims.coviu.url,
+        "MIRRORACE_API_KEY": sims.mirrorace.api_key,
+        "MIRRORACE_API_TOKEN": sims.mirrorace.api_token,
+        "MIRRORACE_URL": sims.mirrorace.api_url,
     }
     values.update(overrides)
     return load_settings(**values)
@@ -153,7 +159,12 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def sims(clock: FakeClock) -> AsyncIterator[Sims]:
     every = Sims(
-        SlackStandIn(), MirrorTabSim(), SameSurfSim(), MiroTalkSim(), CoviuSim(clock=lambda: clock.now().timestamp())
+        SlackStandIn(),
+        MirrorTabSim(),
+        SameSurfSim(),
+        MiroTalkSim(),
+        CoviuSim(clock=lambda: clock.now().timestamp()),
+        MirrorAceSim(),
     )
     for sim in every.all():
         await sim.start()
@@ -192,5 +203,16 @@ async def bot(sims: Sims, clock: FakeClock, tmp_path: Path, overrides: dict[str,
     settings = sandbox_settings(sims, tmp_path / "cohost.db", **overrides)
     runtime, runner, url = await start_bot(settings, clock)
     async with aiohttp.ClientSession() as http:
-        yield Harness(sims.slack, sims.mirrortab, sims.samesurf, sims.mirotalk, sims.coviu, runtime, clock, url, http)
+        yield Harness(
+            sims.slack,
+            sims.mirrortab,
+            sims.samesurf,
+            sims.mirotalk,
+            sims.coviu,
+            runtime,
+            clock,
+            url,
+            http,
+            sims.mirrorace,
+        )
     await runner.cleanup()
