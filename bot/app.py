@@ -60,6 +60,7 @@ class Runtime:
     client: AsyncWebClient
     bolt: AsyncApp
     web: web.Application
+    deps: Deps
     scheduler: AsyncIOScheduler | None = None
     started: bool = field(default=False)
 
@@ -115,8 +116,8 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
         warning_lead=timedelta(minutes=settings.EXPIRY_WARNING_MINUTES),
     )
     handlers.register(bolt, deps)
-    scheduler = build_scheduler(store, clock) if role in ("all", "scheduler") else None
-    runtime = Runtime(settings, role, clock, store, pool, vendors, client, bolt, web.Application(), scheduler)
+    scheduler = build_scheduler(deps) if role in ("all", "scheduler") else None
+    runtime = Runtime(settings, role, clock, store, pool, vendors, client, bolt, web.Application(), deps, scheduler)
     _routes(runtime)
     return runtime
 

@@ -1,27 +1,50 @@
-"""The scheduler half: APScheduler 3.11 on the running event loop, every job with an explicit id."""
+"""The scheduler half: APScheduler 3.11 on the running event loop, every job with an explicit id.
+
+What is due lives in the database, not in APScheduler: these jobs only look for it often. A card posted by a web
+process reaches the scheduler through the store within `DUE_WORK_EVERY`, well inside the 5 s a warning may be
+late; work that fell due while no scheduler ran is done at its first tick.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from services.clock import Clock
-from services.store import Store
+from handlers import scheduled
+from handlers.context import Deps
 
 log = logging.getLogger("cohost.jobs")
 
 #: How long a handled request's key is kept: Slack redelivers within minutes, so a day is ample.
 REQUEST_KEY_TTL = timedelta(days=1)
+DUE_WORK_EVERY = timedelta(seconds=1)
+#: How often the cards are compared with the vendors' own lists of live sessions.
+RECONCILE_EVERY = timedelta(minutes=3)
 
 
-def build_scheduler(store: Store, clock: Clock) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+def build_scheduler(deps: Deps) -> AsyncIOScheduler:
+    # One run of a job at a time; a tick missed while the previous one ran is dropped, not queued up.
+    scheduler = AsyncIOScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    )
+    # A tick that finds the previous one still running is skipped, as intended: not worth a warning a second.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
     async def prune_request_keys() -> None:
-        removed = await store.prune_requests(clock.now() - REQUEST_KEY_TTL)
+        removed = await deps.store.prune_requests(deps.clock.now() - REQUEST_KEY_TTL)
         log.info("pruned %d handled request keys", removed)
 
-    scheduler.add_job(prune_request_keys, "interval", hours=1, id="prune_request_keys", replace_existing=True)
+    # Coroutine functions (or partials of them): APScheduler runs those on the loop, anything else in a thread.
+    every: list[tuple[str, Callable[[], Awaitable[object]], timedelta]] = [
+        ("due_work", partial(scheduled.run_due_jobs, deps), DUE_WORK_EVERY),
+        ("reconcile", partial(scheduled.reconcile, deps), RECONCILE_EVERY),
+        ("prune_request_keys", prune_request_keys, timedelta(hours=1)),
+    ]
+    for job_id, work, interval in every:
+        scheduler.add_job(work, "interval", seconds=interval.total_seconds(), id=job_id, replace_existing=True)
     return scheduler

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 from handlers import blocks
 from handlers.blocks import ClosedCard, SessionCard
-from handlers.context import Interaction
+from handlers.context import Deps, Interaction
 from services.clock import minutes_between
-from services.store import Card, CardState, NewCard
+from services.store import Card, CardState, JobKind, NewCard
 from services.vendors import DISPLAY_NAMES
 
 #: What each vendor calls the thing a card shows.
@@ -35,8 +36,10 @@ async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> 
             created_at=ix.deps.clock.now(),
             starts_at=view.starts_at,
             expires_at=view.expires_at,
+            join_url=view.join_url,
         )
     )
+    await ix.deps.store.plan_jobs(card.id, plan(card, ix.deps.warning_lead))
     ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
     if ts is not None:
         await ix.deps.store.set_card_message(card.id, ts)
@@ -78,12 +81,33 @@ async def ending(ix: Interaction, card: Card | None) -> AsyncIterator[None]:
         raise
 
 
+def plan(card: Card, lead: timedelta) -> list[tuple[JobKind, datetime]]:
+    """When the scheduler acts on a card: a warning `lead` before expiry and the expiry itself; a reminder `lead`
+    before a scheduled start. A warning or reminder that would come as soon as the card is up is left out: the
+    card itself says as much."""
+    jobs: list[tuple[JobKind, datetime]] = []
+    if card.expires_at is not None:
+        if lead > timedelta(0) and card.expires_at - lead > card.created_at:
+            jobs.append((JobKind.WARN, card.expires_at - lead))
+        jobs.append((JobKind.EXPIRE, card.expires_at))
+    if card.starts_at is not None and card.starts_at - lead > card.created_at:
+        jobs.append((JobKind.REMIND, card.starts_at - lead))
+    return jobs
+
+
 async def close(ix: Interaction, card: Card, state: CardState, *, by: str | None) -> None:
     """Marks the card ended or expired and edits its message: state and duration, no buttons, no join link."""
-    now = ix.deps.clock.now()
-    card = await ix.deps.store.finish_end(card.id, by=by, at=now, state=state)
     # A click on the card names its message even if the store has not heard its ts yet.
-    ts = card.ts or ix.message_ts
+    await close_card(ix.deps, card, state, by=by, message_ts=ix.message_ts)
+
+
+async def close_card(
+    deps: Deps, card: Card, state: CardState, *, by: str | None, message_ts: str | None = None
+) -> None:
+    now = deps.clock.now()
+    card = await deps.store.finish_end(card.id, by=by, at=now, state=state)
+    await deps.store.cancel_jobs(card.id, now)
+    ts = card.ts or message_ts
     if ts is None:
         return
     closed = ClosedCard(
@@ -96,10 +120,14 @@ async def close(ix: Interaction, card: Card, state: CardState, *, by: str | None
         minutes=minutes_between(card.starts_at or card.created_at, now),
         ended_by=by,
     )
-    await ix.update_message(card.channel_id, ts, blocks.closed_card_text(closed), blocks.closed_card_blocks(closed))
+    await deps.client.chat_update(
+        channel=card.channel_id, ts=ts, text=blocks.closed_card_text(closed), blocks=blocks.closed_card_blocks(closed)
+    )
 
 
 async def redraw(ix: Interaction, card: Card, view: SessionCard) -> None:
-    """Edits an active card in place after its session changed (a new name or new times)."""
+    """Edits an active card in place after its session changed (a new name or new times); its warnings and
+    reminders move with it."""
+    await ix.deps.store.plan_jobs(card.id, plan(card, ix.deps.warning_lead))
     if card.ts is not None:
         await ix.update_message(card.channel_id, card.ts, blocks.card_text(view), blocks.card_blocks(view))

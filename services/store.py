@@ -86,6 +86,10 @@ class Card(Base):
     state: Mapped[str] = mapped_column(String(16), default=CardState.ACTIVE.value)
     ended_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: The public join link the card shows (reminders carry it again); never a personal one.
+    join_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    #: When reconciliation last saw the session live at its vendor.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class HandledRequest(Base):
@@ -214,6 +218,7 @@ class NewCard:
     ts: str | None = None
     starts_at: datetime | None = None
     expires_at: datetime | None = None
+    join_url: str | None = None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -374,6 +379,12 @@ class Store:
             assert card is not None
             return card
 
+    async def seen_live(self, card_ids: list[int], at: datetime) -> None:
+        if not card_ids:
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(update(Card).where(Card.id.in_(card_ids)).values(last_seen_at=at))
+
     async def active_cards(self, family: str | None = None) -> list[Card]:
         async with self._sessions() as session:
             query = select(Card).where(Card.state == CardState.ACTIVE.value)
@@ -409,6 +420,16 @@ class Store:
         existing = await self.guest(vendor, session_id, user_id)
         assert existing is not None
         return existing
+
+    async def guests(self, vendor: str, session_id: str) -> list[tuple[str, str]]:
+        """(Slack user id, participant id) of everyone Cohost gave a place in the session."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(MeetingGuest.user_id, MeetingGuest.participant_id)
+                .where(MeetingGuest.vendor == vendor, MeetingGuest.session_id == session_id)
+                .order_by(MeetingGuest.id)
+            )
+            return [(row[0], row[1]) for row in result]
 
     async def forget_guest(self, vendor: str, participant_id: str) -> None:
         async with self._sessions.begin() as session:

@@ -152,18 +152,19 @@ def sandbox_settings(sims: Sims, db: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    """The time the bot and the simulators that keep time (Coviu) both see; tests move it on."""
+    """The time the bot and the simulators that keep time (MirrorTab, Coviu) both see; tests move it on."""
     return FakeClock()
 
 
 @pytest.fixture
 async def sims(clock: FakeClock) -> AsyncIterator[Sims]:
+    on_test_clock = lambda: clock.now().timestamp()  # noqa: E731 - kill times and Coviu's rules follow the test
     every = Sims(
         SlackStandIn(),
-        MirrorTabSim(),
+        MirrorTabSim(clock=on_test_clock),
         SameSurfSim(),
         MiroTalkSim(),
-        CoviuSim(clock=lambda: clock.now().timestamp()),
+        CoviuSim(clock=on_test_clock),
         MirrorAceSim(),
     )
     for sim in every.all():

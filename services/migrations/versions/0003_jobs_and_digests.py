@@ -1,4 +1,5 @@
-"""Scheduled work (warnings, reminders, expiries) and digest subscriptions.
+"""Scheduled work (warnings, reminders, expiries), digest subscriptions, and what a card needs for them: its
+public join link (for reminders) and when its session was last seen live (for reconciliation).
 
 Revision ID: 0003
 Revises: 0002
@@ -14,6 +15,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("cards") as cards:
+        cards.add_column(sa.Column("join_url", sa.String(1000), nullable=True))
+        cards.add_column(sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "jobs",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -49,3 +53,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("digest_subscriptions")
     op.drop_table("jobs")
+    with op.batch_alter_table("cards") as cards:
+        cards.drop_column("last_seen_at")
+        cards.drop_column("join_url")

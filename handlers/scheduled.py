@@ -1,0 +1,223 @@
+"""What the scheduler does for cards: warnings before expiry, reminders before a scheduled start, the card edited
+at expiry, and reconciliation with the vendors' own lists for sessions that ended elsewhere.
+
+Every job is claimed in the store with a lease before it runs, so when two schedulers run by mistake each job
+still goes to one of them; a job whose scheduler died mid-way is taken over once its lease runs out; a job that
+was due while no scheduler ran is done at the next tick, late but once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from handlers import blocks, cards
+from handlers.blocks import Block, Button
+from handlers.context import Deps
+from handlers.meeting_views import END_ACTION as MEETING_END_ACTION
+from handlers.meeting_views import MY_LINK_ACTION, button_value
+from services.errors import VendorError, VendorNotFound
+from services.store import Card, CardState, Job, JobKind
+from services.vendors import DISPLAY_NAMES
+
+log = logging.getLogger("cohost.scheduled")
+
+#: How long a claimed job is its scheduler's alone; a scheduler that died holding one frees it after this.
+JOB_LEASE = timedelta(seconds=60)
+#: Jobs claimed per tick, and run at once: bounded, so a burst of expiries paces itself.
+CLAIM_BATCH = 200
+CONCURRENCY = 32
+#: Vendors whose End button a warning carries (SameSurf rooms end when people leave).
+ENDABLE = {"mirrortab", "mirotalk", "coviu"}
+
+
+async def run_due_jobs(deps: Deps) -> int:
+    """Claims every job due now and runs it; returns how many ran."""
+    ran = 0
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def run(job: Job) -> None:
+        async with gate:
+            await _run_job(deps, job)
+
+    while True:
+        jobs = await deps.store.claim_jobs(deps.clock.now(), lease=JOB_LEASE, limit=CLAIM_BATCH)
+        if not jobs:
+            return ran
+        await asyncio.gather(*(run(job) for job in jobs))
+        ran += len(jobs)
+        if len(jobs) < CLAIM_BATCH:
+            return ran
+
+
+async def _run_job(deps: Deps, job: Job) -> None:
+    try:
+        card = await deps.store.get_card(job.card_id)
+        if card is None or card.state != CardState.ACTIVE.value:
+            await deps.store.finish_job(job.id, deps.clock.now(), "skipped")
+            return
+        await _ACTIONS[JobKind(job.kind)](deps, card)
+        await deps.store.finish_job(job.id, deps.clock.now())
+    except Exception:
+        # Left to its lease: another tick (or scheduler) tries again once it runs out.
+        log.exception("job %s (%s of card %s) failed; it will be retried", job.id, job.kind, job.card_id)
+
+
+# -- the jobs -------------------------------------------------------------------------------------------------
+
+
+def _end_button(card: Card) -> Button | None:
+    if card.vendor not in ENDABLE:
+        return None
+    action = "cobrowse_end" if card.family == "cobrowse" else MEETING_END_ACTION
+    value = card.vendor_id if card.family == "cobrowse" else button_value(card.vendor, card.vendor_id)
+    return Button(action, "End now", value=value, style="danger", confirm="This ends the session for everyone in it.")
+
+
+def warning_blocks(card: Card) -> list[Block]:
+    assert card.expires_at is not None
+    what = f"{DISPLAY_NAMES[card.vendor]} {cards.ID_LABELS[card.vendor].lower()} “{blocks.escape(card.name)}”"
+    out: list[Block] = [
+        blocks.section(
+            f":hourglass_flowing_sand: {blocks.mention(card.creator_id)} {what} ends "
+            f"{blocks.date_token(card.expires_at)}."
+        )
+    ]
+    button = _end_button(card)
+    if button is not None:
+        out.append({"type": "actions", "block_id": "warning_actions", "elements": [button.render()]})
+    else:
+        out.append(blocks.context("SameSurf rooms end when everyone has left."))
+    return out
+
+
+def reminder_blocks(card: Card) -> list[Block]:
+    assert card.starts_at is not None
+    what = f"{DISPLAY_NAMES[card.vendor]} {cards.ID_LABELS[card.vendor].lower()} “{blocks.escape(card.name)}”"
+    buttons: list[Button] = []
+    if card.join_url:
+        buttons.append(Button(blocks.JOIN_ACTION, "Join", url=card.join_url, style="primary"))
+    if card.vendor in ("coviu", "mirotalk"):
+        buttons.append(Button(MY_LINK_ACTION, "Get my link", value=button_value(card.vendor, card.vendor_id)))
+    out: list[Block] = [
+        blocks.section(f":alarm_clock: {what} starts {blocks.date_token(card.starts_at)}."),
+    ]
+    if buttons:
+        out.append({"type": "actions", "block_id": "reminder_actions", "elements": [b.render() for b in buttons]})
+    return out
+
+
+async def _in_thread(deps: Deps, card: Card, text: str, blocks_: list[Block]) -> None:
+    """A reply in the card's thread; a card that could not be posted in its channel has no thread, so then its
+    creator gets it directly."""
+    if card.ts is not None:
+        await deps.client.chat_postMessage(channel=card.channel_id, thread_ts=card.ts, text=text, blocks=blocks_)
+        return
+    opened = await deps.client.conversations_open(users=card.creator_id)
+    await deps.client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks_)
+
+
+async def warn(deps: Deps, card: Card) -> None:
+    text = f"{card.name} ends soon"
+    await _in_thread(deps, card, text, warning_blocks(card))
+
+
+async def remind(deps: Deps, card: Card) -> None:
+    await _in_thread(deps, card, f"{card.name} starts soon", reminder_blocks(card))
+    if card.vendor == "coviu":
+        await _remind_participants(deps, card)
+
+
+async def _remind_participants(deps: Deps, card: Card) -> None:
+    """Each Coviu participant Cohost knows gets their own link again, by direct message."""
+    assert card.starts_at is not None
+    for user_id, participant_id in await deps.store.guests("coviu", card.vendor_id):
+        try:
+            participant = await deps.vendors.coviu.get_participant(participant_id)
+        except VendorNotFound:
+            continue  # removed since
+        if not participant.entry_url:
+            continue
+        opened = await deps.client.conversations_open(users=user_id)
+        await deps.client.chat_postMessage(
+            channel=opened["channel"]["id"],
+            text=f":alarm_clock: Coviu session “{card.name}” starts {blocks.date_token(card.starts_at)}. "
+            f"Your own link (do not share it): {participant.entry_url}",
+        )
+
+
+async def expire(deps: Deps, card: Card) -> None:
+    """The session's time is up: MiroTalk meetings given a length are ended on the server (the others end on
+    their own), then the card says "Expired", its buttons gone."""
+    if not await deps.store.begin_end(card.id):
+        return  # someone is ending it right now
+    try:
+        if card.vendor == "mirotalk":
+            with contextlib.suppress(VendorNotFound):  # nobody in the room: nothing to end
+                await deps.vendors.mirotalk.end_meeting(card.vendor_id)
+    except BaseException:
+        await deps.store.abort_end(card.id)
+        raise
+    await cards.close_card(deps, card, CardState.EXPIRED, by=None)
+
+
+_ACTIONS: dict[JobKind, Callable[[Deps, Card], Awaitable[None]]] = {
+    JobKind.WARN: warn,
+    JobKind.REMIND: remind,
+    JobKind.EXPIRE: expire,
+}
+
+
+# -- reconciliation ------------------------------------------------------------------------------------------
+
+
+async def _live_ids(deps: Deps, vendor: str) -> set[str]:
+    vendors = deps.vendors
+    if vendor == "mirrortab":
+        return {s.session_id for s in await vendors.mirrortab.list_sessions()}
+    if vendor == "samesurf":
+        return {r.room for r in await vendors.samesurf.all_running_rooms()}
+    if vendor == "mirotalk":
+        return {m.room for m in await vendors.mirotalk.meetings()}
+    running = await vendors.coviu.all_sessions(state="running")
+    upcoming = await vendors.coviu.all_sessions(state="upcoming")
+    return {s.session_id for s in [*running, *upcoming]}
+
+
+#: Vendors whose sessions show in their list only while people are in them: a card there is closed only once
+#: its session was seen live and then gone, never because nobody has joined yet.
+_LIVE_WHILE_OCCUPIED = {"samesurf", "mirotalk"}
+
+
+async def reconcile(deps: Deps) -> int:
+    """Compares the active cards with each vendor's own list; a session that ended elsewhere gets its card
+    closed. A vendor that cannot be asked is left for the next round: no card is closed on a failure."""
+    by_vendor: dict[str, list[Card]] = {}
+    for card in await deps.store.active_cards():
+        by_vendor.setdefault(card.vendor, []).append(card)
+    closed = 0
+    now = deps.clock.now()
+    for vendor, active in by_vendor.items():
+        if deps.vendors.config.missing(vendor):
+            continue
+        try:
+            live = await _live_ids(deps, vendor)
+        except VendorError as exc:
+            log.warning("reconciliation skipped %s: %s", vendor, type(exc).__name__)
+            continue
+        await deps.store.seen_live([c.id for c in active if c.vendor_id in live], now)
+        for card in active:
+            if card.vendor_id in live:
+                continue
+            if vendor in _LIVE_WHILE_OCCUPIED and card.last_seen_at is None:
+                continue
+            if card.starts_at is not None and card.starts_at > now and vendor != "coviu":
+                continue  # scheduled, not begun
+            if await deps.store.begin_end(card.id):
+                expired = card.expires_at is not None and card.expires_at <= now
+                await cards.close_card(deps, card, CardState.EXPIRED if expired else CardState.ENDED, by=None)
+                closed += 1
+    return closed

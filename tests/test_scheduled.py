@@ -1,0 +1,162 @@
+"""The scheduler inside the running bot: warnings, reminders, expiries and reconciliation, on the test's clock.
+
+The scheduler ticks in real time (every second) and reads the test's clock, so moving the clock on makes work due
+and the test sees it posted within a tick or two, without sleeping through minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.app import Runtime
+from handlers import scheduled
+from tests.conftest import ANN, BOB, CHANNEL, Harness, Sims, sandbox_settings, start_bot
+from tests.test_cobrowse import actions_of, text_of
+
+#: A due job is posted within this many real seconds (the issue asks for 5).
+WITHIN_S = 5.0
+
+
+async def meeting(bot: Harness, text: str, *, user: str = ANN) -> None:
+    assert (await bot.command(text, command="/meeting", user=user)).status == 200
+
+
+def replies(bot: Harness, ts: str) -> list[dict[str, Any]]:
+    return [p for p in bot.slack.posted(CHANNEL) if p.get("thread_ts") == ts]
+
+
+async def nothing_more_within_a_tick(bot: Harness) -> None:
+    await asyncio.sleep(1.5)  # a scheduler tick, for anything wrongly due to show up
+
+
+async def test_a_warning_in_the_cards_thread_then_the_card_expires(bot: Harness) -> None:
+    await bot.command("new https://a.example --name Demo --minutes 30")
+    card = await bot.card()
+    (session_id,) = bot.mirrortab.sessions
+    bot.advance(24)
+    await nothing_more_within_a_tick(bot)
+    assert not replies(bot, card["ts"])
+    bot.advance(1)  # five minutes before the kill time
+    await bot.slack.wait_for(lambda: bool(replies(bot, card["ts"])), WITHIN_S, "the warning")
+    (warning,) = replies(bot, card["ts"])
+    assert f"<@{ANN}>" in text_of(warning) and "<!date^" in text_of(warning)
+    (end_now,) = actions_of(warning)
+    assert (end_now["action_id"], end_now["value"]) == ("cobrowse_end", session_id)
+    bot.advance(5)
+    (expired,) = await bot.slack.wait_for_calls("chat.update", within=WITHIN_S)
+    assert expired["ts"] == card["ts"] and "Expired" in text_of(expired) and not actions_of(expired)
+    await nothing_more_within_a_tick(bot)
+    assert len(replies(bot, card["ts"])) == 1 and len(bot.slack.api_calls("chat.update")) == 1
+
+
+async def test_a_mirotalk_meeting_given_a_length_is_ended_on_the_server_when_it_runs_out(bot: Harness) -> None:
+    await meeting(bot, "new review --minutes 10")
+    card = await bot.card()
+    bot.mirotalk.add_peer("review", "Patient")
+    bot.advance(5)
+    await bot.slack.wait_for(lambda: bool(replies(bot, card["ts"])), WITHIN_S, "the warning")
+    (end_now,) = actions_of(replies(bot, card["ts"])[0])
+    assert (end_now["action_id"], end_now["value"]) == ("meeting_end", "mirotalk:review")
+    bot.advance(5)
+    (expired,) = await bot.slack.wait_for_calls("chat.update", within=WITHIN_S)
+    assert "Expired" in text_of(expired)
+    assert [e.room for e in bot.mirotalk.ended] == ["review"]
+
+
+async def test_a_scheduled_coviu_session_is_announced_and_each_participant_gets_their_link(bot: Harness) -> None:
+    await meeting(bot, f"schedule in 2h --minutes 30 --name Case <@{BOB}|bob>")
+    card = await bot.card()
+    await bot.slack.wait_for(lambda: bool(bot.slack.posted("D" + BOB)), what="bob's invitation")
+    bot.advance(115)  # five minutes before the start
+    await bot.slack.wait_for(lambda: bool(replies(bot, card["ts"])), WITHIN_S, "the reminder")
+    (reminder,) = replies(bot, card["ts"])
+    assert "Case" in text_of(reminder) and [a["action_id"] for a in actions_of(reminder)] == ["meeting_my_link"]
+    await bot.slack.wait_for(lambda: len(bot.slack.posted("D" + BOB)) == 2, WITHIN_S, "bob's reminder")
+    await bot.slack.wait_for(lambda: len(bot.slack.posted("D" + ANN)) == 1, WITHIN_S, "ann's reminder")
+    people = {p["display_name"]: p["entry_url"] for p in bot.coviu.participants.values()}
+    assert people["bob"] in bot.slack.posted("D" + BOB)[1]["text"]
+    assert people["ann"] in bot.slack.posted("D" + ANN)[0]["text"]
+    assert people["bob"] not in text_of(reminder)
+
+
+async def test_a_card_ended_early_gets_no_warning_and_no_expiry(bot: Harness) -> None:
+    await bot.command("new https://a.example --minutes 10")
+    card = await bot.card()
+    await bot.click("cobrowse_end", actions_of(card)[1]["value"], card=card)
+    await bot.slack.wait_for_calls("chat.update")
+    bot.advance(30)
+    await nothing_more_within_a_tick(bot)
+    assert not replies(bot, card["ts"]) and len(bot.slack.api_calls("chat.update")) == 1
+
+
+async def test_work_due_while_the_scheduler_was_down_is_done_late_but_once(bot: Harness) -> None:
+    assert bot.runtime.scheduler is not None
+    await bot.command("new https://a.example --minutes 10")
+    card = await bot.card()
+    bot.runtime.scheduler.pause()
+    bot.advance(20)  # both the warning and the expiry fall due while nothing runs
+    await nothing_more_within_a_tick(bot)
+    assert not replies(bot, card["ts"])
+    bot.runtime.scheduler.resume()
+    await bot.slack.wait_for_calls("chat.update", within=WITHIN_S)
+    await nothing_more_within_a_tick(bot)
+    assert len(bot.slack.api_calls("chat.update")) == 1
+    # The warning came too late to be of use but is still posted once, before the expiry it warned of.
+    assert len(replies(bot, card["ts"])) <= 1
+
+
+@pytest.fixture
+async def second_scheduler(sims: Sims, bot: Harness, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """Another scheduler on the same database, started by mistake."""
+    settings = sandbox_settings(sims, tmp_path / "cohost.db")
+    runtime, runner, _url = await start_bot(settings, bot.clock)
+    yield runtime
+    await runner.cleanup()
+
+
+async def test_two_schedulers_at_once_double_nothing(bot: Harness, second_scheduler: Runtime) -> None:
+    for n in range(12):
+        await bot.command(f"new https://a.example --name S{n} --minutes 10")
+    await bot.slack.wait_for_calls("chat.postMessage", count=12)
+    bot.advance(5)
+    await bot.slack.wait_for(lambda: len(bot.slack.posted()) == 24, WITHIN_S, "12 warnings")
+    bot.advance(5)
+    await bot.slack.wait_for_calls("chat.update", count=12, within=WITHIN_S)
+    await nothing_more_within_a_tick(bot)
+    assert len(bot.slack.posted()) == 24 and len(bot.slack.api_calls("chat.update")) == 12
+
+
+async def test_reconciliation_closes_cards_whose_sessions_ended_elsewhere(bot: Harness) -> None:
+    await bot.command("new https://a.example --name Gone")
+    gone = await bot.card()
+    await meeting(bot, "new review")
+    room = await bot.card(2)
+    deps = bot.runtime.deps
+    assert await scheduled.reconcile(deps) == 0  # nobody has joined the room yet: that is not an ending
+    bot.mirotalk.add_peer("review", "Patient")
+    bot.mirrortab.sessions.clear()  # ended in MirrorTab's own console
+    assert await scheduled.reconcile(deps) == 1
+    (closed,) = await bot.slack.wait_for_calls("chat.update")
+    assert closed["ts"] == gone["ts"] and "Ended · " in text_of(closed)
+    bot.mirotalk.rooms.clear()  # everyone left
+    assert await scheduled.reconcile(deps) == 1
+    closed = (await bot.slack.wait_for_calls("chat.update", count=2))[1]
+    assert closed["ts"] == room["ts"] and not actions_of(closed)
+    bot.coviu.faults.inject("*", "500", times=50)
+    await meeting(bot, "new --provider coviu")
+    assert await scheduled.reconcile(deps) == 0  # a vendor that cannot be asked closes nothing
+
+
+async def test_the_scheduler_looks_for_due_work_every_second_and_reconciles_every_few_minutes(bot: Harness) -> None:
+    assert bot.runtime.scheduler is not None
+    jobs = {job.id: job for job in bot.runtime.scheduler.get_jobs()}
+    assert jobs["due_work"].trigger.interval.total_seconds() == 1
+    assert jobs["reconcile"].trigger.interval.total_seconds() == 180
+    async with aiohttp.ClientSession() as http, http.get(bot.url + "/healthz") as resp:
+        assert resp.status == 200
