@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from sandbox.server import SimServer
 from sandbox.slack import SignedRequest, SlackStandIn
 from services.clock import FakeClock
 from services.http import HttpPool
+from tests.pg import PostgresServer, start_postgres
 
 ANN, BOB, ADA, CAROL = "U0ANN", "U0BOB", "U0ADA", "U0CAROL"  # ann creates; ada is a workspace admin
 CHANNEL = "C0GENERAL"
@@ -217,3 +218,17 @@ async def bot(sims: Sims, clock: FakeClock, tmp_path: Path, overrides: dict[str,
             sims.mirrorace,
         )
     await runner.cleanup()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    yield from start_postgres()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store on each database the bot supports: embedded SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'cohost.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()

@@ -23,6 +23,12 @@ from tests.test_cobrowse import actions_of, text_of
 WITHIN_S = 5.0
 
 
+@pytest.fixture
+def overrides(database_url: str) -> dict[str, Any]:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return {"DATABASE_URL": database_url}
+
+
 async def meeting(bot: Harness, text: str, *, user: str = ANN) -> None:
     assert (await bot.command(text, command="/meeting", user=user)).status == 200
 
@@ -114,7 +120,7 @@ async def test_work_due_while_the_scheduler_was_down_is_done_late_but_once(bot: 
 @pytest.fixture
 async def second_scheduler(sims: Sims, bot: Harness, tmp_path: Path) -> AsyncIterator[Runtime]:
     """Another scheduler on the same database, started by mistake."""
-    settings = sandbox_settings(sims, tmp_path / "cohost.db")
+    settings = sandbox_settings(sims, tmp_path / "unused.db", DATABASE_URL=bot.runtime.settings.DATABASE_URL)
     runtime, runner, _url = await start_bot(settings, bot.clock)
     yield runtime
     await runner.cleanup()
