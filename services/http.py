@@ -8,7 +8,8 @@ their own error bodies read (`error_text`) and how to authenticate.
 Nothing here logs a request body, a header or a query string: those carry API keys and tokens.
 
 Multipart forms (`call(..., multipart=...)`) are built afresh for every attempt, and a file part is written
-from the caller's buffer in slices: a large upload chunk is never copied, and a retry resends the same bytes.
+from the caller's buffer in slices (or as the caller produces it: `StreamedBytes`): a large upload chunk is
+never copied, and a retry resends the same bytes.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp.abc import AbstractStreamWriter
@@ -48,12 +49,22 @@ class VendorResponse:
     headers: Mapping[str, str]
 
 
+class StreamedBytes(Protocol):
+    """Bytes of a known length produced while they are sent (e.g. copied from a download into a buffer as they
+    arrive). `pieces()` is called once per attempt: a resend must yield the same bytes again."""
+
+    @property
+    def size(self) -> int: ...
+
+    def pieces(self) -> AsyncIterator[memoryview]: ...
+
+
 @dataclass(frozen=True)
 class FilePart:
-    """A file in a multipart form, sent from the caller's buffer as it is (never copied)."""
+    """A file in a multipart form, sent from the caller's buffer as it is (never copied), or as it is produced."""
 
     filename: str
-    data: bytes | bytearray | memoryview
+    data: bytes | bytearray | memoryview | StreamedBytes
     content_type: str = "application/octet-stream"
 
 
@@ -64,19 +75,29 @@ MultipartFields = Sequence[tuple[str, "str | FilePart"]]
 _WRITE_SLICE = 256 * 1024
 
 
-class _SlicedBytes(Payload):
-    """A file part written in slices of a memoryview: no copy of the buffer, whatever its size."""
+class _FilePayload(Payload):
+    """A file part written in slices of memoryviews: no copy of the caller's bytes, whatever their size."""
 
     def __init__(self, part: FilePart) -> None:
-        view = memoryview(part.data).cast("B")
-        super().__init__(view, content_type=part.content_type, filename=part.filename)
-        self._view = view
-        self._size = view.nbytes
+        data = part.data
+        self._source: StreamedBytes | None = None
+        self._view = memoryview(b"")
+        if isinstance(data, bytes | bytearray | memoryview):
+            self._view = memoryview(data).cast("B")
+        else:
+            self._source = data
+        super().__init__(data, content_type=part.content_type, filename=part.filename)
+        self._size = self._source.size if self._source is not None else self._view.nbytes
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         return bytes(self._view).decode(encoding, errors)
 
     async def write(self, writer: AbstractStreamWriter) -> None:
+        if self._source is not None:
+            async for piece in self._source.pieces():
+                for start in range(0, piece.nbytes, _WRITE_SLICE):
+                    await writer.write(piece[start : start + _WRITE_SLICE])
+            return
         for start in range(0, self._view.nbytes, _WRITE_SLICE):
             await writer.write(self._view[start : start + _WRITE_SLICE])
 
@@ -86,7 +107,7 @@ def multipart_body(fields: MultipartFields) -> aiohttp.MultipartWriter:
     writer = aiohttp.MultipartWriter("form-data")
     for name, value in fields:
         if isinstance(value, FilePart):
-            part = writer.append_payload(_SlicedBytes(value))
+            part = writer.append_payload(_FilePayload(value))
             part.set_content_disposition("form-data", name=name, filename=value.filename)
         else:
             writer.append(value).set_content_disposition("form-data", name=name)

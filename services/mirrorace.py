@@ -14,6 +14,7 @@ whatever the file's size.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
@@ -180,27 +181,25 @@ def _host_and_path(url: str) -> tuple[str, str]:
 
 
 class _ChunkReader:
-    """Fills a caller's buffer from an async source of pieces of any size, carrying over what a piece has left."""
+    """Copies an async source of pieces of any size into a caller's buffer, carrying over what a piece has left."""
 
     def __init__(self, source: AsyncIterable[bytes]) -> None:
         self._pieces: AsyncIterator[bytes] = aiter(source)
         self._left = memoryview(b"")
         self.read = 0
 
-    async def fill(self, into: memoryview) -> None:
-        filled = 0
-        while filled < len(into):
-            if not self._left:
-                try:
-                    self._left = memoryview(await anext(self._pieces)).cast("B")
-                except StopAsyncIteration:
-                    raise SourceFailed(f"the file ended after {self.read + filled} bytes") from None
-                continue
-            take = min(len(self._left), len(into) - filled)
-            into[filled : filled + take] = self._left[:take]
-            self._left = self._left[take:]
-            filled += take
-        self.read += filled
+    async def fill_some(self, into: memoryview) -> int:
+        """Copies what the source has at hand (at most `len(into)` bytes); how many it copied."""
+        if not self._left:
+            try:
+                self._left = memoryview(await anext(self._pieces)).cast("B")
+            except StopAsyncIteration:
+                raise SourceFailed(f"the file ended after {self.read} bytes") from None
+        take = min(len(self._left), len(into))
+        into[:take] = self._left[:take]
+        self._left = self._left[take:]
+        self.read += take
+        return take
 
     async def ensure_exhausted(self) -> None:
         longer = SourceFailed("the file is longer than its announced size")
@@ -209,6 +208,54 @@ class _ChunkReader:
         async for piece in self._pieces:
             if piece:
                 raise longer
+
+
+class _Chunk:
+    """One chunk's bytes, copied from the source into the buffer while they are being sent, so the download and
+    the upload overlap as in a pipe, in the memory of one chunk. A resend reads the same buffer. The last chunk's
+    final byte waits until the source is known to end there: a file longer than announced is never completed."""
+
+    def __init__(self, view: memoryview, *, last: bool) -> None:
+        self.view = view
+        self._last = last
+        self._filled = 0
+        #: Bytes that may go out: all those filled, but for the last chunk's final byte before the end is checked.
+        self._sendable = 0
+        self._failed = False
+        self._changed = asyncio.Event()
+
+    @property
+    def size(self) -> int:
+        return len(self.view)
+
+    async def fill(self, reader: _ChunkReader) -> None:
+        try:
+            while self._filled < self.size:
+                self._filled += await reader.fill_some(self.view[self._filled :])
+                held_back = 1 if self._last and self._filled == self.size else 0
+                self._sendable = self._filled - held_back
+                self._changed.set()
+            if self._last:
+                await reader.ensure_exhausted()
+            self._sendable = self._filled
+        except BaseException:
+            self._failed = True
+            raise
+        finally:
+            self._changed.set()
+
+    async def pieces(self) -> AsyncIterator[memoryview]:
+        sent = 0
+        while sent < self.size:
+            while self._sendable == sent:
+                if self._failed:
+                    # Ends this attempt; the fill task holds the reason, which `MirrorAce.upload` raises.
+                    raise SourceFailed("the file's bytes stopped coming")
+                self._changed.clear()
+                await self._changed.wait()
+            end = self._sendable
+            yield self.view[sent:end]
+            sent = end
 
 
 class MirrorAce:
@@ -303,22 +350,11 @@ class MirrorAce:
         reader = _ChunkReader(source)
         start = 0
         while True:
-            chunk = buffer[: min(chunk_size, size - start)]
-            await reader.fill(chunk)
-            end = start + len(chunk) - 1
+            length = min(chunk_size, size - start)
+            end = start + length - 1
             last = end + 1 == size
-            if last:
-                await reader.ensure_exhausted()  # before the last chunk: never complete a file cut short
-            resp = await uploads.call(
-                "POST",
-                path,
-                multipart=[*fields, ("files[]", FilePart(name, chunk))],
-                headers={"Content-Range": f"bytes {start}-{end}/{size}"},
-                safe_to_repeat=True,
-                retries=CHUNK_RETRIES,
-                timeout_s=self._http.timeout_s + len(chunk) / MIN_UPLOAD_BYTES_PER_S,
-            )
-            result = _result(resp)
+            chunk = _Chunk(buffer[:length], last=last)
+            result = await self._send_chunk(uploads, path, fields, name, chunk, reader, f"bytes {start}-{end}/{size}")
             start = end + 1
             if progress is not None:
                 await progress(start)
@@ -326,3 +362,37 @@ class MirrorAce:
                 return self._complete(result)
             if not isinstance(result, dict) or result.get("info") != "continue":
                 raise VendorError(VENDOR, f"MirrorAce stopped taking the file after {start:,} of {size:,} bytes")
+
+    async def _send_chunk(
+        self,
+        uploads: VendorHttp,
+        path: str,
+        fields: list[tuple[str, str]],
+        name: str,
+        chunk: _Chunk,
+        reader: _ChunkReader,
+        content_range: str,
+    ) -> Any:
+        """Sends one chunk while it is read from the source; retried once through failures a retry may cure.
+        A failing source is reported as itself, not as MirrorAce's failure."""
+        filling = asyncio.create_task(chunk.fill(reader))
+        try:
+            resp = await uploads.call(
+                "POST",
+                path,
+                multipart=[*fields, ("files[]", FilePart(name, chunk))],
+                headers={"Content-Range": content_range},
+                safe_to_repeat=True,
+                retries=CHUNK_RETRIES,
+                timeout_s=self._http.timeout_s + chunk.size / MIN_UPLOAD_BYTES_PER_S,
+            )
+        except VendorError:
+            if filling.done() and not filling.cancelled() and filling.exception() is not None:
+                await filling  # raises the source's failure
+            raise
+        finally:
+            if not filling.done():
+                filling.cancel()
+                await asyncio.gather(filling, return_exceptions=True)
+        await filling  # done: the whole chunk was sent
+        return _result(resp)
