@@ -21,6 +21,7 @@ from bot.console import Clickable, form_fields, render_message
 from bot.settings import Settings
 from sandbox.coviu import CoviuSim
 from sandbox.mirotalk import MiroTalkSim
+from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SignedRequest, SlackStandIn
@@ -31,6 +32,7 @@ HELP = """Type a slash command as in Slack, e.g.
   /cobrowse new --provider samesurf https://example.com
   /cobrowse list        /cobrowse help
   /meeting new standup --minutes 30      /meeting new --provider coviu @bob
+  /upload https://example.com/report.pdf --mirrors 1,2      /upload info SLUG
 A number clicks that button. `as USER` acts as another person (ann, bob, ada: ada is an admin).
 `quit` (or Ctrl-D) leaves."""
 PEOPLE = {"ann": "U0ANN", "bob": "U0BOB", "ada": "U0ADA"}
@@ -181,8 +183,8 @@ def _json(text: str) -> dict[str, Any]:
 
 async def _offline(settings: Settings) -> int:
     slack, mirrortab, samesurf = SlackStandIn(), MirrorTabSim(), SameSurfSim()
-    mirotalk, coviu = MiroTalkSim(), CoviuSim()
-    sims = [slack, mirrortab, samesurf, mirotalk, coviu]
+    mirotalk, coviu, mirrorace = MiroTalkSim(), CoviuSim(), MirrorAceSim()
+    sims = [slack, mirrortab, samesurf, mirotalk, coviu, mirrorace]
     for sim in sims:
         await sim.start()
     workdir = Path(tempfile.mkdtemp(prefix="cohost-offline-"))
@@ -203,6 +205,9 @@ async def _offline(settings: Settings) -> int:
             "COVIU_API_KEY": coviu.api_key,
             "COVIU_API_SECRET": coviu.api_secret,
             "COVIU_URL": coviu.url,
+            "MIRRORACE_API_KEY": mirrorace.api_key,
+            "MIRRORACE_API_TOKEN": mirrorace.api_token,
+            "MIRRORACE_URL": mirrorace.api_url,
             "COHOST_ADMINS": "U0ADA",
         }
     )

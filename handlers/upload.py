@@ -156,7 +156,8 @@ class ProgressMessage:
 
     async def update(self, done: int) -> None:
         now = self._clock.monotonic()
-        if self.ts is None or now - self._last_edit < self._every_s:
+        # At 100% the card (or the failure) replaces the message at once: an edit would only be rate limited.
+        if self.ts is None or now - self._last_edit < self._every_s or done >= self._total:
             return
         self._last_edit = now
         progress = self._progress(done)

@@ -13,20 +13,22 @@ import signal
 
 from sandbox.coviu import CoviuSim
 from sandbox.mirotalk import MiroTalkSim
+from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SlackStandIn
 
 
 async def serve(mirrortab_latency: float, spec_forms: bool) -> None:
-    slack, mirrortab, samesurf, mirotalk, coviu = (
+    slack, mirrortab, samesurf, mirotalk, coviu, mirrorace = (
         SlackStandIn(),
         MirrorTabSim(),
         SameSurfSim(),
         MiroTalkSim(),
         CoviuSim(),
+        MirrorAceSim(),
     )
-    sims = (slack, mirrortab, samesurf, mirotalk, coviu)
+    sims = (slack, mirrortab, samesurf, mirotalk, coviu, mirrorace)
     for sim in sims:
         await sim.start()
     mirrortab.faults.set_latency("/new_session", mirrortab_latency)
@@ -42,6 +44,12 @@ async def serve(mirrortab_latency: float, spec_forms: bool) -> None:
                 "samesurf": {"url": samesurf.url, "api_key": samesurf.api_key, "api_secret": samesurf.api_secret},
                 "mirotalk": {"url": mirotalk.url, "api_secret": mirotalk.api_secret},
                 "coviu": {"url": coviu.url, "api_key": coviu.api_key, "api_secret": coviu.api_secret},
+                "mirrorace": {
+                    "url": mirrorace.api_url,
+                    "upload_url": mirrorace.upload.url,
+                    "api_key": mirrorace.api_key,
+                    "api_token": mirrorace.api_token,
+                },
             }
         ),
         flush=True,

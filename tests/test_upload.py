@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from handlers.upload import ProgressMessage
 from sandbox.mirrorace import UPLOAD_PATH
 from services.clock import FakeClock
 from tests.conftest import ANN, BOB, CHANNEL, Harness
+from tests.test_offline import run_offline
 
 KIB = 1024
 MESSAGE_TS = "1699999999.000200"
@@ -283,3 +285,15 @@ async def test_progress_is_edited_at_most_every_two_seconds_with_bar_percent_byt
     line = text_of(edits[0])
     assert "██████░░░░░░░░░░░░░░" in line and "30%" in line
     assert "300 B of 1000 B" in line and "150 B/s" in line and "5 s left" in line
+
+
+# -- offline mode ---------------------------------------------------------------------------------------------------
+
+
+async def test_offline_mode_offers_upload(tmp_path: Path) -> None:
+    out = await run_offline(
+        ["/upload https://example.com/report.pdf --password pw-offline-1", "/upload info nope", "quit"], tmp_path
+    )
+    assert "== report.pdf ==" in out and "[Open on MirrorAce: http" in out and "password protected" in out
+    assert "pw-offline-1" not in out.split("== report.pdf ==", 1)[1].split("cohost>", 1)[0]  # not on the card
+    assert "`nope` · :grey_question: not found" in out
