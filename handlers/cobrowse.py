@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from handlers import blocks, cards, cobrowse_views
 from handlers.blocks import Button, LiveRow, LiveSection, SessionCard
 from handlers.context import Interaction
+from handlers.digest import add_digest_subcommands
 from handlers.parsing import Family, Option, Parsed, ParseError
 from handlers.when import parse_when
 from services import samesurf
@@ -426,3 +427,6 @@ async def reseller_apikey(ix: Interaction, p: Parsed) -> None:
         f":closed_lock_with_key: API credentials for `{p.arg('SUBSCRIPTION')}` (shown once, to you alone; "
         f"store them in a secret manager):\nKey: `{key.apikey}`\nSecret: `{key.apisecret.get_secret_value()}`"
     )
+
+
+add_digest_subcommands(COBROWSE, FAMILY)

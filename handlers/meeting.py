@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from handlers import blocks, cards, meeting_views
 from handlers.blocks import LiveSection
 from handlers.context import Interaction
+from handlers.digest import add_digest_subcommands
 from handlers.meeting_views import DEFAULT_NAME
 from handlers.parsing import Family, Option, Parsed, ParseError
 from handlers.when import parse_when
@@ -506,3 +507,6 @@ async def stats(ix: Interaction, p: Parsed) -> None:
     numbers = await ix.deps.vendors.mirotalk.stats()
     live = await fetch_live(ix, "mirotalk")
     await ix.private("MiroTalk stats", meeting_views.stats_blocks(numbers, live))
+
+
+add_digest_subcommands(MEETING, FAMILY)

@@ -21,6 +21,7 @@ from handlers import upload_views
 from handlers.blocks import Block
 from handlers.cobrowse import web_url
 from handlers.context import Interaction
+from handlers.digest import add_digest_subcommands
 from handlers.parsing import Family, Option, Parsed, ParseError
 from handlers.upload_views import FileFailure, Progress, UploadCard
 from services.clock import Clock
@@ -261,3 +262,6 @@ async def _mirror_one(
     if not await progress.replace(text, blocks_):
         await ix.private(text, blocks_)  # the bot could not post in the thread: the card goes to the caller
     return None
+
+
+add_digest_subcommands(UPLOAD, "upload")

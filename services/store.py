@@ -558,3 +558,23 @@ class Store:
                 .where(DigestSubscription.id == digest_id)
                 .values(last_sent_at=at, next_run_at=next_run_at, lease_until=None)
             )
+
+    async def retry_digest(self, digest_id: int, *, leased_until: datetime, at: datetime) -> None:
+        """A digest that could not go out now (Slack said when to come back): claimable again from `at` instead
+        of when its lease runs out. Only while the caller's lease still holds, so no one else's claim is undone."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(DigestSubscription)
+                .where(DigestSubscription.id == digest_id, DigestSubscription.lease_until == leased_until)
+                .values(lease_until=at)
+            )
+
+    async def cards_between(
+        self, start: datetime, end: datetime, *, family: str, channel_id: str | None = None
+    ) -> list[Card]:
+        """Cards of a family created in [start, end), oldest first; only one channel's when `channel_id` is given."""
+        async with self._sessions() as session:
+            query = select(Card).where(Card.family == family, Card.created_at >= start, Card.created_at < end)
+            if channel_id is not None:
+                query = query.where(Card.channel_id == channel_id)
+            return list((await session.execute(query.order_by(Card.created_at, Card.id))).scalars())
