@@ -3,7 +3,8 @@ settable latency and faults per route (from Python in tests, or over HTTP at `/_
 process).
 
 Faults: `timeout` (never answers in time), `500`, `429` (with `Retry-After: 1`), `html` (200 with a web page),
-`malformed` (200 with broken JSON), `reset` (the connection is dropped).
+`malformed` (200 with broken JSON), `reset` (the connection is dropped). A fault is injected for the next
+`times` requests, or steadily for every Nth request (`every`: load with a share of faults).
 """
 
 from __future__ import annotations
@@ -40,12 +41,22 @@ class _Fault:
     remaining: int
 
 
+@dataclass
+class _SteadyFault:
+    """Every `nth` request answers with `kind`, for as long as it is set (a share of faults under load)."""
+
+    kind: FaultKind
+    nth: int
+    seen: int = 0
+
+
 class Faults:
     """Latency and faults per route; a route is a request path such as `/new_session`, or `*` for all."""
 
     def __init__(self) -> None:
         self._latency: dict[str, float] = {}
         self._faults: dict[str, list[_Fault]] = {}
+        self._steady: dict[str, _SteadyFault] = {}
 
     def set_latency(self, route: str, seconds: float) -> None:
         self._latency[route] = seconds
@@ -55,9 +66,18 @@ class Faults:
             raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
         self._faults.setdefault(route, []).append(_Fault(kind, times))
 
+    def every(self, route: str, kind: FaultKind, nth: int) -> None:
+        """Every `nth` request to `route` answers with `kind` (`nth=5`: one in five), until `clear()`."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
+        if nth < 1:
+            raise ValueError("every: nth is at least 1")
+        self._steady[route] = _SteadyFault(kind, nth)
+
     def clear(self) -> None:
         self._latency.clear()
         self._faults.clear()
+        self._steady.clear()
 
     def latency(self, path: str) -> float:
         return self._latency.get(path, self._latency.get("*", 0.0))
@@ -72,6 +92,12 @@ class Faults:
                     continue
                 fault.remaining -= 1
                 return fault.kind
+        for route in (path, "*"):
+            steady = self._steady.get(route)
+            if steady is not None:
+                steady.seen += 1
+                if steady.seen % steady.nth == 0:
+                    return steady.kind
         return None
 
 
@@ -176,7 +202,10 @@ class SimServer:
     async def _set_fault(self, request: web.Request) -> web.Response:
         data = await request.json()
         try:
-            self.faults.inject(str(data["route"]), data["kind"], int(data.get("times", 1)))
+            if "every" in data:  # `{"route", "kind", "every": 5}`: one request in five, until reset
+                self.faults.every(str(data["route"]), data["kind"], int(data["every"]))
+            else:
+                self.faults.inject(str(data["route"]), data["kind"], int(data.get("times", 1)))
         except ValueError as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=400)
         return web.json_response({"ok": True})
