@@ -188,6 +188,17 @@ async def test_weekly_digest_carries_a_png_chart_uploaded_to_its_channel(bot: Ha
     assert next_week in await digest(bot, "show")
 
 
+async def test_a_chart_that_cannot_be_shared_is_named_and_the_digest_is_not_sent_again(bot: Harness) -> None:
+    await digest(bot, "weekly mon 12:30")
+    bot.slack.faults.inject("/api/files.getUploadURLExternal", "500")
+    bot.advance(31)
+    posted = await send_and_wait(bot)
+    (noted,) = await bot.slack.wait_for_calls("chat.update")
+    assert noted["ts"] == posted["ts"] and "This week's chart could not be shared here" in text_of(noted)
+    assert await send_due_digests(deps_of(bot)) == 0 and len(digests(bot)) == 1
+    assert f"<!date^{epoch(2026, 11, 30, 12, 30)}^" in await digest(bot, "show")
+
+
 # -- delivery ----------------------------------------------------------------------------------------------------
 
 
