@@ -14,7 +14,7 @@ from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from handlers import scheduled
+from handlers import digest, scheduled
 from handlers.context import Deps
 
 log = logging.getLogger("cohost.jobs")
@@ -24,6 +24,8 @@ REQUEST_KEY_TTL = timedelta(days=1)
 DUE_WORK_EVERY = timedelta(seconds=1)
 #: How often the cards are compared with the vendors' own lists of live sessions.
 RECONCILE_EVERY = timedelta(minutes=3)
+#: How often subscriptions are checked for a digest due: a digest goes out within this of its time.
+DIGESTS_EVERY = timedelta(seconds=5)
 
 
 def build_scheduler(deps: Deps) -> AsyncIOScheduler:
@@ -43,6 +45,7 @@ def build_scheduler(deps: Deps) -> AsyncIOScheduler:
     every: list[tuple[str, Callable[[], Awaitable[object]], timedelta]] = [
         ("due_work", partial(scheduled.run_due_jobs, deps), DUE_WORK_EVERY),
         ("reconcile", partial(scheduled.reconcile, deps), RECONCILE_EVERY),
+        ("digests", partial(digest.send_due_digests, deps), DIGESTS_EVERY),
         ("prune_request_keys", prune_request_keys, timedelta(hours=1)),
     ]
     for job_id, work, interval in every:

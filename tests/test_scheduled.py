@@ -159,10 +159,27 @@ async def test_reconciliation_closes_cards_whose_sessions_ended_elsewhere(bot: H
     assert await scheduled.reconcile(deps) == 0  # a vendor that cannot be asked closes nothing
 
 
-async def test_the_scheduler_looks_for_due_work_every_second_and_reconciles_every_few_minutes(bot: Harness) -> None:
+async def test_the_scheduler_looks_for_due_work_every_second_digests_every_five_and_reconciles_every_three_minutes(
+    bot: Harness,
+) -> None:
     assert bot.runtime.scheduler is not None
     jobs = {job.id: job for job in bot.runtime.scheduler.get_jobs()}
     assert jobs["due_work"].trigger.interval.total_seconds() == 1
     assert jobs["reconcile"].trigger.interval.total_seconds() == 180
+    assert jobs["digests"].trigger.interval.total_seconds() == 5
     async with aiohttp.ClientSession() as http, http.get(bot.url + "/healthz") as resp:
         assert resp.status == 200
+
+
+async def test_a_subscribed_digest_is_posted_by_the_running_scheduler_once(bot: Harness) -> None:
+    assert (await bot.command("digest daily 13:00 --tz UTC", command="/meeting")).status == 200
+    await bot.private()
+    bot.advance(59)
+    await nothing_more_within_a_tick(bot)
+    assert not bot.slack.posted(CHANNEL)
+    bot.advance(1)
+    await bot.slack.wait_for(lambda: bool(bot.slack.posted(CHANNEL)), 5 + WITHIN_S, "the digest")
+    (posted,) = bot.slack.posted(CHANNEL)
+    assert "Meetings digest · daily" in text_of(posted)
+    await asyncio.sleep(6)  # another digest tick: nothing again for the same day
+    assert len(bot.slack.posted(CHANNEL)) == 1
