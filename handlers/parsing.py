@@ -282,11 +282,21 @@ class Family:
         tokens = tokenize(unescape(text))
         if not tokens or tokens[0].lower() in ("help", "-h", "--help"):
             return None
-        # Longest match first: `reseller create` before a one-word subcommand.
+        # Longest match first: `reseller create` before a one-word subcommand, a catch-all (`/upload URL`) last.
         for sub in sorted(self.subcommands, key=lambda s: -len(s.words)):
+            if not sub.words:
+                self._check_group(tokens[0])
             if [t.lower() for t in tokens[: len(sub.words)]] == list(sub.words):
                 return sub.parse(tokens[len(sub.words) :])
+        self._check_group(tokens[0])
         raise ParseError(f"`{tokens[0]}` is not a {self.command} subcommand.", None)
+
+    def _check_group(self, word: str) -> None:
+        """A group's first word with an unknown second (`digest foo`): the group's forms, not the whole help."""
+        group = [sub for sub in self.subcommands if len(sub.words) > 1 and sub.words[0] == word.lower()]
+        if group:
+            forms = "\n".join(f"• `{sub.usage()}`" for sub in group)
+            raise ParseError(f"`{self.command} {word}` is one of:\n{forms}", None)
 
     def help_text(self) -> str:
         lines = [f"*{self.command}* — {self.title}"]

@@ -137,3 +137,13 @@ def test_schedule_takes_a_two_word_when() -> None:
     assert parsed is not None
     assert parsed.arg("WHEN") == "tomorrow 09:30"
     assert parsed.arg("URL") == "https://a.example"
+
+
+def test_a_group_word_with_an_unknown_second_word_lists_the_groups_forms() -> None:
+    from handlers.upload import UPLOAD
+
+    with pytest.raises(ParseError) as raised:
+        UPLOAD.parse("digest fortnightly 09:00")
+    assert "`/upload digest` is one of:" in raised.value.message
+    assert "/upload digest weekly DAY HH:MM" in raised.value.message
+    assert "web address" not in raised.value.message
