@@ -11,7 +11,7 @@ from handlers import blocks, cards, cobrowse_views
 from handlers.blocks import Button, LiveRow, LiveSection, SessionCard
 from handlers.context import Interaction
 from handlers.digest import add_digest_subcommands
-from handlers.parsing import Family, Option, Parsed, ParseError
+from handlers.parsing import Family, Option, Parsed, ParseError, web_url
 from handlers.when import parse_when
 from services import samesurf
 from services.errors import VendorBadRequest, VendorError
@@ -29,13 +29,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PROVIDER = Option("provider", "choice", choices=("mirrortab", "samesurf"))
 NAME = Option("name", metavar="TEXT")
 MINUTES = Option("minutes", "int", metavar="N", minimum=1)
-
-
-def web_url(text: str) -> str:
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ParseError(f"`{text}` is not a web address: give a full http:// or https:// URL.")
-    return text
 
 
 def feature(text: str) -> str:

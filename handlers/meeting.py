@@ -11,14 +11,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from handlers import blocks, cards, meeting_views
 from handlers.blocks import LiveSection
 from handlers.context import Interaction
 from handlers.digest import add_digest_subcommands
 from handlers.meeting_views import DEFAULT_NAME
-from handlers.parsing import Family, Option, Parsed, ParseError
+from handlers.parsing import Family, Option, Parsed, ParseError, web_url
 from handlers.when import parse_when
 from services.coviu import NewParticipant, Participant, Role
 from services.errors import VendorError, VendorNotFound
@@ -42,13 +41,6 @@ PROVIDER = Option("provider", "choice", choices=("mirotalk", "coviu"))
 NAME = Option("name", metavar="TEXT")
 MINUTES = Option("minutes", "int", metavar="N", minimum=1)
 TZ = Option("tz", metavar="ZONE")
-
-
-def _web_url(text: str) -> str:
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ParseError(f"`{text}` is not a web address: give a full http:// or https:// URL.")
-    return text
 
 
 # -- starting meetings ------------------------------------------------------------------------------------------
@@ -309,7 +301,7 @@ class _Outcome:
 )
 async def end(ix: Interaction, p: Parsed) -> None:
     target = p.arg("ROOM_OR_SESSION")
-    redirect = _web_url(p.opt("redirect")) if p.opt("redirect") else None
+    redirect = web_url(p.opt("redirect")) if p.opt("redirect") else None
     vendor, card = await _find_meeting(ix, target)
     if vendor == "coviu" and redirect:
         raise ParseError("--redirect is for MiroTalk meetings.", MEETING.find("end").usage())

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers import cobrowse
 from handlers.cobrowse_views import NEW_SESSION_VIEW
 from handlers.context import Deps, Interaction
-from handlers.parsing import ParseError
+from handlers.parsing import ParseError, web_url
 from services.vendors import CobrowseVendor
 
 
@@ -34,7 +34,7 @@ def request_from_form(values: dict[str, str]) -> tuple[cobrowse.NewSession, dict
     urls = [line.strip() for line in values.get("urls", "").splitlines() if line.strip()]
     for url in urls:
         try:
-            cobrowse.web_url(url)
+            web_url(url)
         except ParseError as exc:
             errors["urls"] = exc.message
     minutes = int(values["minutes"]) if values.get("minutes", "").isdigit() else None

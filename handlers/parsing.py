@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 OptionKind = Literal["text", "int", "flag", "choice", "list", "pair"]
 _SLACK_ESCAPE = re.compile(r"<([^<>]*)>")
@@ -75,6 +76,14 @@ def tokenize(text: str) -> list[str]:
     if in_token:
         tokens.append("".join(current))
     return tokens
+
+
+def web_url(text: str) -> str:
+    """`text` if it is a full http(s) address (the only kind Cohost hands to a vendor), else a ParseError."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ParseError(f"`{text}` is not a web address: give a full http:// or https:// URL.")
+    return text
 
 
 def mention_id(token: str) -> str | None:

@@ -19,10 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import upload_views
 from handlers.blocks import Block
-from handlers.cobrowse import web_url
 from handlers.context import Interaction
 from handlers.digest import add_digest_subcommands
-from handlers.parsing import Family, Option, Parsed, ParseError
+from handlers.parsing import Family, Option, Parsed, ParseError, web_url
 from handlers.upload_views import FileFailure, Progress, UploadCard
 from services.clock import Clock
 from services.errors import VendorError
