@@ -118,6 +118,12 @@ class Bench:
             "MIRRORACE_URL": self.mirrorace.api_url,
             "VENDOR_TIMEOUT_S": "30",
         }
+        # As a deployment does: the release step migrates, then the web process starts on a current schema.
+        migrate = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "migrate", env=env, cwd=self.workdir, stderr=asyncio.subprocess.DEVNULL
+        )
+        if await migrate.wait() != 0:
+            raise RuntimeError("python -m bot migrate failed")
         self.bot = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "web", env=env, cwd=self.workdir, stderr=asyncio.subprocess.DEVNULL
         )

@@ -1,4 +1,6 @@
-"""`python -m bot [web|scheduler]`: the whole bot by default; `web` or `scheduler` for one half.
+"""`python -m bot [web|scheduler|migrate]`: the whole bot by default; `web` or `scheduler` for one half; `migrate`
+brings the database's schema up to date and exits (a deployment's release step, so that the processes it then
+starts find the schema current and never load Alembic).
 
 With no Slack credentials at all, the offline mode: the bot wired to the sandbox, driven from a prompt.
 """
@@ -15,6 +17,7 @@ from aiohttp import web
 
 from bot.app import Role, Runtime, build_runtime
 from bot.settings import Settings, SettingsError, load_settings
+from services.store import Store
 
 log = logging.getLogger("cohost")
 
@@ -57,9 +60,20 @@ def serve(settings: Settings, role: Role) -> None:
     web.run_app(runtime.web, host="0.0.0.0", port=settings.PORT, print=None, access_log=None)
 
 
+async def migrate(settings: Settings) -> None:
+    store = Store(settings.DATABASE_URL)
+    try:
+        await store.migrate()
+        log.info("schema at %s", await store.schema_version())
+    finally:
+        await store.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument("role", nargs="?", choices=["web", "scheduler"], help="run one half only")
+    parser.add_argument(
+        "role", nargs="?", choices=["web", "scheduler", "migrate"], help="run one half only, or only migrate"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -67,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"cohost: {exc}", file=sys.stderr)
         return 2
+    if args.role == "migrate":
+        asyncio.run(migrate(settings))
+        return 0
     if settings.slack_mode == "offline":
         from bot.offline import run_offline
 

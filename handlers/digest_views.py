@@ -11,9 +11,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
-
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING, Literal
 
 from handlers import meeting_views, upload_views
 from handlers.blocks import Block, context, date_token, divider, escape, fields_section, header, section
@@ -24,6 +22,9 @@ from services.mirrorace import FileInfo
 from services.mirrortab import MirrorTabSession
 from services.samesurf import AnalyticsRoom, Overview
 from services.store import Upload
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 Cadence = Literal["daily", "weekly"]
 FAMILY_TITLES = {"cobrowse": "Co-browsing", "meeting": "Meetings", "upload": "Uploads"}
@@ -224,11 +225,16 @@ _INK, _GRID, _MUTED = (29, 28, 29), (221, 221, 221), (97, 96, 97)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
+
     return ImageFont.load_default(size=size)
 
 
 def sessions_chart(days: Sequence[date], series: Mapping[str, Sequence[int]], heading: str) -> bytes:
     """A bar chart as PNG bytes: per day, one bar per vendor (`series[vendor][i]` is its count on `days[i]`)."""
+    # Pillow loads only where a chart is drawn (the scheduler, weekly): a web process never needs its memory.
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", _SIZE, "white")
     draw = ImageDraw.Draw(image)
     width, height = _SIZE
