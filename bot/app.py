@@ -22,7 +22,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
-from bot.jobs import build_scheduler
+from bot.jobs import JobRuns, build_scheduler
 from bot.settings import Settings
 from handlers.context import Deps
 from handlers.people import People
@@ -62,6 +62,7 @@ class Runtime:
     web: web.Application
     deps: Deps
     scheduler: AsyncIOScheduler | None = None
+    job_runs: JobRuns = field(default_factory=JobRuns)
     started: bool = field(default=False)
 
     async def start(self) -> None:
@@ -74,7 +75,10 @@ class Runtime:
 
     async def stop(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.pause()  # no new runs; those under way finish while the store and the pool are open
+            await self.job_runs.settle(within_s=10)
             self.scheduler.shutdown(wait=False)
+            await self.job_runs.settle(within_s=5)  # what was still running is cancelled: let it unwind
         await self.pool.close()
         await self.store.close()
         self.started = False
@@ -116,8 +120,11 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
         warning_lead=timedelta(minutes=settings.EXPIRY_WARNING_MINUTES),
     )
     handlers.register(bolt, deps)
-    scheduler = build_scheduler(deps) if role in ("all", "scheduler") else None
-    runtime = Runtime(settings, role, clock, store, pool, vendors, client, bolt, web.Application(), deps, scheduler)
+    runs = JobRuns()
+    scheduler = build_scheduler(deps, runs) if role in ("all", "scheduler") else None
+    runtime = Runtime(
+        settings, role, clock, store, pool, vendors, client, bolt, web.Application(), deps, scheduler, runs
+    )
     _routes(runtime)
     return runtime
 

@@ -7,10 +7,12 @@ late; work that fell due while no scheduler ran is done at its first tick.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -28,7 +30,31 @@ RECONCILE_EVERY = timedelta(minutes=3)
 DIGESTS_EVERY = timedelta(seconds=5)
 
 
-def build_scheduler(deps: Deps) -> AsyncIOScheduler:
+class JobRuns:
+    """The runs of scheduled jobs under way, so a stopping process lets them finish before it closes the store
+    (a run cut off in the middle would leave its card half-ended)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def track(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._tasks.add(task)
+            try:
+                await work()
+            finally:
+                self._tasks.discard(task)
+
+        return run
+
+    async def settle(self, within_s: float) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=within_s)
+
+
+def build_scheduler(deps: Deps, runs: JobRuns) -> AsyncIOScheduler:
     # One run of a job at a time; a tick missed while the previous one ran is dropped, not queued up.
     scheduler = AsyncIOScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
@@ -41,7 +67,7 @@ def build_scheduler(deps: Deps) -> AsyncIOScheduler:
         removed = await deps.store.prune_requests(deps.clock.now() - REQUEST_KEY_TTL)
         log.info("pruned %d handled request keys", removed)
 
-    # Coroutine functions (or partials of them): APScheduler runs those on the loop, anything else in a thread.
+    # Coroutine functions (`runs.track` makes one): APScheduler runs those on the loop, anything else in a thread.
     every: list[tuple[str, Callable[[], Awaitable[object]], timedelta]] = [
         ("due_work", partial(scheduled.run_due_jobs, deps), DUE_WORK_EVERY),
         ("reconcile", partial(scheduled.reconcile, deps), RECONCILE_EVERY),
@@ -49,5 +75,7 @@ def build_scheduler(deps: Deps) -> AsyncIOScheduler:
         ("prune_request_keys", prune_request_keys, timedelta(hours=1)),
     ]
     for job_id, work, interval in every:
-        scheduler.add_job(work, "interval", seconds=interval.total_seconds(), id=job_id, replace_existing=True)
+        scheduler.add_job(
+            runs.track(work), "interval", seconds=interval.total_seconds(), id=job_id, replace_existing=True
+        )
     return scheduler

@@ -27,6 +27,9 @@ log = logging.getLogger("cohost.scheduled")
 
 #: How long a claimed job is its scheduler's alone; a scheduler that died holding one frees it after this.
 JOB_LEASE = timedelta(seconds=60)
+#: A run taking longer than this is cut off (and left to its lease): so no run outlives its lease, and no other
+#: scheduler can take over a job whose run is still posting.
+JOB_RUN_LIMIT = JOB_LEASE / 2
 #: Jobs claimed per tick, and run at once: bounded, so a burst of expiries paces itself.
 CLAIM_BATCH = 200
 CONCURRENCY = 32
@@ -59,7 +62,8 @@ async def _run_job(deps: Deps, job: Job) -> None:
         if card is None or card.state != CardState.ACTIVE.value:
             await deps.store.finish_job(job.id, deps.clock.now(), "skipped")
             return
-        await _ACTIONS[JobKind(job.kind)](deps, card)
+        async with asyncio.timeout(JOB_RUN_LIMIT.total_seconds()):
+            await _ACTIONS[JobKind(job.kind)](deps, card)
         await deps.store.finish_job(job.id, deps.clock.now())
     except Exception:
         # Left to its lease: another tick (or scheduler) tries again once it runs out.

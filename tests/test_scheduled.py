@@ -37,6 +37,24 @@ def replies(bot: Harness, ts: str) -> list[dict[str, Any]]:
     return [p for p in bot.slack.posted(CHANNEL) if p.get("thread_ts") == ts]
 
 
+async def runs_finished(bot: Harness) -> None:
+    """Every claimed job recorded done. The test's clock jumps minutes at once: moved on while a run is still
+    recording its job done, it would outrun that job's lease (60 s), which real time never does within a run."""
+
+    async def in_flight() -> int:
+        async with bot.runtime.store.engine.connect() as conn:
+            result = await conn.exec_driver_sql(
+                "SELECT count(*) FROM jobs WHERE done_at IS NULL AND lease_until IS NOT NULL"
+            )
+            return int(result.scalar_one())
+
+    for _ in range(100):
+        if not await in_flight():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("scheduled runs did not finish")
+
+
 async def nothing_more_within_a_tick(bot: Harness) -> None:
     await asyncio.sleep(1.5)  # a scheduler tick, for anything wrongly due to show up
 
@@ -132,6 +150,7 @@ async def test_two_schedulers_at_once_double_nothing(bot: Harness, second_schedu
     await bot.slack.wait_for_calls("chat.postMessage", count=12)
     bot.advance(5)
     await bot.slack.wait_for(lambda: len(bot.slack.posted()) == 24, WITHIN_S, "12 warnings")
+    await runs_finished(bot)
     bot.advance(5)
     await bot.slack.wait_for_calls("chat.update", count=12, within=WITHIN_S)
     await nothing_more_within_a_tick(bot)
