@@ -7,6 +7,7 @@ show is printed as text: cards, private answers, forms. Buttons are numbered: ty
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -239,6 +240,7 @@ async def _offline(settings: Settings) -> int:
         await runner.cleanup()
         for sim in sims:
             await sim.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # the session's throwaway database
     return 0
 
 
