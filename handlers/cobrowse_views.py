@@ -28,22 +28,20 @@ def _minutes(value: float) -> str:
     return f"{value:g} min"
 
 
-def stats_blocks(overview: Overview, live: Sequence[LiveSection]) -> list[Block]:
-    out: list[Block] = [
-        header("Co-browsing stats"),
-        fields_section(
-            [
-                ("Rooms today", str(overview.rooms_today)),
-                ("This week", str(overview.rooms_thisweek)),
-                ("This month", str(overview.rooms_thismonth)),
-                ("All time", str(overview.rooms_total)),
-                ("Average today", _minutes(overview.averageduration_today)),
-                ("Average this week", _minutes(overview.averageduration_thisweek)),
-                ("Average this month", _minutes(overview.averageduration_thismonth)),
-                ("Average all time", _minutes(overview.averageduration_alltime)),
-            ]
-        ),
+def overview_blocks(overview: Overview, *, all_time: bool = True) -> list[Block]:
+    """SameSurf's analytics overview: rooms and average durations by period, the latest and most popular URL."""
+    rooms = [("Rooms today", overview.rooms_today), ("This week", overview.rooms_thisweek)]
+    rooms.append(("This month", overview.rooms_thismonth))
+    averages = [
+        ("Average today", overview.averageduration_today),
+        ("Average this week", overview.averageduration_thisweek),
+        ("Average this month", overview.averageduration_thismonth),
     ]
+    if all_time:
+        rooms.append(("All time", overview.rooms_total))
+        averages.append(("Average all time", overview.averageduration_alltime))
+    pairs = [(label, str(count)) for label, count in rooms] + [(label, _minutes(v)) for label, v in averages]
+    out: list[Block] = [fields_section(pairs)]
     urls = []
     if overview.url_latest:
         urls.append(f"Latest URL: {escape(overview.url_latest)}")
@@ -51,6 +49,11 @@ def stats_blocks(overview: Overview, live: Sequence[LiveSection]) -> list[Block]
         urls.append(f"Most popular: {escape(overview.url_most_popular)}")
     if urls:
         out.append(context(" · ".join(urls)))
+    return out
+
+
+def stats_blocks(overview: Overview, live: Sequence[LiveSection]) -> list[Block]:
+    out: list[Block] = [header("Co-browsing stats"), *overview_blocks(overview)]
     counts = [
         f"{s.vendor}: {len(s.rows)} live" if s.error is None else f"{s.vendor}: unavailable ({escape(s.error)})"
         for s in live

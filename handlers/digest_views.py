@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
-from handlers import meeting_views, upload_views
+from handlers import cobrowse_views, meeting_views, upload_views
 from handlers.blocks import Block, context, date_token, divider, escape, fields_section, header, section
 from services.clock import minutes_between
 from services.coviu import Session
@@ -69,10 +69,6 @@ def _lines(lines: Sequence[str], empty: str) -> list[Block]:
     return [section(shown), *more]
 
 
-def _minutes(value: float) -> str:
-    return f"{value:g} min"
-
-
 # -- vendor parts ---------------------------------------------------------------------------------------------
 
 
@@ -81,25 +77,7 @@ def failed_part(vendor: str, message: str) -> VendorPart:
 
 
 def samesurf_part(overview: Overview, rooms: Sequence[AnalyticsRoom]) -> VendorPart:
-    out: list[Block] = [
-        fields_section(
-            [
-                ("Rooms today", str(overview.rooms_today)),
-                ("This week", str(overview.rooms_thisweek)),
-                ("This month", str(overview.rooms_thismonth)),
-                ("Average today", _minutes(overview.averageduration_today)),
-                ("Average this week", _minutes(overview.averageduration_thisweek)),
-                ("Average this month", _minutes(overview.averageduration_thismonth)),
-            ]
-        )
-    ]
-    urls = []
-    if overview.url_latest:
-        urls.append(f"Latest URL: {escape(overview.url_latest)}")
-    if overview.url_most_popular:
-        urls.append(f"Most popular: {escape(overview.url_most_popular)}")
-    if urls:
-        out.append(context(" · ".join(urls)))
+    out = cobrowse_views.overview_blocks(overview, all_time=False)
     out.append(section(f"*Rooms in this period* ({len(rooms)})"))
     lines = [
         f"{escape(room.title or 'Untitled')} `{room.room}` · {date_token(room.date) if room.date else 'no date'}"
