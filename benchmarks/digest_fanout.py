@@ -36,27 +36,14 @@ from sandbox.mirotalk import MiroTalkSim  # noqa: E402
 from sandbox.mirrorace import MirrorAceSim  # noqa: E402
 from sandbox.mirrortab import MirrorTabSim  # noqa: E402
 from sandbox.samesurf import SameSurfSim  # noqa: E402
-from sandbox.server import SimServer  # noqa: E402
 from sandbox.slack import SlackStandIn  # noqa: E402
+from sandbox.world import Sims  # noqa: E402
 from services.store import NewDigest  # noqa: E402
 
 FAMILIES = ("cobrowse", "meeting", "upload")
 SCHEDULERS = 2
 TICK_S = 0.5
 POST = "/api/chat.postMessage"
-
-
-@dataclass
-class Sims:
-    slack: SlackStandIn
-    mirrortab: MirrorTabSim
-    samesurf: SameSurfSim
-    mirotalk: MiroTalkSim
-    coviu: CoviuSim
-    mirrorace: MirrorAceSim
-
-    def all(self) -> tuple[SimServer, ...]:
-        return (self.slack, self.mirrortab, self.samesurf, self.mirotalk, self.coviu, self.mirrorace)
 
 
 @dataclass
@@ -162,8 +149,7 @@ def median_result(rounds: list[RoundResult]) -> RoundResult:
 async def run(channels: int, rounds: int, every: int, timeout_s: float) -> None:
     logging.basicConfig(level=logging.ERROR)
     sims = Sims(SlackStandIn(), MirrorTabSim(), SameSurfSim(), MiroTalkSim(), CoviuSim(), MirrorAceSim())
-    for sim in sims.all():
-        await sim.start()
+    await sims.start()
     sims.mirotalk.add_peer("standup", "Patient")
     sims.samesurf.seed_analytics_room("4001", "Onboarding", datetime.now(UTC).isoformat(), 1800)
     targets = {"no 429": None, f"429 one in {every}": every}
@@ -176,8 +162,7 @@ async def run(channels: int, rounds: int, every: int, timeout_s: float) -> None:
                 results[name].append(result)
                 print(f"round {round_no} {line(name, result)}", flush=True)
     finally:
-        for sim in sims.all():
-            await sim.stop()
+        await sims.stop()
     print(
         f"\n{channels} channels (families in turn), {SCHEDULERS} schedulers ticking every {TICK_S:g} s, "
         f"Slack's pace one message a second per channel; medians of {rounds} rounds (worst round for delivered "

@@ -20,8 +20,8 @@ from sandbox.mirotalk import MiroTalkSim
 from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
-from sandbox.server import SimServer
 from sandbox.slack import SignedRequest, SlackStandIn
+from sandbox.world import Sims
 from services.clock import FakeClock
 from services.http import HttpPool
 from tests.pg import PostgresServer, start_postgres
@@ -38,21 +38,6 @@ class Ack:
 
     def json(self) -> Any:
         return json.loads(self.text) if self.text else None
-
-
-@dataclass
-class Sims:
-    """Every stand-in of the outside world, on loopback ports."""
-
-    slack: SlackStandIn
-    mirrortab: MirrorTabSim
-    samesurf: SameSurfSim
-    mirotalk: MiroTalkSim
-    coviu: CoviuSim
-    mirrorace: MirrorAceSim
-
-    def all(self) -> tuple[SimServer, ...]:
-        return (self.slack, self.mirrortab, self.samesurf, self.mirotalk, self.coviu, self.mirrorace)
 
 
 @dataclass
@@ -168,12 +153,10 @@ async def sims(clock: FakeClock) -> AsyncIterator[Sims]:
         CoviuSim(clock=on_test_clock),
         MirrorAceSim(),
     )
-    for sim in every.all():
-        await sim.start()
+    await every.start()
     every.slack.add_user(CAROL, "carol", tz="Australia/Sydney")
     yield every
-    for sim in every.all():
-        await sim.stop()
+    await every.stop()
 
 
 async def start_bot(settings: Settings, clock: FakeClock) -> tuple[Runtime, web.AppRunner, str]:
