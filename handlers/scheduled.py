@@ -13,14 +13,16 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from handlers import blocks, cards
-from handlers.blocks import Block, Button
+from handlers.blocks import Block, Button, Mrkdwn, link_button
 from handlers.context import Deps
 from handlers.meeting_views import END_ACTION as MEETING_END_ACTION
 from handlers.meeting_views import MY_LINK_ACTION, button_value
 from services.errors import VendorError, VendorNotFound
 from services.store import Card, CardState, Job, JobKind
+from services.vendor_values import Rows
 from services.vendors import DISPLAY_NAMES
 
 log = logging.getLogger("cohost.scheduled")
@@ -78,43 +80,46 @@ def _end_button(card: Card) -> Button | None:
         return None
     action = "cobrowse_end" if card.family == "cobrowse" else MEETING_END_ACTION
     value = card.vendor_id if card.family == "cobrowse" else button_value(card.vendor, card.vendor_id)
-    return Button(action, "End now", value=value, style="danger", confirm="This ends the session for everyone in it.")
+    confirm = Mrkdwn("This ends the session for everyone in it.")
+    return Button(action, "End now", value=value, style="danger", confirm=confirm)
+
+
+def _what(card: Card) -> Mrkdwn:
+    """`MirrorTab session “Demo”`: the card's session as its warnings and reminders name it."""
+    return Mrkdwn("{} {} “{}”").format(DISPLAY_NAMES[card.vendor], cards.ID_LABELS[card.vendor].lower(), card.name)
 
 
 def warning_blocks(card: Card) -> list[Block]:
     assert card.expires_at is not None
-    what = f"{DISPLAY_NAMES[card.vendor]} {cards.ID_LABELS[card.vendor].lower()} “{blocks.escape(card.name)}”"
     out: list[Block] = [
         blocks.section(
-            f":hourglass_flowing_sand: {blocks.mention(card.creator_id)} {what} ends "
-            f"{blocks.date_token(card.expires_at)}."
+            Mrkdwn(":hourglass_flowing_sand: {} {} ends {}.").format(
+                blocks.mention(card.creator_id), _what(card), blocks.date_token(card.expires_at)
+            )
         )
     ]
     button = _end_button(card)
     if button is not None:
         out.append({"type": "actions", "block_id": "warning_actions", "elements": [button.render()]})
     else:
-        out.append(blocks.context("SameSurf rooms end when everyone has left."))
+        out.append(blocks.context(Mrkdwn("SameSurf rooms end when everyone has left.")))
     return out
 
 
 def reminder_blocks(card: Card) -> list[Block]:
     assert card.starts_at is not None
-    what = f"{DISPLAY_NAMES[card.vendor]} {cards.ID_LABELS[card.vendor].lower()} “{blocks.escape(card.name)}”"
-    buttons: list[Button] = []
-    if card.join_url:
-        buttons.append(Button(blocks.JOIN_ACTION, "Join", url=card.join_url, style="primary"))
+    buttons = [button for button in (link_button("Join", card.join_url),) if button is not None]
     if card.vendor in ("coviu", "mirotalk"):
         buttons.append(Button(MY_LINK_ACTION, "Get my link", value=button_value(card.vendor, card.vendor_id)))
     out: list[Block] = [
-        blocks.section(f":alarm_clock: {what} starts {blocks.date_token(card.starts_at)}."),
+        blocks.section(Mrkdwn(":alarm_clock: {} starts {}.").format(_what(card), blocks.date_token(card.starts_at))),
     ]
     if buttons:
         out.append({"type": "actions", "block_id": "reminder_actions", "elements": [b.render() for b in buttons]})
     return out
 
 
-async def _in_thread(deps: Deps, card: Card, text: str, blocks_: list[Block]) -> None:
+async def _in_thread(deps: Deps, card: Card, text: Mrkdwn, blocks_: list[Block]) -> None:
     """A reply in the card's thread; a card that could not be posted in its channel has no thread, so then its
     creator gets it directly."""
     if card.ts is not None:
@@ -125,12 +130,11 @@ async def _in_thread(deps: Deps, card: Card, text: str, blocks_: list[Block]) ->
 
 
 async def warn(deps: Deps, card: Card) -> None:
-    text = f"{card.name} ends soon"
-    await _in_thread(deps, card, text, warning_blocks(card))
+    await _in_thread(deps, card, Mrkdwn("{} ends soon").format(card.name), warning_blocks(card))
 
 
 async def remind(deps: Deps, card: Card) -> None:
-    await _in_thread(deps, card, f"{card.name} starts soon", reminder_blocks(card))
+    await _in_thread(deps, card, Mrkdwn("{} starts soon").format(card.name), reminder_blocks(card))
     if card.vendor == "coviu":
         await _remind_participants(deps, card)
 
@@ -148,8 +152,9 @@ async def _remind_participants(deps: Deps, card: Card) -> None:
         opened = await deps.client.conversations_open(users=user_id)
         await deps.client.chat_postMessage(
             channel=opened["channel"]["id"],
-            text=f":alarm_clock: Coviu session “{card.name}” starts {blocks.date_token(card.starts_at)}. "
-            f"Your own link (do not share it): {participant.entry_url}",
+            text=Mrkdwn(":alarm_clock: Coviu session “{}” starts {}. Your own link (do not share it): {}").format(
+                card.name, blocks.date_token(card.starts_at), participant.entry_url
+            ),
         )
 
 
@@ -178,17 +183,24 @@ _ACTIONS: dict[JobKind, Callable[[Deps, Card], Awaitable[None]]] = {
 # -- reconciliation ------------------------------------------------------------------------------------------
 
 
-async def _live_ids(deps: Deps, vendor: str) -> set[str]:
+async def _live_ids(deps: Deps, vendor: str) -> set[str] | None:
+    """The ids the vendor lists as live; None when some of its rows could not be read (one of them may be the
+    session of an active card, so no card is closed on that list)."""
     vendors = deps.vendors
+    rows: list[Rows[Any]]
     if vendor == "mirrortab":
-        return {s.session_id for s in await vendors.mirrortab.list_sessions()}
-    if vendor == "samesurf":
-        return {r.room for r in await vendors.samesurf.all_running_rooms()}
-    if vendor == "mirotalk":
-        return {m.room for m in await vendors.mirotalk.meetings()}
-    running = await vendors.coviu.all_sessions(state="running")
-    upcoming = await vendors.coviu.all_sessions(state="upcoming")
-    return {s.session_id for s in [*running, *upcoming]}
+        rows = [await vendors.mirrortab.list_sessions()]
+        ids = {s.session_id for s in rows[0]}
+    elif vendor == "samesurf":
+        rows = [await vendors.samesurf.all_running_rooms()]
+        ids = {r.room for r in rows[0]}
+    elif vendor == "mirotalk":
+        rows = [await vendors.mirotalk.meetings()]
+        ids = {m.room for m in rows[0]}
+    else:
+        rows = [await vendors.coviu.all_sessions(state="running"), await vendors.coviu.all_sessions(state="upcoming")]
+        ids = {s.session_id for page in rows for s in page}
+    return None if any(page.unreadable for page in rows) else ids
 
 
 #: Vendors whose sessions show in their list only while people are in them: a card there is closed only once
@@ -211,6 +223,9 @@ async def reconcile(deps: Deps) -> int:
             live = await _live_ids(deps, vendor)
         except VendorError as exc:
             log.warning("reconciliation skipped %s: %s", vendor, type(exc).__name__)
+            continue
+        if live is None:
+            log.warning("reconciliation skipped %s: some of its rows could not be read", vendor)
             continue
         await deps.store.seen_live([c.id for c in active if c.vendor_id in live], now)
         for card in active:

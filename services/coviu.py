@@ -14,16 +14,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from services.errors import VendorAuthError, VendorBadRequest, VendorError
 from services.http import VendorHttp
+from services.vendor_values import (
+    Rows,
+    VendorId,
+    VendorText,
+    VendorTime,
+    flag,
+    read_one,
+    read_rows,
+    rows_of,
+)
 
 VENDOR = "Coviu"
 Role = Literal["host", "guest"]
 MAX_PAGE_SIZE = 200
+#: Pages read at most (10,000 sessions): a server that always says `more` cannot keep Cohost asking forever.
+MAX_PAGES = 50
 
 
 def iso(moment: datetime) -> str:
@@ -37,16 +49,16 @@ class _Model(BaseModel):
 
 
 class Participant(_Model):
-    participant_id: str
-    session_id: str | None = None
-    display_name: str | None = None
-    role: str | None = None
-    state: str | None = None
-    picture: str | None = None
-    entry_url: str | None = None
-    client_id: str | None = None
-    coviu_user_id: str | None = None
-    deleted_at: str | None = None
+    participant_id: VendorId
+    session_id: VendorText = None
+    display_name: VendorText = None
+    role: VendorText = None
+    state: VendorText = None
+    picture: VendorText = None
+    entry_url: VendorText = None
+    client_id: VendorText = None
+    coviu_user_id: VendorText = None
+    deleted_at: VendorText = None
 
     @field_validator("role")
     @classmethod
@@ -54,17 +66,22 @@ class Participant(_Model):
         return value.lower() if value else value  # Coviu answers HOST / GUEST
 
 
+def _texts(value: object) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
 class Session(_Model):
-    session_id: str
-    session_name: str | None = None
-    start_time: datetime
-    end_time: datetime
-    canceled_time: str | None = None
-    team_id: str | None = None
-    client_id: str | None = None
-    picture: str | None = None
-    feature_flags: list[str] = Field(default_factory=list)
-    participants: list[Participant] = Field(default_factory=list)
+    session_id: VendorId
+    session_name: VendorText = None
+    #: None where Coviu sent no time, or one out of range (shown as unknown).
+    start_time: VendorTime = None
+    end_time: VendorTime = None
+    canceled_time: VendorText = None
+    team_id: VendorText = None
+    client_id: VendorText = None
+    picture: VendorText = None
+    feature_flags: Annotated[list[str], BeforeValidator(_texts)] = Field(default_factory=list)
+    participants: Annotated[list[Participant], BeforeValidator(rows_of(Participant))] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -201,7 +218,7 @@ class Coviu:
             body["picture"] = picture
         if feature_flags:
             body["feature_flags"] = list(feature_flags)
-        return Session.model_validate(await self._call("POST", "sessions", json_body=body))
+        return read_one(Session, await self._call("POST", "sessions", json_body=body), VENDOR, "a session")
 
     async def sessions_page(
         self,
@@ -213,7 +230,7 @@ class Coviu:
         include_canceled: bool | None = None,
         state: str | None = None,
         order: str | None = None,
-    ) -> tuple[list[Session], bool]:
+    ) -> tuple[Rows[Session], bool]:
         params: dict[str, str] = {"page": str(page), "page_size": str(min(page_size, MAX_PAGE_SIZE))}
         if start_time:
             params["start_time"] = iso(start_time)
@@ -225,22 +242,24 @@ class Coviu:
             params["state"] = state
         if order:
             params["order"] = order
-        body = await self._call("GET", "sessions", params=params, safe=True) or {}
-        return [Session.model_validate(s) for s in body.get("content") or []], bool(body.get("more"))
+        body = await self._call("GET", "sessions", params=params, safe=True)
+        if not isinstance(body, dict):
+            return Rows(unreadable=1 if body else 0), False
+        return read_rows(Session, body.get("content")), flag(body.get("more"))
 
-    async def all_sessions(self, **filters: Any) -> list[Session]:
-        """Every page (`more` says whether another follows)."""
-        out: list[Session] = []
-        page = 0
-        while True:
+    async def all_sessions(self, **filters: Any) -> Rows[Session]:
+        """Every page (`more` says whether another follows), up to MAX_PAGES."""
+        out: Rows[Session] = Rows()
+        for page in range(MAX_PAGES):
             sessions, more = await self.sessions_page(page=page, **filters)
             out.extend(sessions)
-            if not more or not sessions:
-                return out
-            page += 1
+            out.unreadable += sessions.unreadable
+            if not more or not (sessions or sessions.unreadable):
+                break
+        return out
 
     async def get_session(self, session_id: str) -> Session:
-        return Session.model_validate(await self._call("GET", f"sessions/{session_id}", safe=True))
+        return read_one(Session, await self._call("GET", f"sessions/{session_id}", safe=True), VENDOR, "a session")
 
     async def update_session(
         self,
@@ -260,7 +279,8 @@ class Coviu:
             body["end_time"] = iso(end)
         if picture:
             body["picture"] = picture
-        return Session.model_validate(await self._call("PUT", f"sessions/{session_id}", json_body=body))
+        data = await self._call("PUT", f"sessions/{session_id}", json_body=body)
+        return read_one(Session, data, VENDOR, "a session")
 
     async def cancel_session(self, session_id: str) -> None:
         """Cancels a session that has not started (Coviu refuses this for a running one)."""
@@ -274,15 +294,16 @@ class Coviu:
 
     async def add_participant(self, session_id: str, participant: NewParticipant) -> Participant:
         body = await self._call("POST", f"sessions/{session_id}/participants", json_body=participant.body())
-        return Participant.model_validate(body)
+        return read_one(Participant, body, VENDOR, "a participant")
 
     async def participants(self, session_id: str) -> list[Participant]:
         body = await self._call("GET", f"sessions/{session_id}/participants", safe=True)
         items = body.get("content") if isinstance(body, dict) else body
-        return [Participant.model_validate(p) for p in items or []]
+        return list(read_rows(Participant, items))
 
     async def get_participant(self, participant_id: str) -> Participant:
-        return Participant.model_validate(await self._call("GET", f"participants/{participant_id}", safe=True))
+        data = await self._call("GET", f"participants/{participant_id}", safe=True)
+        return read_one(Participant, data, VENDOR, "a participant")
 
     async def update_participant(
         self, participant_id: str, *, display_name: str | None = None, role: Role | None = None
@@ -292,7 +313,8 @@ class Coviu:
             body["display_name"] = display_name
         if role:
             body["role"] = role.lower()
-        return Participant.model_validate(await self._call("PUT", f"participants/{participant_id}", json_body=body))
+        data = await self._call("PUT", f"participants/{participant_id}", json_body=body)
+        return read_one(Participant, data, VENDOR, "a participant")
 
     async def cancel_participant(self, participant_id: str) -> None:
         await self._call("DELETE", f"participants/{participant_id}")

@@ -10,11 +10,10 @@ restricted here to characters that need no encoding.
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.errors import (
     InvalidInput,
@@ -25,6 +24,17 @@ from services.errors import (
     VendorNotFound,
 )
 from services.http import VendorHttp
+from services.vendor_values import (
+    Rows,
+    VendorCount,
+    VendorFlag,
+    VendorId,
+    VendorText,
+    VendorTime,
+    read_one,
+    read_rows,
+    rows_of,
+)
 
 VENDOR = "MiroTalk"
 ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -38,25 +48,27 @@ class _Model(BaseModel):
 
 
 class Stats(_Model):
-    timestamp: datetime | None = None
-    total_rooms: int = Field(0, alias="totalRooms")
-    total_users: int = Field(0, alias="totalUsers")
+    """None where the server left a figure out or sent something that is not one (shown as unknown)."""
+
+    timestamp: VendorTime = None
+    total_rooms: VendorCount = Field(None, alias="totalRooms")
+    total_users: VendorCount = Field(None, alias="totalUsers")
 
 
 class Peer(_Model):
-    name: str = ""
-    presenter: bool = False
-    video: bool = False
-    audio: bool = False
-    screen: bool = False
-    hand: bool = False
-    os: str | None = None
-    browser: str | None = None
+    name: VendorText = None
+    presenter: VendorFlag = False
+    video: VendorFlag = False
+    audio: VendorFlag = False
+    screen: VendorFlag = False
+    hand: VendorFlag = False
+    os: VendorText = None
+    browser: VendorText = None
 
 
 class Meeting(_Model):
-    room: str = Field(alias="roomId")
-    peers: list[Peer] = Field(default_factory=list)
+    room: VendorId = Field(alias="roomId")
+    peers: Annotated[list[Peer], BeforeValidator(rows_of(Peer))] = Field(default_factory=list)
 
 
 class TokenRequest(_Model):
@@ -131,13 +143,14 @@ class MiroTalk:
     async def stats(self) -> Stats:
         body = (await self._http.call("GET", "stats", safe_to_repeat=True)).body or {}
         # A real server says `totalUsers`; the swagger says `totalPeers`.
-        if "totalUsers" not in body and "totalPeers" in body:
+        if isinstance(body, dict) and "totalUsers" not in body and "totalPeers" in body:
             body = {**body, "totalUsers": body["totalPeers"]}
-        return Stats.model_validate(body)
+        return read_one(Stats, body, VENDOR, "stats")
 
-    async def meetings(self) -> list[Meeting]:
+    async def meetings(self) -> Rows[Meeting]:
+        """The live meetings; one whose room cannot be read is counted in `unreadable`."""
         body = (await self._http.call("GET", "meetings", safe_to_repeat=True)).body or {}
-        return [Meeting.model_validate(m) for m in body.get("meetings") or []]
+        return read_rows(Meeting, body.get("meetings") if isinstance(body, dict) else body)
 
     async def meeting_link(self) -> str:
         """A fresh meeting link (`/join/<uuid>`); the room exists once someone joins it."""
@@ -151,6 +164,8 @@ class MiroTalk:
             check_room(room)
         link = await self.meeting_link()
         base, _, fresh = link.rpartition("/")
+        if room is None and not ROOM_NAME.match(fresh):
+            raise VendorError(VENDOR, "MiroTalk answered with a meeting link Cohost could not read")
         return (room, f"{base}/{room}") if room is not None else (fresh, link)
 
     async def join_link(self, request: JoinRequest) -> str:
@@ -163,8 +178,8 @@ class MiroTalk:
     async def token(self, request: TokenRequest) -> str:
         check_expiry(request.expire)
         body = (await self._http.call("POST", "token", json_body=request.model_dump(exclude_none=True))).body or {}
-        token = str(body.get("token") or "")
-        if not token:
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
             raise VendorError(VENDOR, "MiroTalk answered without a token")
         return token
 
@@ -174,8 +189,8 @@ class MiroTalk:
         await self._http.call("DELETE", f"meeting/{quote(room, safe='')}", json_body=payload)
 
 
-def _url(body: dict[str, Any], key: str) -> str:
-    url = body.get(key)
+def _url(body: Any, key: str) -> str:
+    url = body.get(key) if isinstance(body, dict) else None
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise VendorError(VENDOR, f"MiroTalk answered without a {key} link")
     return url

@@ -47,6 +47,8 @@ class VendorConfig:
     mirrorace_url: str = "https://mirrorace.com/api/v1"
     cobrowse_provider: str = ""
     meeting_provider: str = ""
+    #: `COHOST_ALLOW_PRIVATE_URLS`: URLs naming loopback, private or link-local hosts may be handed to vendors.
+    allow_private_urls: bool = False
 
     def missing(self, vendor: str) -> list[str]:
         """The variables still empty for `vendor` (none: it is on)."""
