@@ -142,9 +142,16 @@ def person_name(text: str, what: str = "--name") -> str:
     """A name Cohost hands a vendor and records: at most MAX_NAME characters, no control characters."""
     if len(text) > MAX_NAME:
         raise ParseError(f"{what} is {len(text):,} characters long: give a name of at most {MAX_NAME}.")
-    odd = next((char for char in text if unicodedata.category(char) == "Cc" or _BIDI_CONTROL.match(char)), None)
-    if odd is not None:
-        raise ParseError(f"{what} has a control character (U+{ord(odd):04X}) in it: type the name without it.")
+    for char in text:
+        kind = (
+            "a control"
+            if unicodedata.category(char) == "Cc"
+            else "a direction-changing"
+            if _BIDI_CONTROL.match(char)
+            else None
+        )
+        if kind is not None:
+            raise ParseError(f"{what} has {kind} character (U+{ord(char):04X}) in it: type the name without it.")
     return text
 
 
