@@ -125,6 +125,7 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
             join_url=session.go_url,
             code=session.gocode,
             expires_at=session.kill_time,
+            note=None if session.kill_time else Mrkdwn("MirrorTab did not say when this session ends: unknown."),
             buttons=[
                 Button(
                     END_ACTION,
@@ -338,16 +339,26 @@ async def fetch_live(vendors: Vendors, vendor: CobrowseVendor) -> LiveSection:
         if vendor == "mirrortab":
             sessions = await vendors.mirrortab.list_sessions()
             rows = [
-                LiveRow(s.session_id, s.session_name or DEFAULT_NAME, s.go_url, s.gocode, None, s.kill_time)
+                LiveRow(
+                    s.session_id,
+                    s.session_name or DEFAULT_NAME,
+                    s.go_url,
+                    s.gocode,
+                    None,
+                    s.kill_time,
+                    detail=None if s.kill_time else "end unknown",
+                )
                 for s in sessions
             ]
+            unreadable = sessions.unreadable
         else:
             # Only the follower link: a leader link is for the room's creator alone.
             rooms = await vendors.samesurf.all_running_rooms()
             rows = [LiveRow(r.room, r.title or DEFAULT_NAME, r.publicinvitation, None, r.starttime) for r in rooms]
+            unreadable = rooms.unreadable
     except VendorError as exc:
         return LiveSection(name, error=f"{exc.message}. {exc.advice}")
-    return LiveSection(name, rows)
+    return LiveSection(name, rows, unreadable=unreadable)
 
 
 @COBROWSE.sub("list", PROVIDER, summary="Live sessions and rooms, for you alone.")

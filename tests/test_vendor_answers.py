@@ -194,3 +194,26 @@ async def test_every_view_renders_whatever_the_vendors_answer(bot: Harness, capl
         assert not failures, failures[:3]
 
     await explore(bot, ANSWERS, example)
+
+
+async def test_an_expiry_past_the_year_9999_shows_as_unknown_and_the_rest_of_the_list_still_shows(bot: Harness) -> None:
+    in_45_min = int((bot.clock.now() + timedelta(minutes=45)).timestamp() * 1000)
+    bot.mirrortab.answer_with(
+        "POST",
+        "/list_sessions",
+        {
+            "aaa": {"session_name": "Good", "go_url": A_LINK, "gocode": "cat-1", "kill_time_UTC": in_45_min},
+            "bbb": {"session_name": "Far", "go_url": A_LINK, "kill_time_UTC": 99999999999999999999999},
+            "ccc": "not a session",
+        },
+    )
+    bot.samesurf.answer_with(
+        "POST", "/api/v3/runningrooms", {"rooms": [{"title": "no id"}, {"room": 123456789, "title": "Room"}]}
+    )
+    await bot.command("list")
+    answer = await bot.private()
+    assert f"*Good* `aaa` · code `cat-1` · until <!date^{in_45_min // 1000}^" in answer
+    assert "*Far* `bbb` · end unknown" in answer and "*Co-browsing session* `ccc` · end unknown" in answer
+    assert "*Room* `123456789`" in answer and "1 row SameSurf sent could not be read, so it is not shown" in answer
+    await bot.command("stats")
+    assert "MirrorTab: 3 live" in await bot.private(2)
