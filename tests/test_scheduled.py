@@ -16,11 +16,14 @@ import pytest
 
 from bot.app import Runtime
 from handlers import scheduled
+from sandbox.mirotalk import SWITCHABLE
 from tests.conftest import ANN, BOB, CHANNEL, Harness, Sims, sandbox_settings, start_bot
 from tests.test_cobrowse import actions_of, text_of
 
 #: A due job is posted within this many real seconds (the issue asks for 5).
 WITHIN_S = 5.0
+#: A MiroTalk server whose admin switched on the endpoints that ship off (ending and listing meetings).
+MIROTALK_ALL_ON = pytest.mark.parametrize("mirotalk_switched_on", [frozenset(SWITCHABLE)], ids=["mirotalk-all-on"])
 
 
 @pytest.fixture
@@ -79,6 +82,7 @@ async def test_a_warning_in_the_cards_thread_then_the_card_expires(bot: Harness)
     assert len(replies(bot, card["ts"])) == 1 and len(bot.slack.api_calls("chat.update")) == 1
 
 
+@MIROTALK_ALL_ON
 async def test_a_mirotalk_meeting_given_a_length_is_ended_on_the_server_when_it_runs_out(bot: Harness) -> None:
     await meeting(bot, "new review --minutes 10")
     card = await bot.card()
@@ -157,6 +161,7 @@ async def test_two_schedulers_at_once_double_nothing(bot: Harness, second_schedu
     assert len(bot.slack.posted()) == 24 and len(bot.slack.api_calls("chat.update")) == 12
 
 
+@MIROTALK_ALL_ON
 async def test_reconciliation_closes_cards_whose_sessions_ended_elsewhere(bot: Harness) -> None:
     await bot.command("new https://a.example --name Gone")
     gone = await bot.card()
