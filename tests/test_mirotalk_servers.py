@@ -16,7 +16,7 @@ import pytest
 from sandbox.mirotalk import JOIN_OK
 from tests.conftest import ANN, BOB, CAROL, Harness
 from tests.test_cobrowse import actions_of, text_of
-from tests.test_scheduled import WITHIN_S, nothing_more_within_a_tick, replies
+from tests.test_scheduled import WITHIN_S, mirotalk_meeting_warned, nothing_more_within_a_tick
 
 HOST_USER, HOST_PASSWORD = "cohost-host", "host-sign-in-0123"
 WITH_HOST_USER = pytest.mark.parametrize(
@@ -140,12 +140,7 @@ async def test_an_end_click_after_ending_was_switched_off_explains_and_new_cards
 
 
 async def test_expiry_where_ending_is_off_marks_the_card_without_calling_the_server_once(bot: Harness) -> None:
-    await meeting(bot, "new review --minutes 10")
-    card = await bot.card()
-    bot.mirotalk.add_peer("review", "Patient")
-    bot.advance(5)
-    await bot.slack.wait_for(lambda: bool(replies(bot, card["ts"])), WITHIN_S, "the warning")
-    (warning,) = replies(bot, card["ts"])
+    card, warning = await mirotalk_meeting_warned(bot)
     assert not actions_of(warning) and "the meeting ends when everyone leaves" in text_of(warning)
     bot.advance(5)
     (expired,) = await bot.slack.wait_for_calls("chat.update", within=WITHIN_S)
