@@ -21,7 +21,7 @@ import asyncio
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
@@ -47,7 +47,7 @@ ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PASSWORD = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 DURATION = re.compile(r"^(unlimited|\d{2}:[0-5]\d:[0-5]\d)$")
 EXPIRY = re.compile(r"^\d+[smhdw]$")
-#: `duration` is HH:MM:SS: the longest meeting a join link can carry is 99:59:59.
+#: `duration` is HH:MM:SS: the longest meeting a join link can carry, in whole minutes, is 99:59.
 MAX_DURATION_MINUTES = 99 * 60 + 59
 
 #: The endpoints a server's admin may switch off that ship switched off, and the `.env` setting that turns each on.
@@ -111,7 +111,7 @@ class HostUser:
     """A host user configured on the MiroTalk server (`MIROTALK_HOST_USERNAME`, `MIROTALK_HOST_PASSWORD`)."""
 
     username: str
-    password: str
+    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -123,16 +123,16 @@ class MiroTalkSwitches:
     token: bool
     learned_at: datetime
 
-    def on(self, switch: Switch) -> bool:
-        return self._as_dict()[switch]
+    def by_switch(self) -> dict[Switch, bool]:
+        return {"meetings": self.meetings, "meetingEnd": self.meeting_end, "token": self.token}
 
     def seen(self, switch: Switch, on: bool) -> MiroTalkSwitches:
         """The same, with what a real call just showed of one switch."""
-        states = {**self._as_dict(), switch: on}
+        states = {**self.by_switch(), switch: on}
         return MiroTalkSwitches(states["meetings"], states["meetingEnd"], states["token"], self.learned_at)
 
-    def _as_dict(self) -> dict[Switch, bool]:
-        return {"meetings": self.meetings, "meetingEnd": self.meeting_end, "token": self.token}
+    def __str__(self) -> str:
+        return ", ".join(f"{switch} {'on' if on else 'off'}" for switch, on in self.by_switch().items())
 
 
 class JoinRequest(_Model):
@@ -264,15 +264,8 @@ class MiroTalk:
                 log.warning("MiroTalk switches not re-learned (%s); the ones learned before still serve", exc.message)
                 self._next_attempt = now + SWITCHES_RETRY_AFTER
                 return known
-            if known is None or (known.meetings, known.meeting_end, known.token) != (
-                learned.meetings,
-                learned.meeting_end,
-                learned.token,
-            ):
-                log.info(
-                    "MiroTalk switches: meetings %s, meetingEnd %s, token %s",
-                    *("on" if on else "off" for on in (learned.meetings, learned.meeting_end, learned.token)),
-                )
+            if known is None or known.by_switch() != learned.by_switch():
+                log.info("MiroTalk switches: %s", learned)
             self._switches, self._next_attempt = learned, None
             return learned
 
@@ -328,7 +321,7 @@ class MiroTalk:
 
     def _saw(self, switch: Switch, on: bool) -> None:
         known = self._switches
-        if known is None or known.on(switch) == on:
+        if known is None or known.by_switch()[switch] == on:
             return
         log.info("MiroTalk switch %s is now %s", switch, "on" if on else "off")
         self._switches = known.seen(switch, on)
