@@ -22,7 +22,7 @@ from handlers.parsing import Family, Option, Parsed, ParseError, web_url
 from handlers.when import parse_when
 from services.coviu import NewParticipant, Participant, Role
 from services.errors import VendorError, VendorNotFound
-from services.mirotalk import JoinRequest, PresenterLinksOff, duration_of
+from services.mirotalk import MAX_DURATION_MINUTES, JoinRequest, PresenterLinksOff, duration_of
 from services.store import Card, CardState
 from services.vendors import DISPLAY_NAMES, MeetingVendor, Vendors
 
@@ -191,7 +191,7 @@ def _duration_left(ix: Interaction, card: Card | None) -> str:
     if card is None or card.expires_at is None:
         return "unlimited"
     left = (card.expires_at - ix.deps.clock.now()) / timedelta(minutes=1)
-    return duration_of(max(1, math.ceil(left)))
+    return duration_of(min(max(1, math.ceil(left)), MAX_DURATION_MINUTES))
 
 
 async def _coviu_link(ix: Interaction, session_id: str, user_id: str, role: Role) -> str:
