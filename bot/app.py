@@ -69,6 +69,7 @@ class Runtime:
         # Slack calls share the process's one HTTP session too (slack_sdk would otherwise open one per call).
         self.client.session = self.pool.session
         await self.store.migrate()
+        await self.vendors.learn_at_start()
         if self.scheduler is not None:
             self.scheduler.start()
         self.started = True
@@ -101,7 +102,7 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
     clock = clock or SystemClock()
     store = Store(settings.DATABASE_URL)
     pool = HttpPool()
-    vendors = Vendors(settings.vendors, pool)
+    vendors = Vendors(settings.vendors, pool, clock=clock)
     client = slack_client(settings)
     bolt = AsyncApp(
         client=client,

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     SAMESURF_JWT_ALG: Literal["HS256", "HS384", "HS512", "none"] = "HS256"
     MIROTALK_URL: str = ""
     MIROTALK_API_SECRET: str = ""
+    MIROTALK_HOST_USERNAME: str = ""
+    MIROTALK_HOST_PASSWORD: str = ""
     COVIU_API_KEY: str = ""
     COVIU_API_SECRET: str = ""
     COVIU_URL: str = "https://api.coviu.com/v1"
@@ -92,6 +94,8 @@ class Settings(BaseSettings):
             samesurf_jwt_alg=self.SAMESURF_JWT_ALG,
             mirotalk_url=self.MIROTALK_URL,
             mirotalk_api_secret=self.MIROTALK_API_SECRET,
+            mirotalk_host_username=self.MIROTALK_HOST_USERNAME,
+            mirotalk_host_password=self.MIROTALK_HOST_PASSWORD,
             coviu_api_key=self.COVIU_API_KEY,
             coviu_api_secret=self.COVIU_API_SECRET,
             coviu_url=self.COVIU_URL,
@@ -113,6 +117,10 @@ class Settings(BaseSettings):
             raise SettingsError("SLACK_SIGNING_SECRET is required in HTTP mode (SLACK_BOT_TOKEN is set)")
         if mode != "offline" and not self.SLACK_BOT_TOKEN.startswith("xoxb-"):
             raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        if bool(self.MIROTALK_HOST_USERNAME) != bool(self.MIROTALK_HOST_PASSWORD):
+            names = ("MIROTALK_HOST_USERNAME", "MIROTALK_HOST_PASSWORD")
+            given, missing = names if self.MIROTALK_HOST_USERNAME else names[::-1]
+            raise SettingsError(f"{missing} is required with {given} (the MiroTalk host user's sign-in)")
         for variable, provider, enabled in (
             ("COBROWSE_PROVIDER", self.COBROWSE_PROVIDER, self.vendors.enabled_cobrowse()),
             ("MEETING_PROVIDER", self.MEETING_PROVIDER, self.vendors.enabled_meeting()),
@@ -129,7 +137,8 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         name = ".".join(str(part) for part in first["loc"]) or "settings"
         value = first.get("input")
-        shown = "" if value is None or "SECRET" in name or "KEY" in name or "TOKEN" in name else f" (got {value!r})"
+        hidden = any(word in name for word in ("SECRET", "KEY", "TOKEN", "PASSWORD"))
+        shown = "" if value is None or hidden else f" (got {value!r})"
         reason = first["msg"].removeprefix("Value error, ")
         raise SettingsError(f"{name}: {reason}{shown}") from None
     settings.check_mode()

@@ -156,6 +156,7 @@ def closed_card_text(card: ClosedCard) -> str:
 @dataclass(frozen=True)
 class LiveRow:
     vendor_id: str
+    #: Empty for a session nobody named (a MiroTalk room started outside Cohost): the id alone is shown.
     name: str
     join_url: str | None = None
     code: str | None = None
@@ -174,7 +175,7 @@ class LiveSection:
 
 
 def _row_text(row: LiveRow) -> str:
-    parts = [f"*{escape(row.name)}* `{row.vendor_id}`"]
+    parts = [f"*{escape(row.name)}* `{row.vendor_id}`" if row.name else f"`{row.vendor_id}`"]
     if row.code:
         parts.append(f"code `{escape(row.code)}`")
     if row.started_at:

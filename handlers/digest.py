@@ -34,6 +34,7 @@ from handlers.digest_views import FAMILY_TITLES, Cadence, Digest, Period, Vendor
 from handlers.parsing import Family, Option, Parsed, ParseError
 from handlers.when import zone
 from services.errors import VendorError
+from services.mirotalk import EndpointSwitchedOff
 from services.mirrorace import FileInfo
 from services.samesurf import AnalyticsRoom, SameSurf
 from services.store import DigestSubscription, NewDigest, Upload
@@ -290,7 +291,10 @@ async def _meeting_parts(vendors: Vendors, answers: VendorAnswers, period: Perio
 
         async def mirotalk() -> VendorPart:
             stats = await answers.get(("mirotalk.stats",), vendors.mirotalk.stats)
-            meetings = await answers.get(("mirotalk.meetings",), vendors.mirotalk.meetings)
+            try:
+                meetings = await answers.get(("mirotalk.meetings",), vendors.mirotalk.meetings)
+            except EndpointSwitchedOff as off:  # as servers ship: the stats still make the part
+                return digest_views.mirotalk_part(stats, None, unlisted=off.message)
             return digest_views.mirotalk_part(stats, meetings)
 
         parts.append(await _part("MiroTalk", mirotalk))

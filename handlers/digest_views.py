@@ -98,11 +98,15 @@ def mirrortab_part(sessions: Sequence[MirrorTabSession]) -> VendorPart:
     return VendorPart("MirrorTab", [section(f"*Live sessions now* ({len(sessions)})"), *_lines(lines, "None.")])
 
 
-def mirotalk_part(stats: Stats, meetings: Sequence[Meeting]) -> VendorPart:
+def mirotalk_part(stats: Stats, meetings: Sequence[Meeting] | None, *, unlisted: str = "") -> VendorPart:
+    """`meetings` None: the server does not list them (`unlisted` says why)."""
     out: list[Block] = [
         fields_section([("Rooms now", str(stats.total_rooms)), ("People now", str(stats.total_users))]),
-        section(f"*Live meetings* ({len(meetings)})"),
     ]
+    if meetings is None:
+        out.append(context(f"{escape(unlisted.rstrip('.'))}."))
+        return VendorPart("MiroTalk", out)
+    out.append(section(f"*Live meetings* ({len(meetings)})"))
     rows = meeting_views.mirotalk_rows(meetings)
     out.extend(_lines([f"`{escape(row.vendor_id)}` · {escape(row.detail or '')}" for row in rows], "None."))
     return VendorPart("MiroTalk", out)

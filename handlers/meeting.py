@@ -1,13 +1,14 @@
 """`/meeting`: video meetings on MiroTalk SFU and Coviu. Each subcommand's grammar sits on its handler.
 
 Personal links never reach the channel: a MiroTalk link carries its person's name (and, for the creator, a
-presenter token); a Coviu link is its person's own participant. They go to the caller privately and to
-mentioned people by direct message.
+presenter token when a host user is configured: a token for anyone else locks its holder out); a Coviu link is
+its person's own participant. They go to the caller privately and to mentioned people by direct message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from handlers.parsing import Family, Option, Parsed, ParseError, web_url
 from handlers.when import parse_when
 from services.coviu import NewParticipant, Participant, Role
 from services.errors import VendorError, VendorNotFound
-from services.mirotalk import JoinRequest, TokenRequest
+from services.mirotalk import MAX_DURATION_MINUTES, JoinRequest, PresenterLinksOff, duration_of
 from services.store import Card, CardState
 from services.vendors import DISPLAY_NAMES, MeetingVendor, Vendors
 
@@ -36,6 +37,8 @@ COVIU_START_LEAD = timedelta(minutes=1)
 COVIU_DEFAULT_MINUTES = 60
 #: How long a presenter link made for a meeting without a set length stays good.
 PRESENTER_LINK_LIFETIME = "1d"
+#: What a creator is told when links carry no presenter token (no MiroTalk host user configured).
+FIRST_IN_PRESENTS = "the first person in the room presents"
 
 PROVIDER = Option("provider", "choice", choices=("mirotalk", "coviu"))
 NAME = Option("name", metavar="TEXT")
@@ -83,19 +86,29 @@ async def schedule(ix: Interaction, p: Parsed) -> None:
 async def _new_mirotalk(
     ix: Interaction, room: str | None, name: str | None, minutes: int | None, invitees: list[str]
 ) -> None:
-    room, link = await ix.deps.vendors.mirotalk.new_room(room)
+    mirotalk = ix.deps.vendors.mirotalk
+    duration = duration_of(minutes)  # before any call: a length the links could not carry stops here
+    room, link = await mirotalk.new_room(room)
     expires = ix.deps.clock.now() + timedelta(minutes=minutes) if minutes else None
     view = meeting_views.mirotalk_card(
-        name=name or DEFAULT_NAME, room=room, link=link, creator_id=ix.user_id, expires_at=expires
+        name=name or DEFAULT_NAME,
+        room=room,
+        link=link,
+        creator_id=ix.user_id,
+        expires_at=expires,
+        can_end=await mirotalk.ending_on(),
     )
     await cards.post(ix, FAMILY, "mirotalk", view)
     lifetime = f"{minutes + 60}m" if minutes else PRESENTER_LINK_LIFETIME
+    presenter = mirotalk.presenter_links_on
     await _hand_out(
         ix,
-        own=lambda: _mirotalk_link(ix, room, ix.user_id, presenter_for=lifetime),
-        own_text=f":key: Your presenter link for MiroTalk room `{room}` (keep it to yourself)",
+        own=lambda: _mirotalk_link(ix, room, ix.user_id, duration, presenter_for=lifetime if presenter else None),
+        own_text=f":key: Your presenter link for MiroTalk room `{room}` (keep it to yourself)"
+        if presenter
+        else f":key: Your link to MiroTalk room `{room}`, with your name on it ({FIRST_IN_PRESENTS})",
         invitees=invitees,
-        link_for=lambda user: _mirotalk_link(ix, room, user),
+        link_for=lambda user: _mirotalk_link(ix, room, user, duration),
         invite_text=f"{blocks.mention(ix.user_id)} invited you to MiroTalk room `{room}`. Your own link",
     )
 
@@ -164,10 +177,21 @@ async def _hand_out(
 # -- personal links ----------------------------------------------------------------------------------------------
 
 
-async def _mirotalk_link(ix: Interaction, room: str, user_id: str, *, presenter_for: str | None = None) -> str:
+async def _mirotalk_link(
+    ix: Interaction, room: str, user_id: str, duration: str, *, presenter_for: str | None = None
+) -> str:
+    """The person's own link, their name on it; a presenter token (for the host user) when `presenter_for`."""
     person = await ix.deps.people.get(user_id)
-    token = TokenRequest(username=person.name, presenter=True, expire=presenter_for) if presenter_for else None
-    return await ix.deps.vendors.mirotalk.join_link(JoinRequest(room=room, name=person.name, token=token))
+    request = JoinRequest(room=room, name=person.name, duration=duration)
+    return await ix.deps.vendors.mirotalk.join_link(request, presenter_for=presenter_for)
+
+
+def _duration_left(ix: Interaction, card: Card | None) -> str:
+    """A link made after the start lasts what is left of the meeting's length (whole minutes, rounded up)."""
+    if card is None or card.expires_at is None:
+        return "unlimited"
+    left = (card.expires_at - ix.deps.clock.now()) / timedelta(minutes=1)
+    return duration_of(min(max(1, math.ceil(left)), MAX_DURATION_MINUTES))
 
 
 async def _coviu_link(ix: Interaction, session_id: str, user_id: str, role: Role) -> str:
@@ -213,8 +237,8 @@ async def my_link(ix: Interaction, value: str) -> None:
         link = await _coviu_link(ix, vendor_id, ix.user_id, "host" if is_creator else "guest")
         await ix.private(f":key: Your own link to Coviu session `{vendor_id}` (do not share it): {link}")
         return
-    presenter = PRESENTER_LINK_LIFETIME if is_creator else None
-    link = await _mirotalk_link(ix, vendor_id, ix.user_id, presenter_for=presenter)
+    presenter = PRESENTER_LINK_LIFETIME if is_creator and ix.deps.vendors.mirotalk.presenter_links_on else None
+    link = await _mirotalk_link(ix, vendor_id, ix.user_id, _duration_left(ix, card), presenter_for=presenter)
     kind = "presenter link" if presenter else "link"
     await ix.private(f":key: Your {kind} to MiroTalk room `{vendor_id}`, with your name on it: {link}")
 
@@ -240,11 +264,14 @@ async def join(ix: Interaction, p: Parsed) -> None:
         await my_link(ix, meeting_views.button_value("coviu", room))
         return
     presenter = bool(p.opt("presenter"))
+    card = await ix.deps.store.find_card("mirotalk", room)
     if presenter:
-        card = await ix.deps.store.find_card("mirotalk", room)
         if not (card is not None and card.creator_id == ix.user_id) and not await ix.is_admin():
             await ix.private(":no_entry: A presenter link is for the meeting's creator or an admin.")
             return
+        if not ix.deps.vendors.mirotalk.presenter_links_on:
+            raise PresenterLinksOff
+    active = card if card is not None and card.state == CardState.ACTIVE.value else None
     person = await ix.deps.people.get(ix.user_id)
     name = p.opt("name") or person.name
     request = JoinRequest(
@@ -257,10 +284,10 @@ async def join(ix: Interaction, p: Parsed) -> None:
         chat=bool(p.opt("chat")),
         hide=bool(p.opt("hide")),
         notify=bool(p.opt("notify")),
-        duration=p.opt("duration", "unlimited"),
-        token=TokenRequest(username=name, presenter=True, expire=PRESENTER_LINK_LIFETIME) if presenter else None,
+        duration=p.opt("duration") or _duration_left(ix, active),
     )
-    link = await ix.deps.vendors.mirotalk.join_link(request)
+    presenter_for = PRESENTER_LINK_LIFETIME if presenter else None
+    link = await ix.deps.vendors.mirotalk.join_link(request, presenter_for=presenter_for)
     kind = "presenter link" if presenter else "link"
     await ix.private(f":key: Your {kind} to MiroTalk room `{room}` (for you alone): {link}")
 
@@ -269,7 +296,7 @@ async def join(ix: Interaction, p: Parsed) -> None:
     "token",
     Option("presenter", "flag"),
     Option("expire", metavar="1h"),
-    summary="A MiroTalk sign-in token, for you alone (`--presenter`: admins).",
+    summary="A MiroTalk sign-in token for its host user, for you alone (`--presenter`: admins).",
 )
 async def token(ix: Interaction, p: Parsed) -> None:
     presenter = bool(p.opt("presenter"))
@@ -277,10 +304,12 @@ async def token(ix: Interaction, p: Parsed) -> None:
         await ix.private(":no_entry: A presenter token is for Cohost admins and workspace admins.")
         return
     expire = p.opt("expire", "1h")
-    person = await ix.deps.people.get(ix.user_id)
-    jwt = await ix.deps.vendors.mirotalk.token(TokenRequest(username=person.name, presenter=presenter, expire=expire))
+    jwt = await ix.deps.vendors.mirotalk.token(presenter=presenter, expire=expire)
     kind = "presenter token" if presenter else "token"
-    await ix.private(f":closed_lock_with_key: Your MiroTalk {kind}, good for {expire} (keep it to yourself):\n`{jwt}`")
+    await ix.private(
+        f":closed_lock_with_key: Your MiroTalk {kind} (it signs in as the server's host user), good for {expire} "
+        f"(keep it to yourself):\n`{jwt}`"
+    )
 
 
 # -- ending ----------------------------------------------------------------------------------------------------
@@ -476,7 +505,9 @@ async def fetch_live(ix: Interaction, vendor: MeetingVendor) -> LiveSection:
     name = DISPLAY_NAMES[vendor]
     try:
         if vendor == "mirotalk":
-            rows = meeting_views.mirotalk_rows(await vendors.mirotalk.meetings())
+            meetings = await vendors.mirotalk.meetings()
+            names = {c.vendor_id: c.name for c in await ix.deps.store.active_cards(FAMILY) if c.vendor == vendor}
+            rows = meeting_views.mirotalk_rows(meetings, names)
         else:
             running = await vendors.coviu.all_sessions(state="running")
             upcoming = await vendors.coviu.all_sessions(state="upcoming")

@@ -18,8 +18,8 @@ from handlers import blocks, cards
 from handlers.blocks import Block, Button
 from handlers.context import Deps
 from handlers.meeting_views import END_ACTION as MEETING_END_ACTION
-from handlers.meeting_views import MY_LINK_ACTION, button_value
-from services.errors import VendorError, VendorNotFound
+from handlers.meeting_views import MIROTALK_ENDS_ON_ITS_OWN, MY_LINK_ACTION, button_value
+from services.errors import VendorDisabled, VendorError, VendorNotFound, VendorUnsupported
 from services.store import Card, CardState, Job, JobKind
 from services.vendors import DISPLAY_NAMES
 
@@ -81,7 +81,8 @@ def _end_button(card: Card) -> Button | None:
     return Button(action, "End now", value=value, style="danger", confirm="This ends the session for everyone in it.")
 
 
-def warning_blocks(card: Card) -> list[Block]:
+def warning_blocks(card: Card, *, can_end: bool = True) -> list[Block]:
+    """`can_end`: False where the vendor's server does not let Cohost end this session (MiroTalk's switch)."""
     assert card.expires_at is not None
     what = f"{DISPLAY_NAMES[card.vendor]} {cards.ID_LABELS[card.vendor].lower()} “{blocks.escape(card.name)}”"
     out: list[Block] = [
@@ -90,9 +91,11 @@ def warning_blocks(card: Card) -> list[Block]:
             f"{blocks.date_token(card.expires_at)}."
         )
     ]
-    button = _end_button(card)
+    button = _end_button(card) if can_end else None
     if button is not None:
         out.append({"type": "actions", "block_id": "warning_actions", "elements": [button.render()]})
+    elif card.vendor == "mirotalk":
+        out.append(blocks.context(MIROTALK_ENDS_ON_ITS_OWN))
     else:
         out.append(blocks.context("SameSurf rooms end when everyone has left."))
     return out
@@ -126,7 +129,8 @@ async def _in_thread(deps: Deps, card: Card, text: str, blocks_: list[Block]) ->
 
 async def warn(deps: Deps, card: Card) -> None:
     text = f"{card.name} ends soon"
-    await _in_thread(deps, card, text, warning_blocks(card))
+    can_end = card.vendor != "mirotalk" or await deps.vendors.mirotalk.ending_on()
+    await _in_thread(deps, card, text, warning_blocks(card, can_end=can_end))
 
 
 async def remind(deps: Deps, card: Card) -> None:
@@ -154,13 +158,15 @@ async def _remind_participants(deps: Deps, card: Card) -> None:
 
 
 async def expire(deps: Deps, card: Card) -> None:
-    """The session's time is up: MiroTalk meetings given a length are ended on the server (the others end on
-    their own), then the card says "Expired", its buttons gone."""
+    """The session's time is up: MiroTalk meetings given a length are ended on the server where it lets Cohost
+    end them (the others end on their own), then the card says "Expired", its buttons gone."""
     if not await deps.store.begin_end(card.id):
         return  # someone is ending it right now
     try:
-        if card.vendor == "mirotalk":
-            with contextlib.suppress(VendorNotFound):  # nobody in the room: nothing to end
+        if card.vendor == "mirotalk" and await deps.vendors.mirotalk.ending_on():
+            # Nobody in the room, ending switched off since it was learned, or an older server without the
+            # call: nothing Cohost can end, and the card still expires.
+            with contextlib.suppress(VendorNotFound, VendorDisabled, VendorUnsupported):
                 await deps.vendors.mirotalk.end_meeting(card.vendor_id)
     except BaseException:
         await deps.store.abort_end(card.id)

@@ -14,6 +14,7 @@ import pytest
 
 from handlers.context import Deps
 from handlers.digest import Schedule, send_due_digests
+from sandbox.mirotalk import SWITCHABLE
 from services.store import NewUpload
 from tests.conftest import ANN, BOB, CHANNEL, Harness
 from tests.test_cobrowse import text_of
@@ -121,6 +122,7 @@ async def test_daily_cobrowse_digest(bot: Harness) -> None:
     assert len(posted["blocks"]) < 50
 
 
+@pytest.mark.parametrize("mirotalk_switched_on", [frozenset(SWITCHABLE)], ids=["mirotalk-all-on"])
 async def test_daily_meeting_digest(bot: Harness) -> None:
     await digest(bot, "daily 12:30", family="meeting")
     await bot.command("new --provider coviu --minutes 20 --name Checkup", command="/meeting")

@@ -63,6 +63,10 @@ async def run_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
             "cohost: MEETING_PROVIDER is coviu, but that vendor has no credentials",
         ),
         ({"MIROTALK_URL": "meet.example.com"}, "cohost: MIROTALK_URL: MIROTALK_URL must be an http(s) URL"),
+        (
+            {"MIROTALK_HOST_USERNAME": "cohost-host"},
+            "cohost: MIROTALK_HOST_PASSWORD is required with MIROTALK_HOST_USERNAME",
+        ),
     ],
 )
 async def test_a_bad_setting_stops_start_up_with_one_line_naming_it(

@@ -16,11 +16,14 @@ import pytest
 
 from bot.app import Runtime
 from handlers import scheduled
+from sandbox.mirotalk import SWITCHABLE
 from tests.conftest import ANN, BOB, CHANNEL, Harness, Sims, sandbox_settings, start_bot
 from tests.test_cobrowse import actions_of, text_of
 
 #: A due job is posted within this many real seconds (the issue asks for 5).
 WITHIN_S = 5.0
+#: A MiroTalk server whose admin switched on the endpoints that ship off (ending and listing meetings).
+MIROTALK_ALL_ON = pytest.mark.parametrize("mirotalk_switched_on", [frozenset(SWITCHABLE)], ids=["mirotalk-all-on"])
 
 
 @pytest.fixture
@@ -79,13 +82,21 @@ async def test_a_warning_in_the_cards_thread_then_the_card_expires(bot: Harness)
     assert len(replies(bot, card["ts"])) == 1 and len(bot.slack.api_calls("chat.update")) == 1
 
 
-async def test_a_mirotalk_meeting_given_a_length_is_ended_on_the_server_when_it_runs_out(bot: Harness) -> None:
+async def mirotalk_meeting_warned(bot: Harness) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A ten-minute MiroTalk meeting `review` with someone in it, five minutes on: its card and the warning."""
     await meeting(bot, "new review --minutes 10")
     card = await bot.card()
     bot.mirotalk.add_peer("review", "Patient")
     bot.advance(5)
     await bot.slack.wait_for(lambda: bool(replies(bot, card["ts"])), WITHIN_S, "the warning")
-    (end_now,) = actions_of(replies(bot, card["ts"])[0])
+    (warning,) = replies(bot, card["ts"])
+    return card, warning
+
+
+@MIROTALK_ALL_ON
+async def test_a_mirotalk_meeting_given_a_length_is_ended_on_the_server_when_it_runs_out(bot: Harness) -> None:
+    _, warning = await mirotalk_meeting_warned(bot)
+    (end_now,) = actions_of(warning)
     assert (end_now["action_id"], end_now["value"]) == ("meeting_end", "mirotalk:review")
     bot.advance(5)
     (expired,) = await bot.slack.wait_for_calls("chat.update", within=WITHIN_S)
@@ -157,6 +168,7 @@ async def test_two_schedulers_at_once_double_nothing(bot: Harness, second_schedu
     assert len(bot.slack.posted()) == 24 and len(bot.slack.api_calls("chat.update")) == 12
 
 
+@MIROTALK_ALL_ON
 async def test_reconciliation_closes_cards_whose_sessions_ended_elsewhere(bot: Harness) -> None:
     await bot.command("new https://a.example --name Gone")
     gone = await bot.card()
