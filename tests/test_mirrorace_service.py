@@ -153,21 +153,30 @@ async def test_a_file_of_max_chunk_size_goes_in_one_request_and_one_byte_more_in
 
 
 async def post_to_upload_host(
-    sim: MirrorAceSim, pool: HttpPool, size: int, content_range: str | None = None
+    sim: MirrorAceSim,
+    pool: HttpPool,
+    size: int,
+    content_range: str | None = None,
+    *,
+    key_and_tracker: tuple[str, str] | None = None,
 ) -> dict[str, object]:
-    variables = await client(sim, pool).upload_variables()
+    """A file of `size` bytes posted by hand to the upload host, with a fresh upload key unless one is given."""
+    if key_and_tracker is None:
+        variables = await client(sim, pool).upload_variables()
+        key_and_tracker = (variables.upload_key, variables.c_tracker)
+    upload_key, c_tracker = key_and_tracker
     form = aiohttp.FormData()
     for name, value in (
         ("api_key", sim.api_key),
         ("api_token", sim.api_token),
-        ("cTracker", variables.c_tracker),
-        ("upload_key", variables.upload_key),
+        ("cTracker", c_tracker),
+        ("upload_key", upload_key),
         ("mirrors[]", "1"),
     ):
         form.add_field(name, value)
     form.add_field("files[]", b"x" * size, filename="a.bin")
     headers = {"Content-Range": content_range} if content_range else {}
-    async with pool.session.post(variables.server_file, data=form, headers=headers) as resp:
+    async with pool.session.post(sim.upload.url + UPLOAD_PATH, data=form, headers=headers) as resp:
         return dict(await resp.json())
 
 
@@ -279,18 +288,8 @@ async def test_each_file_gets_a_fresh_upload_key_and_a_used_key_is_refused(sim: 
 
     # Sending again with a finished file's key and tracker: the simulator refuses, as MirrorAce does.
     used = sim.accepted_chunks()[0]
-    form = aiohttp.FormData()
-    for name, value in (
-        ("api_key", sim.api_key),
-        ("api_token", sim.api_token),
-        ("cTracker", used.c_tracker),
-        ("upload_key", used.upload_key),
-        ("mirrors[]", "1"),
-    ):
-        form.add_field(name, value)
-    form.add_field("files[]", b"x" * 10, filename="again.bin")
-    async with pool.session.post(sim.upload.url + UPLOAD_PATH, data=form) as resp:
-        assert await resp.json() == {"status": "error", "result": "Upload key has already been used."}
+    again = await post_to_upload_host(sim, pool, 10, key_and_tracker=(used.upload_key, used.c_tracker))
+    assert again == {"status": "error", "result": "Upload key has already been used."}
 
 
 @pytest.mark.parametrize("fault", ["500", "reset", "html"])
