@@ -303,10 +303,10 @@ async def _meeting_parts(vendors: Vendors, answers: VendorAnswers, period: Perio
 
         async def coviu_part() -> VendorPart:
             in_period = await answers.get(
-                ("coviu.period", period.start, period.end),
-                lambda: coviu.all_sessions(start_time=period.start, end_time=period.end),
+                ("coviu.period", period.start, period.end), lambda: coviu.sessions_during(period.start, period.end)
             )
-            upcoming = await answers.get(("coviu.upcoming",), lambda: coviu.all_sessions(state="upcoming"))
+            # The period ends now: what is still to come starts after its end.
+            upcoming = await answers.get(("coviu.upcoming", period.end), lambda: coviu.upcoming_sessions(period.end))
             return digest_views.coviu_part(in_period, upcoming, period)
 
         parts.append(await _part("Coviu", coviu_part))

@@ -208,9 +208,13 @@ async def coviu_participant(ix: Interaction, session_id: str, user_id: str, role
     known = await store.guest("coviu", session_id, user_id)
     if known is not None:
         try:
-            participant = await coviu.get_participant(known)
+            participant: Participant | None = await coviu.get_participant(known)
         except VendorNotFound:
-            await store.forget_guest("coviu", known)  # removed on Coviu's side: make a new one
+            participant = None
+        if participant is None or participant.deleted:
+            # Canceled on Coviu's side (it keeps the participant with its `deleted_at`): its link lets nobody in
+            # any more, so the person gets a new participant instead.
+            await store.forget_guest("coviu", known)
         else:
             if role == "host" and participant.role != "host":
                 participant = await coviu.update_participant(known, role="host")
@@ -450,10 +454,15 @@ async def uninvite(ix: Interaction, p: Parsed) -> None:
     card = await _coviu_card(ix, participant.session_id or "")
     if not await cards.may_manage(ix, card, what="meeting", listing="/meeting list"):
         return
-    await coviu.cancel_participant(participant_id)
+    if not participant.deleted:  # one canceled already (here or in Coviu's console) stays canceled
+        await coviu.cancel_participant(participant_id)
     await ix.deps.store.forget_guest("coviu", participant_id)
     who = blocks.escape(participant.display_name or participant_id)
-    await ix.private(f"Removed {who} (participant `{participant_id}`) from Coviu session `{participant.session_id}`.")
+    where = f"Coviu session `{participant.session_id}`"
+    if participant.deleted:
+        await ix.private(f"{who} (participant `{participant_id}`) was already removed from {where}.")
+    else:
+        await ix.private(f"Removed {who} (participant `{participant_id}`) from {where}.")
 
 
 @MEETING.sub(
@@ -509,9 +518,7 @@ async def fetch_live(ix: Interaction, vendor: MeetingVendor) -> LiveSection:
             names = {c.vendor_id: c.name for c in await ix.deps.store.active_cards(FAMILY) if c.vendor == vendor}
             rows = meeting_views.mirotalk_rows(meetings, names)
         else:
-            running = await vendors.coviu.all_sessions(state="running")
-            upcoming = await vendors.coviu.all_sessions(state="upcoming")
-            rows = meeting_views.coviu_rows([*running, *upcoming])
+            rows = meeting_views.coviu_rows(await vendors.coviu.live_sessions(ix.deps.clock.now()))
     except VendorError as exc:
         return LiveSection(name, error=f"{exc.message}. {exc.advice}")
     return LiveSection(name, rows)

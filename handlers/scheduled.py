@@ -147,8 +147,8 @@ async def _remind_participants(deps: Deps, card: Card) -> None:
             participant = await deps.vendors.coviu.get_participant(participant_id)
         except VendorNotFound:
             continue  # removed since
-        if not participant.entry_url:
-            continue
+        if participant.deleted or not participant.entry_url:
+            continue  # canceled since: its link no longer lets anyone in
         opened = await deps.client.conversations_open(users=user_id)
         await deps.client.chat_postMessage(
             channel=opened["channel"]["id"],
@@ -192,9 +192,7 @@ async def _live_ids(deps: Deps, vendor: str) -> set[str]:
         return {r.room for r in await vendors.samesurf.all_running_rooms()}
     if vendor == "mirotalk":
         return {m.room for m in await vendors.mirotalk.meetings()}
-    running = await vendors.coviu.all_sessions(state="running")
-    upcoming = await vendors.coviu.all_sessions(state="upcoming")
-    return {s.session_id for s in [*running, *upcoming]}
+    return {s.session_id for s in await vendors.coviu.live_sessions(deps.clock.now())}
 
 
 #: Vendors whose sessions show in their list only while people are in them: a card there is closed only once

@@ -141,6 +141,28 @@ async def test_daily_meeting_digest(bot: Harness) -> None:
     assert "in this period: MiroTalk 0 · Coviu 2" in text
 
 
+async def test_the_meeting_digest_finds_coviu_sessions_by_their_times_whatever_their_participants_states(
+    bot: Harness,
+) -> None:
+    await digest(bot, "daily 12:30", family="meeting")
+    now = bot.clock.now()  # 12:00; the digest goes at 12:31 and covers the day before it
+    coviu = bot.coviu
+    coviu.seed_session("Marathon", now - timedelta(days=2), now + timedelta(hours=2), participant_states=("running",))
+    coviu.seed_session("Morning", now - timedelta(hours=4), now - timedelta(hours=3), participant_states=("upcoming",))
+    coviu.seed_session("Tonight", now + timedelta(hours=8), now + timedelta(hours=9), participant_states=("done",))
+    coviu.seed_session("Tomorrow", now + timedelta(days=1), now + timedelta(days=1, hours=1))
+    coviu.seed_session("Dropped", now + timedelta(hours=5), now + timedelta(hours=6), canceled=True)
+    coviu.seed_session("Last week", now - timedelta(days=7), now - timedelta(days=7) + timedelta(hours=1))
+    bot.advance(31)
+    text = text_of(await send_and_wait(bot))
+    # Marathon ran the whole day of the period (1,440 min), Morning an hour; Tonight and Tomorrow are to come.
+    assert "*Sessions in this period*\\n2" in text and "*Minutes*\\n1500" in text and "*Upcoming*\\n2" in text
+    next_up = text.split("Next up")[1]
+    assert next_up.index("Tonight") < next_up.index("Tomorrow")
+    for not_upcoming in ("Marathon", "Morning", "Dropped", "Last week"):
+        assert not_upcoming not in next_up
+
+
 async def test_daily_upload_digest_flags_removed_files_and_keeps_to_its_channel(bot: Harness) -> None:
     store, now = bot.runtime.store, bot.clock.now()
     kept = bot.mirrorace.add_file("report.pdf", 35_892)

@@ -14,6 +14,7 @@ from sandbox.mirotalk import JOIN_OK, SWITCHABLE
 from sandbox.world import Sims
 from tests.conftest import ADA, ANN, BOB, CAROL, CHANNEL, Harness
 from tests.test_cobrowse import actions_of, text_of
+from tests.test_coviu_service import seed_every_kind
 
 #: The host user configured on the MiroTalk server, and given to Cohost (MIROTALK_HOST_USERNAME/PASSWORD).
 HOST_USER, HOST_PASSWORD = "cohost-host", "host-sign-in-0123"
@@ -269,13 +270,18 @@ async def test_new_coviu_session_gives_everyone_their_own_participant_link(bot: 
         assert person["entry_url"] not in channel_posts(bot)
 
 
-async def test_get_my_link_on_coviu_reuses_a_persons_participant_and_adds_newcomers_as_guests(bot: Harness) -> None:
+async def coviu_card_and_bobs_link(bot: Harness) -> tuple[dict[str, Any], str, str]:
+    """A Coviu card by ann; bob clicks its Get my link: the card, the button's value and bob's answer."""
     await meeting(bot, "new --provider coviu")
     card = await bot.card()
     await bot.private()
     value = actions_of(card)[0]["value"]
     await bot.click("meeting_my_link", value, card=card, user=BOB)
-    first = await bot.private(2)
+    return card, value, await bot.private(2)
+
+
+async def test_get_my_link_on_coviu_reuses_a_persons_participant_and_adds_newcomers_as_guests(bot: Harness) -> None:
+    card, value, first = await coviu_card_and_bobs_link(bot)
     await bot.click("meeting_my_link", value, card=card, user=BOB)
     second = await bot.private(3)
     await bot.click("meeting_my_link", value, card=card)
@@ -396,6 +402,31 @@ async def test_list_and_stats_show_both_vendors_and_name_the_one_that_fails(bot:
     await meeting(bot, "stats")
     answer = await bot.private(4)
     assert "Rooms now" in answer and "People now" in answer and "Bob" in answer
+
+
+async def test_list_shows_coviu_sessions_running_and_upcoming_by_their_times_whatever_their_participants_states(
+    bot: Harness,
+) -> None:
+    seed_every_kind(bot.coviu)
+    await meeting(bot, "list")
+    answer = await bot.private()
+    assert "Coviu: 3 live" in answer
+    assert answer.index("*Long*") < answer.index("*Running*") < answer.index("*Upcoming*")
+    for not_live in ("Finished", "Ended now", "Canceled", "Ancient"):
+        assert f"*{not_live}*" not in answer
+
+
+async def test_a_coviu_participant_canceled_elsewhere_is_never_handed_out_again(bot: Harness) -> None:
+    card, value, first = await coviu_card_and_bobs_link(bot)
+    old = next(p for p in bot.coviu.participants.values() if p["display_name"] == "bob")
+    bot.coviu.cancel_participant_elsewhere(old["participant_id"])  # in Coviu's own console
+    await bot.click("meeting_my_link", value, card=card, user=BOB)
+    second = await bot.private(3)
+    new = next(p for p in bot.coviu.participants.values() if p["display_name"] == "bob" and not p["deleted_at"])
+    assert old["entry_url"] in first and old["entry_url"] not in second and new["entry_url"] in second
+    await meeting(bot, f"uninvite {old['participant_id']}")
+    assert "bob (participant" in await bot.answer_with("was already removed from Coviu session")
+    assert [c.method for c in bot.coviu.calls_to(f"/participants/{old['participant_id']}")].count("DELETE") == 0
 
 
 # -- secrets ----------------------------------------------------------------------------------------------------
