@@ -69,6 +69,8 @@ class Runtime:
         # Slack calls share the process's one HTTP session too (slack_sdk would otherwise open one per call).
         self.client.session = self.pool.session
         await self.store.migrate()
+        if self.role != "scheduler":
+            await self.deps.home.learn(self.client)  # requests from any other team will do nothing
         if self.scheduler is not None:
             self.scheduler.start()
         self.started = True
