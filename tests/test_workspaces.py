@@ -136,12 +136,14 @@ async def test_another_workspaces_digest_of_the_same_channel_id_is_neither_seen_
     store, now = bot.runtime.store, bot.clock.now()
     theirs = NewDigest(ELSEWHERE, CHANNEL, "cobrowse", "weekly", 0, "10:00", "UTC", "U0THEM", now + timedelta(days=3))
     await store.set_digest(theirs)
-    for typed in ("digest show", "digest off"):
+    said = {
+        "digest show": "This channel has no co-browsing digest",
+        "digest off": "This channel had no co-browsing digest",
+        "digest daily 09:00": "Daily at 09:00",
+    }
+    for count, (typed, answer) in enumerate(said.items(), start=1):
         assert (await bot.command(typed)).status == 200
-    assert "This channel has no co-browsing digest" in await bot.private(1)
-    assert "This channel had no co-browsing digest" in await bot.private(2)
-    assert (await bot.command("digest daily 09:00")).status == 200
-    assert "Daily at 09:00" in await bot.private(3)
+        assert answer in await bot.private(count)
     ours = await store.digest(bot.slack.team_id, CHANNEL, "cobrowse")
     kept = await store.digest(ELSEWHERE, CHANNEL, "cobrowse")
     assert ours is not None and ours.created_by == ANN and ours.cadence == "daily"
