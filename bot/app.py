@@ -70,6 +70,8 @@ class Runtime:
         self.client.session = self.pool.session
         await self.store.migrate()
         await self.vendors.learn_at_start()
+        if self.role != "scheduler":
+            await self.deps.home.learn(self.client)  # requests from any other team will do nothing
         if self.scheduler is not None:
             self.scheduler.start()
         self.started = True

@@ -39,7 +39,7 @@ async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> 
             join_url=view.join_url,
         )
     )
-    await ix.deps.store.plan_jobs(card.id, plan(card, ix.deps.warning_lead))
+    await ix.deps.store.plan_jobs(card, plan(card, ix.deps.warning_lead))
     ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
     if ts is not None:
         await ix.deps.store.set_card_message(card.id, ts)
@@ -120,7 +120,7 @@ async def close_card(
         minutes=minutes_between(card.starts_at or card.created_at, now),
         ended_by=by,
     )
-    await deps.client.chat_update(
+    await deps.slack_for(card.team_id).chat_update(
         channel=card.channel_id, ts=ts, text=blocks.closed_card_text(closed), blocks=blocks.closed_card_blocks(closed)
     )
 
@@ -128,6 +128,6 @@ async def close_card(
 async def redraw(ix: Interaction, card: Card, view: SessionCard) -> None:
     """Edits an active card in place after its session changed (a new name or new times); its warnings and
     reminders move with it."""
-    await ix.deps.store.plan_jobs(card.id, plan(card, ix.deps.warning_lead))
+    await ix.deps.store.plan_jobs(card, plan(card, ix.deps.warning_lead))
     if card.ts is not None:
         await ix.update_message(card.channel_id, card.ts, blocks.card_text(view), blocks.card_blocks(view))

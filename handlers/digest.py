@@ -134,14 +134,14 @@ def add_digest_subcommands(family: Family, key: str) -> None:
 
     @family.sub("digest off", summary=f"Stop this channel's {what}.")
     async def off(ix: Interaction, p: Parsed) -> None:
-        if await ix.deps.store.remove_digest(ix.channel_id, key):
+        if await ix.deps.store.remove_digest(ix.team_id, ix.channel_id, key):
             await ix.private(f"The {what} of this channel is off.")
         else:
             await ix.private(f"This channel had no {what}.")
 
     @family.sub("digest show", summary=f"When this channel's {what} comes, for you alone.")
     async def show(ix: Interaction, p: Parsed) -> None:
-        sub = await ix.deps.store.digest(ix.channel_id, key)
+        sub = await ix.deps.store.digest(ix.team_id, ix.channel_id, key)
         if sub is None:
             await ix.private(
                 f"This channel has no {what}. `{family.command} digest daily 09:00` sets one "
@@ -329,7 +329,7 @@ async def _upload_parts(deps: Deps, sub: DigestSubscription, period: Period) -> 
 
 async def _uploads_in(deps: Deps, sub: DigestSubscription, period: Period) -> list[Upload]:
     # Only this channel's files: a digest is public, and a file mirrored elsewhere may be private there.
-    uploads = await deps.store.uploads_since(period.start, team_id=sub.team_id)
+    uploads = await deps.store.uploads_since(sub.team_id, period.start)
     return [u for u in uploads if u.channel_id == sub.channel_id and u.created_at < period.end]
 
 
@@ -337,7 +337,9 @@ async def _own_starts(deps: Deps, sub: DigestSubscription, period: Period) -> li
     """(vendor display name, when) of each session or file Cohost started in the channel during the period."""
     if sub.family == "upload":
         return [("MirrorAce", u.created_at) for u in await _uploads_in(deps, sub, period)]
-    cards = await deps.store.cards_between(period.start, period.end, family=sub.family, channel_id=sub.channel_id)
+    cards = await deps.store.cards_between(
+        sub.team_id, period.start, period.end, family=sub.family, channel_id=sub.channel_id
+    )
     return [(DISPLAY_NAMES.get(card.vendor, card.vendor), card.created_at) for card in cards]
 
 
@@ -439,7 +441,7 @@ async def _send(deps: Deps, sub: DigestSubscription, now: datetime, answers: Ven
     next_run = Schedule.of(sub).next_after(max(now, sub.next_run_at))
     try:
         await pace.turn(sub.channel_id)
-        posted = await deps.client.chat_postMessage(channel=sub.channel_id, text=text, blocks=blocks_)
+        posted = await deps.slack_for(sub.team_id).chat_postMessage(channel=sub.channel_id, text=text, blocks=blocks_)
     except SlackApiError as exc:
         error = str(exc.response.get("error"))
         wait = _retry_after(exc)
@@ -469,7 +471,7 @@ async def _share_chart(
     cannot follow is named in it rather than sending the digest again."""
     try:
         await pace.turn(sub.channel_id)
-        await deps.client.files_upload_v2(
+        await deps.slack_for(sub.team_id).files_upload_v2(
             channel=sub.channel_id,
             file=chart,
             filename=f"{sub.family}-digest-week.png",
@@ -480,7 +482,7 @@ async def _share_chart(
         log.warning("digest chart for %s not shared: %s", sub.channel_id, type(exc).__name__)
         note = ":warning: This week's chart could not be shared here."
         try:
-            await deps.client.chat_update(
+            await deps.slack_for(sub.team_id).chat_update(
                 channel=sub.channel_id, ts=ts, text=text, blocks=digest_views.with_note(blocks_, note)
             )
         except SlackApiError:
@@ -495,7 +497,8 @@ async def _tell_subscriber(deps: Deps, sub: DigestSubscription, error: str) -> N
         f"`{command} digest off` in that channel. I will try again at its next time."
     )
     try:
-        opened = await deps.client.conversations_open(users=sub.created_by)
-        await deps.client.chat_postMessage(channel=opened["channel"]["id"], text=text)
+        client = deps.slack_for(sub.team_id)
+        opened = await client.conversations_open(users=sub.created_by)
+        await client.chat_postMessage(channel=opened["channel"]["id"], text=text)
     except SlackApiError as exc:
         log.warning("digest subscriber %s not told: %s", sub.created_by, exc.response.get("error"))

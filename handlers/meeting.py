@@ -205,7 +205,7 @@ async def coviu_participant(ix: Interaction, session_id: str, user_id: str, role
     """The person's own participant in the session: the one they have (role brought up to date), else a new one.
     Never another person's: each Coviu entry link belongs to one person."""
     coviu, store = ix.deps.vendors.coviu, ix.deps.store
-    known = await store.guest("coviu", session_id, user_id)
+    known = await store.guest(ix.team_id, "coviu", session_id, user_id)
     if known is not None:
         try:
             participant: Participant | None = await coviu.get_participant(known)
@@ -214,14 +214,16 @@ async def coviu_participant(ix: Interaction, session_id: str, user_id: str, role
         if participant is None or participant.deleted:
             # Canceled on Coviu's side (it keeps the participant with its `deleted_at`): its link lets nobody in
             # any more, so the person gets a new participant instead.
-            await store.forget_guest("coviu", known)
+            await store.forget_guest(ix.team_id, "coviu", known)
         else:
             if role == "host" and participant.role != "host":
                 participant = await coviu.update_participant(known, role="host")
             return participant
     person = await ix.deps.people.get(user_id)
     created = await coviu.add_participant(session_id, NewParticipant(display_name=person.name, role=role))
-    winner = await store.add_guest("coviu", session_id, user_id, created.participant_id, ix.deps.clock.now())
+    winner = await store.add_guest(
+        ix.team_id, "coviu", session_id, user_id, created.participant_id, ix.deps.clock.now()
+    )
     if winner != created.participant_id:
         # A second click of the same person got there first: keep theirs, drop ours.
         await coviu.cancel_participant(created.participant_id)
@@ -232,7 +234,7 @@ async def coviu_participant(ix: Interaction, session_id: str, user_id: str, role
 async def my_link(ix: Interaction, value: str) -> None:
     """The "Get my link" button: the clicker's own link, to them alone."""
     vendor, vendor_id = meeting_views.parse_button_value(value)
-    card = await ix.deps.store.find_card(vendor, vendor_id)
+    card = await ix.deps.store.find_card(ix.team_id, vendor, vendor_id)
     if card is not None and card.state != CardState.ACTIVE.value:
         await ix.private(f"This {DISPLAY_NAMES[vendor]} meeting has ended.")
         return
@@ -263,12 +265,12 @@ async def my_link(ix: Interaction, value: str) -> None:
 )
 async def join(ix: Interaction, p: Parsed) -> None:
     room = p.arg("ROOM")
-    coviu_card = await ix.deps.store.find_card("coviu", room)
+    coviu_card = await ix.deps.store.find_card(ix.team_id, "coviu", room)
     if coviu_card is not None:  # a Coviu session's id: its own link is the way in
         await my_link(ix, meeting_views.button_value("coviu", room))
         return
     presenter = bool(p.opt("presenter"))
-    card = await ix.deps.store.find_card("mirotalk", room)
+    card = await ix.deps.store.find_card(ix.team_id, "mirotalk", room)
     if presenter:
         if not (card is not None and card.creator_id == ix.user_id) and not await ix.is_admin():
             await ix.private(":no_entry: A presenter link is for the meeting's creator or an admin.")
@@ -345,14 +347,14 @@ async def end_card(ix: Interaction, value: str) -> None:
     """The End button of a meeting card."""
     vendor, vendor_id = meeting_views.parse_button_value(value)
     meeting_vendor: MeetingVendor = "coviu" if vendor == "coviu" else "mirotalk"
-    await end_meeting(ix, meeting_vendor, vendor_id, await ix.deps.store.find_card(vendor, vendor_id), None)
+    await end_meeting(ix, meeting_vendor, vendor_id, await ix.deps.store.find_card(ix.team_id, vendor, vendor_id), None)
 
 
 async def _find_meeting(ix: Interaction, target: str) -> tuple[MeetingVendor, Card | None]:
     """Whose meeting `target` is: its card's vendor; else, with both vendors on, Coviu if it knows the id."""
     store, vendors = ix.deps.store, ix.deps.vendors
     for vendor in ("mirotalk", "coviu"):
-        card = await store.find_card(vendor, target)
+        card = await store.find_card(ix.team_id, vendor, target)
         if card is not None:
             return ("coviu" if vendor == "coviu" else "mirotalk"), card
     enabled = vendors.config.enabled_meeting()
@@ -415,7 +417,7 @@ async def _end_coviu(ix: Interaction, session_id: str, what: str) -> _Outcome:
 
 
 async def _coviu_card(ix: Interaction, session_id: str) -> Card | None:
-    return await ix.deps.store.find_card("coviu", session_id)
+    return await ix.deps.store.find_card(ix.team_id, "coviu", session_id)
 
 
 @MEETING.sub(
@@ -456,7 +458,7 @@ async def uninvite(ix: Interaction, p: Parsed) -> None:
         return
     if not participant.deleted:  # one canceled already (here or in Coviu's console) stays canceled
         await coviu.cancel_participant(participant_id)
-    await ix.deps.store.forget_guest("coviu", participant_id)
+    await ix.deps.store.forget_guest(ix.team_id, "coviu", participant_id)
     who = blocks.escape(participant.display_name or participant_id)
     where = f"Coviu session `{participant.session_id}`"
     if participant.deleted:
@@ -515,7 +517,8 @@ async def fetch_live(ix: Interaction, vendor: MeetingVendor) -> LiveSection:
     try:
         if vendor == "mirotalk":
             meetings = await vendors.mirotalk.meetings()
-            names = {c.vendor_id: c.name for c in await ix.deps.store.active_cards(FAMILY) if c.vendor == vendor}
+            ours = await ix.deps.store.active_cards(FAMILY, team_id=ix.team_id)
+            names = {c.vendor_id: c.name for c in ours if c.vendor == vendor}
             rows = meeting_views.mirotalk_rows(meetings, names)
         else:
             rows = meeting_views.coviu_rows(await vendors.coviu.live_sessions(ix.deps.clock.now()))

@@ -58,7 +58,7 @@ async def run_due_jobs(deps: Deps) -> int:
 
 async def _run_job(deps: Deps, job: Job) -> None:
     try:
-        card = await deps.store.get_card(job.card_id)
+        card = await deps.store.get_card(job.team_id, job.card_id)
         if card is None or card.state != CardState.ACTIVE.value:
             await deps.store.finish_job(job.id, deps.clock.now(), "skipped")
             return
@@ -120,11 +120,12 @@ def reminder_blocks(card: Card) -> list[Block]:
 async def _in_thread(deps: Deps, card: Card, text: str, blocks_: list[Block]) -> None:
     """A reply in the card's thread; a card that could not be posted in its channel has no thread, so then its
     creator gets it directly."""
+    client = deps.slack_for(card.team_id)
     if card.ts is not None:
-        await deps.client.chat_postMessage(channel=card.channel_id, thread_ts=card.ts, text=text, blocks=blocks_)
+        await client.chat_postMessage(channel=card.channel_id, thread_ts=card.ts, text=text, blocks=blocks_)
         return
-    opened = await deps.client.conversations_open(users=card.creator_id)
-    await deps.client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks_)
+    opened = await client.conversations_open(users=card.creator_id)
+    await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks_)
 
 
 async def warn(deps: Deps, card: Card) -> None:
@@ -142,15 +143,16 @@ async def remind(deps: Deps, card: Card) -> None:
 async def _remind_participants(deps: Deps, card: Card) -> None:
     """Each Coviu participant Cohost knows gets their own link again, by direct message."""
     assert card.starts_at is not None
-    for user_id, participant_id in await deps.store.guests("coviu", card.vendor_id):
+    client = deps.slack_for(card.team_id)
+    for user_id, participant_id in await deps.store.guests(card.team_id, "coviu", card.vendor_id):
         try:
             participant = await deps.vendors.coviu.get_participant(participant_id)
         except VendorNotFound:
             continue  # removed since
         if participant.deleted or not participant.entry_url:
             continue  # canceled since: its link no longer lets anyone in
-        opened = await deps.client.conversations_open(users=user_id)
-        await deps.client.chat_postMessage(
+        opened = await client.conversations_open(users=user_id)
+        await client.chat_postMessage(
             channel=opened["channel"]["id"],
             text=f":alarm_clock: Coviu session “{card.name}” starts {blocks.date_token(card.starts_at)}. "
             f"Your own link (do not share it): {participant.entry_url}",

@@ -94,7 +94,7 @@ async def test_bad_day_time_or_zone_is_answered_privately_with_usage(
 ) -> None:
     answer = await digest(bot, typed)
     assert problem in answer and f"Usage: `{usage}" in answer and f"/cobrowse digest {typed}" in answer
-    assert await bot.runtime.store.digest(CHANNEL, "cobrowse") is None
+    assert await bot.runtime.store.digest(bot.slack.team_id, CHANNEL, "cobrowse") is None
 
 
 # -- content -----------------------------------------------------------------------------------------------------
@@ -285,7 +285,7 @@ async def test_a_channel_the_bot_cannot_post_in_tells_the_subscriber_privately(b
     (told,) = bot.slack.posted("D" + ANN)
     assert "could not be posted in <#CX0GONE> (channel_not_found)" in told["text"]
     assert "/cobrowse digest off" in told["text"]
-    sub = await bot.runtime.store.digest("CX0GONE", "cobrowse")
+    sub = await bot.runtime.store.digest(bot.slack.team_id, "CX0GONE", "cobrowse")
     assert sub is not None and sub.next_run_at == datetime(2026, 11, 24, 12, 30, tzinfo=UTC)
 
 

@@ -187,7 +187,7 @@ async def test_mirotalk_refusals_are_told_apart_and_the_card_stays(bot: Harness,
     answer = await bot.private(2)
     assert "*MiroTalk*" in answer and phrase in answer
     assert not bot.slack.api_calls("chat.update") and "review" in bot.mirotalk.rooms
-    assert (await bot.runtime.store.find_card("mirotalk", "review")).state == "active"  # type: ignore[union-attr]
+    assert (await bot.runtime.store.find_card(bot.slack.team_id, "mirotalk", "review")).state == "active"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("fault", "phrase"), [("500", "internal error"), ("timeout", "did not answer within 2 s")])

@@ -122,7 +122,7 @@ async def test_where_ending_is_off_the_card_has_no_end_and_end_says_who_can_swit
     answer = await bot.answer_with("Ending meetings is switched off on this MiroTalk server")
     assert "must set API_ALLOW_MEETING_END=true" in answer and "/meeting end review" in answer
     assert "review" in bot.mirotalk.rooms and not bot.slack.api_calls("chat.update")
-    assert (await bot.runtime.store.find_card("mirotalk", "review")).state == "active"  # type: ignore[union-attr]
+    assert (await bot.runtime.store.find_card(bot.slack.team_id, "mirotalk", "review")).state == "active"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("mirotalk_switched_on", [frozenset({"meetingEnd"})], ids=["ending-on"])
@@ -134,7 +134,7 @@ async def test_an_end_click_after_ending_was_switched_off_explains_and_new_cards
     bot.mirotalk.switch_off("meetingEnd")  # the server's admin, since
     await bot.click("meeting_end", end["value"], card=card)
     assert "must set API_ALLOW_MEETING_END=true" in await bot.answer_with("Ending meetings is switched off")
-    assert (await bot.runtime.store.find_card("mirotalk", "review")).state == "active"  # type: ignore[union-attr]
+    assert (await bot.runtime.store.find_card(bot.slack.team_id, "mirotalk", "review")).state == "active"  # type: ignore[union-attr]
     await meeting(bot, "new retro")  # known from that answer, not ten minutes later
     assert [a["action_id"] for a in actions_of(await bot.card(2))] == ["join_link", "meeting_my_link"]
 
@@ -145,7 +145,7 @@ async def test_expiry_where_ending_is_off_marks_the_card_without_calling_the_ser
     bot.advance(5)
     (expired,) = await bot.slack.wait_for_calls("chat.update", within=WITHIN_S)
     assert expired["ts"] == card["ts"] and "Expired" in text_of(expired) and not actions_of(expired)
-    stored = await bot.runtime.store.find_card("mirotalk", "review")
+    stored = await bot.runtime.store.find_card(bot.slack.team_id, "mirotalk", "review")
     assert stored is not None and stored.state == "expired"
     bot.advance(3)
     await nothing_more_within_a_tick(bot)  # nothing left to retry

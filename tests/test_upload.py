@@ -100,7 +100,7 @@ async def test_a_remote_upload_posts_a_card_with_the_files_name_size_and_link(bo
     (button,) = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert button["url"] == stored.url
     assert stored.mirrors == ["1", "3"] and stored.remote_url == url
-    (row,) = await bot.runtime.store.uploads_since(datetime(2000, 1, 1, tzinfo=UTC))
+    (row,) = await bot.runtime.store.uploads_since(bot.slack.team_id, datetime(2000, 1, 1, tzinfo=UTC))
     assert (row.source, row.user_id, row.slug, row.url, row.size) == ("url", ANN, stored.slug, stored.url, 35892)
 
 
@@ -195,7 +195,7 @@ async def test_the_shortcut_streams_a_file_in_many_chunks_with_progress_then_its
 
     assert final["ts"] == progress_post["ts"]  # the progress message became the card
     assert "quarterly.bin" in text_of(final) and "1.0 MiB" in text_of(final) and stored.url in text_of(final)
-    (row,) = await bot.runtime.store.uploads_since(datetime(2000, 1, 1, tzinfo=UTC))
+    (row,) = await bot.runtime.store.uploads_since(bot.slack.team_id, datetime(2000, 1, 1, tzinfo=UTC))
     assert (row.source, row.user_id, row.channel_id, row.name, row.size) == (
         "slack",
         ANN,
