@@ -47,6 +47,8 @@ class VendorConfig:
     mirrorace_url: str = "https://mirrorace.com/api/v1"
     cobrowse_provider: str = ""
     meeting_provider: str = ""
+    #: How often a call that is safe to repeat is retried through a failure a retry may cure (`doctor`: never).
+    retries: int = 3
 
     def missing(self, vendor: str) -> list[str]:
         """The variables still empty for `vendor` (none: it is on)."""
@@ -85,6 +87,7 @@ class Vendors:
                 base_url=config.mirrortab_url,
                 pool=pool,
                 timeout_s=config.timeout_s,
+                retries=config.retries,
                 error_text=mirrortab.error_text,
                 secrets=(config.mirrortab_api_key,),
             ),
@@ -96,6 +99,7 @@ class Vendors:
                 base_url=config.samesurf_url.rstrip("/") + "/api/v3",
                 pool=pool,
                 timeout_s=config.timeout_s,
+                retries=config.retries,
                 secrets=(config.samesurf_api_key, config.samesurf_api_secret),
             ),
             config.samesurf_api_key,
@@ -108,6 +112,7 @@ class Vendors:
                 base_url=config.mirotalk_url.rstrip("/") + "/api/v1",
                 pool=pool,
                 timeout_s=config.timeout_s,
+                retries=config.retries,
                 secrets=(config.mirotalk_api_secret,),
             ),
             config.mirotalk_api_secret,
@@ -117,6 +122,7 @@ class Vendors:
             base_url=config.coviu_url,
             pool=pool,
             timeout_s=config.timeout_s,
+            retries=config.retries,
             secrets=(config.coviu_api_key, config.coviu_api_secret),
         )
         self._coviu = Coviu(coviu_http, TokenSource(coviu_http, config.coviu_api_key, config.coviu_api_secret))
@@ -126,6 +132,7 @@ class Vendors:
                 base_url=config.mirrorace_url,
                 pool=pool,
                 timeout_s=config.timeout_s,
+                retries=config.retries,
                 secrets=(config.mirrorace_api_key, config.mirrorace_api_token),
             ),
             config.mirrorace_api_key,
