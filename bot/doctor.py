@@ -125,13 +125,20 @@ async def check_database(setup: Setup) -> Finding:
     migrate = "run `python -m bot migrate`"
     if _sqlite_file_missing(url):  # connecting would create it: reported instead
         return Finding("FAILED", f"{shown}: no database file there yet", f"{migrate} to create it")
-    store = Store(setup.settings.DATABASE_URL)
     try:
-        version = await store.schema_version()
+        version = await _schema_version(setup.settings.DATABASE_URL)
+    except ModuleNotFoundError as exc:
+        return Finding(
+            "FAILED",
+            f"{shown} needs a driver Cohost does not have ({exc.name})",
+            "set DATABASE_URL to sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER:PASSWORD@HOST/DATABASE",
+        )
     except Exception as exc:
-        return Finding("FAILED", f"{shown} could not be opened: {_database_error(exc)}", "check DATABASE_URL")
-    finally:
-        await store.close()
+        return Finding(
+            "FAILED",
+            f"{shown} could not be opened: {_database_error(exc)}",
+            "check DATABASE_URL and that the database server is up",
+        )
     if version == SCHEMA_HEAD:
         return Finding("ok", f"{shown} reachable; schema at {version}, the newest")
     if version is None:
@@ -143,6 +150,14 @@ async def check_database(setup: Setup) -> Finding:
         f"{shown} reachable; schema at {version}, which this Cohost does not know (a newer one migrated it)",
         "run the Cohost that migrated it, or a newer one",
     )
+
+
+async def _schema_version(url: str) -> str | None:
+    store = Store(url)  # an unusable driver fails here already
+    try:
+        return await store.schema_version()
+    finally:
+        await store.close()
 
 
 def _sqlite_file_missing(url: URL) -> bool:

@@ -135,6 +135,13 @@ async def test_a_database_not_migrated_says_to_migrate_and_is_left_as_it_was(sim
     assert run.status == 1
     assert f"schema at 0002, behind the newest ({SCHEMA_HEAD}) -> run `python -m bot migrate`" in run.line("Database")
 
+    nowhere = f"postgresql+asyncpg://cohost:db-password-0123@127.0.0.1:{free_port()}/cohost"
+    run = await doctor(sandbox_variables(sims, behind) | {"DATABASE_URL": nowhere}, tmp_path)
+    assert run.status == 1
+    assert "cohost:***@127.0.0.1" in run.line("Database") and "Connect call failed" in run.line("Database")
+    assert "-> check DATABASE_URL and that the database server is up" in run.line("Database")
+    assert "db-password-0123" not in run.out
+
 
 async def test_without_slack_credentials_slack_is_off_and_no_offline_mode_starts(
     sims: Sims, migrated: Path, tmp_path: Path
