@@ -224,7 +224,9 @@ def vendor_failed(settings: Settings, vendor: str, exc: VendorError) -> Finding:
     at = f"{address} ({getattr(settings, address)})"
     if isinstance(exc, VendorAuthError):
         fix = f"check {_and(CREDENTIALS[vendor])}"
-    elif isinstance(exc, VendorUnsupported | VendorNotFound):
+    elif isinstance(exc, VendorUnsupported | VendorNotFound) or (
+        isinstance(exc, VendorUnavailable) and exc.status is not None and exc.status < 500 and exc.status != 429
+    ):  # something answers there, but not as the vendor's API (a web page, a 404)
         fix = f"check {at}: it does not look like {exc.vendor}'s API there"
     elif isinstance(exc, VendorUnavailable):
         fix = f"check {at} and that {exc.vendor} is up"

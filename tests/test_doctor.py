@@ -4,8 +4,10 @@ fix where something fails, exit 0 only when every configured part is ok, and nev
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +16,6 @@ import pytest
 from sandbox.world import Sims
 from services.store import SCHEMA_HEAD, Store
 from tests.conftest import sandbox_variables
-from tests.prism import free_port
 from tests.test_process import bot_env
 
 PARTS = ("Slack", "Database", "MirrorTab", "SameSurf", "MiroTalk", "Coviu", "MirrorAce")
@@ -100,10 +101,18 @@ async def test_a_wrong_slack_token_is_named(sims: Sims, migrated: Path, tmp_path
     assert "Slack refused the bot token (invalid_auth) -> check SLACK_BOT_TOKEN" in run.line("Slack")
 
 
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port where nothing listens, held for the test so nothing else can start listening there."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
 async def test_a_vendor_unreachable_or_silent_fails_alone_and_quickly(
-    sims: Sims, migrated: Path, tmp_path: Path
+    sims: Sims, migrated: Path, tmp_path: Path, closed_port: int
 ) -> None:
-    nowhere = f"http://127.0.0.1:{free_port()}"
+    nowhere = f"http://127.0.0.1:{closed_port}"
     sims.mirotalk.faults.set_latency("*", 30)  # answers after half a minute: past any patience
     run = await doctor(
         sandbox_variables(sims, migrated) | {"MIRRORTAB_URL": nowhere, "VENDOR_TIMEOUT_S": "1"}, tmp_path
@@ -118,7 +127,9 @@ async def test_a_vendor_unreachable_or_silent_fails_alone_and_quickly(
     assert run.seconds < 10, run.seconds
 
 
-async def test_a_database_not_migrated_says_to_migrate_and_is_left_as_it_was(sims: Sims, tmp_path: Path) -> None:
+async def test_a_database_not_migrated_says_to_migrate_and_is_left_as_it_was(
+    sims: Sims, tmp_path: Path, closed_port: int
+) -> None:
     absent = tmp_path / "absent.db"
     run = await doctor(sandbox_variables(sims, absent), tmp_path)
     assert run.status == 1
@@ -135,7 +146,7 @@ async def test_a_database_not_migrated_says_to_migrate_and_is_left_as_it_was(sim
     assert run.status == 1
     assert f"schema at 0002, behind the newest ({SCHEMA_HEAD}) -> run `python -m bot migrate`" in run.line("Database")
 
-    nowhere = f"postgresql+asyncpg://cohost:db-password-0123@127.0.0.1:{free_port()}/cohost"
+    nowhere = f"postgresql+asyncpg://cohost:db-password-0123@127.0.0.1:{closed_port}/cohost"
     run = await doctor(sandbox_variables(sims, behind) | {"DATABASE_URL": nowhere}, tmp_path)
     assert run.status == 1
     assert "cohost:***@127.0.0.1" in run.line("Database") and "Connect call failed" in run.line("Database")
