@@ -1,6 +1,7 @@
-"""`python -m bot [web|scheduler|migrate]`: the whole bot by default; `web` or `scheduler` for one half; `migrate`
-brings the database's schema up to date and exits (a deployment's release step, so that the processes it then
-starts find the schema current and never load Alembic).
+"""`python -m bot [web|scheduler|migrate|doctor]`: the whole bot by default; `web` or `scheduler` for one half;
+`migrate` brings the database's schema up to date and exits (a deployment's release step, so that the processes it
+then starts find the schema current and never load Alembic); `doctor` checks every configured part with one
+harmless live call each and says what to fix (exit 0 only when all of them are ok).
 
 With no Slack credentials at all, the offline mode: the bot wired to the sandbox, driven from a prompt.
 """
@@ -72,7 +73,10 @@ async def migrate(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument(
-        "role", nargs="?", choices=["web", "scheduler", "migrate"], help="run one half only, or only migrate"
+        "role",
+        nargs="?",
+        choices=["web", "scheduler", "migrate", "doctor"],
+        help="run one half only, only migrate, or check the setup",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -81,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"cohost: {exc}", file=sys.stderr)
         return 2
+    if args.role == "doctor":
+        from bot.doctor import run_doctor
+
+        logging.getLogger().setLevel(logging.CRITICAL)  # its report is the output; failures are in it, in words
+        return run_doctor(settings)
     if args.role == "migrate":
         asyncio.run(migrate(settings))
         return 0

@@ -3,8 +3,9 @@
 A channel has at most one digest per family, stored with its next run: a wall-clock HH:MM in the subscriber's
 zone, so a daily 09:00 stays at 09:00 local time across DST changes. `send_due_digests` claims due digests with
 a lease (of several schedulers, one gets each), posts each, and only after it went out records it sent with its
-next run: a digest that could not be posted is claimed again later (nothing lost), and one that was posted is
-not sent again for that period (nothing doubled).
+next run: a digest that could not be posted is tried again after growing delays (nothing lost; `retries`), and
+one that was posted is not sent again for that period (nothing doubled). One that keeps failing is skipped for
+that period after the last retry, and its subscriber told once.
 
 Slack takes about one message a second per channel and answers 429 with `Retry-After` beyond that. Posts to one
 channel are spaced (`ChannelPace`); the Web API client already waits out a few 429s, and a 429 that outlasts it
@@ -27,8 +28,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import digest_views
-from handlers.blocks import Block, date_token
+from handlers import digest_views, retries
+from handlers.blocks import Block, date_token, escape
 from handlers.context import Deps, Interaction
 from handlers.digest_views import FAMILY_TITLES, Cadence, Digest, Period, VendorPart
 from handlers.parsing import Family, Option, Parsed, ParseError
@@ -422,9 +423,8 @@ async def send_due_digests(deps: Deps) -> int:
         async with slots:
             try:
                 return await _send(deps, sub, now, answers, pace)
-            except Exception:
-                # Left to its lease: a later run tries again.
-                log.exception("digest %s for %s could not be sent", sub.family, sub.channel_id)
+            except Exception as exc:
+                await _failed(deps, sub, now, exc)
                 return False
 
     sent = 0
@@ -453,11 +453,10 @@ async def _send(deps: Deps, sub: DigestSubscription, now: datetime, answers: Ven
             log.info("digest %s for %s: rate limited, again in %.0f s", sub.family, sub.channel_id, wait)
             return False
         if error in _CANNOT_POST_HERE:
-            await _tell_subscriber(deps, sub, error)
+            await _tell_subscriber(deps, sub, _cannot_post_text(sub, error))
             await deps.store.digest_sent(sub.id, at=now, next_run_at=next_run)
             return False
-        log.warning("digest %s for %s refused by Slack: %s", sub.family, sub.channel_id, error)
-        return False
+        raise
     if chart is not None:
         await _share_chart(deps, sub, chart, pace, str(posted["ts"]), blocks_, text)
     await deps.store.digest_sent(sub.id, at=now, next_run_at=next_run)
@@ -489,13 +488,51 @@ async def _share_chart(
             log.warning("digest for %s: could not add the chart's note", sub.channel_id)
 
 
-async def _tell_subscriber(deps: Deps, sub: DigestSubscription, error: str) -> None:
-    command = _FAMILIES[sub.family].command if sub.family in _FAMILIES else f"/{sub.family}"
-    text = (
+async def _failed(deps: Deps, sub: DigestSubscription, now: datetime, exc: Exception) -> None:
+    """A digest that could not go out (Slack's 429 aside): tried again after growing delays; after the last,
+    this period's is skipped and the subscriber told, once (by the one scheduler whose lease still holds)."""
+    failure = retries.what_failed(exc)
+    what = f"digest {sub.family} for {sub.channel_id}, try {sub.failures + 1} of {retries.TRIES}"
+    if not isinstance(exc, SlackApiError | VendorError):
+        log.error("%s failed", what, exc_info=exc)  # not Slack's refusal: the traceback is the clue
+    assert sub.lease_until is not None
+    try:
+        retry_at = retries.next_try(sub.failures + 1, now)
+        if retry_at is not None:
+            await deps.store.retry_digest(sub.id, leased_until=sub.lease_until, at=retry_at, failed=True)
+            log.warning("%s failed (%s); next try at %s", what, failure, retry_at.isoformat())
+            return
+        next_run = Schedule.of(sub).next_after(max(now, sub.next_run_at))
+        if await deps.store.skip_digest(sub.id, leased_until=sub.lease_until, next_run_at=next_run):
+            log.error("%s failed (%s); this period's is skipped", what, failure)
+            await _tell_subscriber(deps, sub, _gave_up_text(sub, failure, next_run))
+    except Exception:
+        # Left to its lease: a later run tries again.
+        log.exception("digest %s for %s: its failure could not be recorded", sub.family, sub.channel_id)
+
+
+def _command_of(family: str) -> str:
+    return _FAMILIES[family].command if family in _FAMILIES else f"/{family}"
+
+
+def _cannot_post_text(sub: DigestSubscription, error: str) -> str:
+    return (
         f":warning: Your {FAMILY_TITLES.get(sub.family, sub.family).lower()} digest could not be posted in "
         f"<#{sub.channel_id}> ({error}). Invite me there with `/invite @Cohost`, or stop it with "
-        f"`{command} digest off` in that channel. I will try again at its next time."
+        f"`{_command_of(sub.family)} digest off` in that channel. I will try again at its next time."
     )
+
+
+def _gave_up_text(sub: DigestSubscription, failure: str, next_run: datetime) -> str:
+    return (
+        f":warning: I tried {retries.TRIES} times over half an hour to post your "
+        f"{FAMILY_TITLES.get(sub.family, sub.family).lower()} digest in <#{sub.channel_id}>, and could not: "
+        f"{escape(failure)}. This one is skipped; the next comes {date_token(next_run)}. "
+        f"`{_command_of(sub.family)} digest off` in that channel stops it."
+    )
+
+
+async def _tell_subscriber(deps: Deps, sub: DigestSubscription, text: str) -> None:
     try:
         client = deps.slack_for(sub.team_id)
         opened = await client.conversations_open(users=sub.created_by)

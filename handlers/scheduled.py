@@ -3,7 +3,9 @@ at expiry, and reconciliation with the vendors' own lists for sessions that ende
 
 Every job is claimed in the store with a lease before it runs, so when two schedulers run by mistake each job
 still goes to one of them; a job whose scheduler died mid-way is taken over once its lease runs out; a job that
-was due while no scheduler ran is done at the next tick, late but once.
+was due while no scheduler ran is done at the next tick, late but once. A try that fails is tried again after
+growing delays (`handlers.retries`); after the last the job is recorded failed and the card's creator is told,
+once, by direct message.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from handlers import blocks, cards
+from slack_sdk.errors import SlackApiError
+
+from handlers import blocks, cards, retries
 from handlers.blocks import Block, Button
 from handlers.context import Deps
 from handlers.meeting_views import END_ACTION as MEETING_END_ACTION
 from handlers.meeting_views import MIROTALK_ENDS_ON_ITS_OWN, MY_LINK_ACTION, button_value
-from services.errors import VendorDisabled, VendorError, VendorNotFound, VendorUnsupported
+from services.errors import VendorAuthError, VendorDisabled, VendorError, VendorNotFound, VendorUnsupported
 from services.store import Card, CardState, Job, JobKind
 from services.vendors import DISPLAY_NAMES
 
@@ -58,16 +62,99 @@ async def run_due_jobs(deps: Deps) -> int:
 
 async def _run_job(deps: Deps, job: Job) -> None:
     try:
-        card = await deps.store.get_card(job.team_id, job.card_id)
-        if card is None or card.state != CardState.ACTIVE.value:
-            await deps.store.finish_job(job.id, deps.clock.now(), "skipped")
-            return
-        async with asyncio.timeout(JOB_RUN_LIMIT.total_seconds()):
-            await _ACTIONS[JobKind(job.kind)](deps, card)
-        await deps.store.finish_job(job.id, deps.clock.now())
-    except Exception:
-        # Left to its lease: another tick (or scheduler) tries again once it runs out.
-        log.exception("job %s (%s of card %s) failed; it will be retried", job.id, job.kind, job.card_id)
+        await _try_job(deps, job)
+    except Exception as exc:
+        try:
+            await _after_failure(deps, job, exc)
+        except Exception:
+            # Left to its lease: once it runs out the job is claimed again, and that claim counts as a try.
+            log.exception("job %s (%s of card %s): its failure could not be recorded", job.id, job.kind, job.card_id)
+
+
+def _still_to_do(job: Job, card: Card) -> bool:
+    # An expiry still pending on an expired card is its own: an earlier try recorded it and then could not edit
+    # the card (see `expire`); anything else on a card no longer active has nothing left to do.
+    return card.state == CardState.ACTIVE.value or (
+        job.kind == JobKind.EXPIRE.value and card.state == CardState.EXPIRED.value
+    )
+
+
+async def _try_job(deps: Deps, job: Job) -> None:
+    card = await deps.store.get_card(job.team_id, job.card_id)
+    if card is None or not _still_to_do(job, card):
+        await deps.store.finish_job(job.id, deps.clock.now(), "skipped")
+        return
+    if job.attempts > retries.TRIES:
+        # Claimed more often than it may be tried: its last tries never recorded an outcome (their scheduler
+        # stopped mid-run), so it is not tried again, whatever it was that stopped them.
+        await _give_up(deps, job, card, "each try stopped before it finished", tries=job.attempts - 1)
+        return
+    async with asyncio.timeout(JOB_RUN_LIMIT.total_seconds()):
+        await _ACTIONS[JobKind(job.kind)](deps, card)
+    await deps.store.finish_job(job.id, deps.clock.now())
+
+
+async def _after_failure(deps: Deps, job: Job, exc: Exception) -> None:
+    """The try failed: tried again later while tries are left, else given up."""
+    failure = retries.what_failed(exc)
+    what = f"job {job.id} ({job.kind} of card {job.card_id}), try {job.attempts} of {retries.TRIES}"
+    if not isinstance(exc, VendorError | SlackApiError):
+        log.error("%s failed", what, exc_info=exc)  # not a vendor's or Slack's refusal: the traceback is the clue
+    retry_at = retries.next_try(job.attempts, deps.clock.now())
+    if retry_at is not None:
+        if await deps.store.retry_job(job, at=retry_at, error=failure):
+            log.warning("%s failed (%s); next try at %s", what, failure, retry_at.isoformat())
+        return
+    log.warning("%s failed (%s); giving up", what, failure)
+    card = await deps.store.get_card(job.team_id, job.card_id)
+    await _give_up(deps, job, card, failure, tries=job.attempts, credentials_refused=isinstance(exc, VendorAuthError))
+
+
+async def _give_up(
+    deps: Deps, job: Job, card: Card | None, failure: str, *, tries: int, credentials_refused: bool = False
+) -> None:
+    """Records the job failed and tells the card's creator, once: only the scheduler whose lease still holds
+    records it, and telling comes after recording, so a crash between the two tells no one rather than twice."""
+    if not await deps.store.fail_job(job, at=deps.clock.now(), error=failure) or card is None:
+        return
+    log.error("job %s (%s of card %s) gave up after %d tries: %s", job.id, job.kind, card.id, tries, failure)
+    text = gave_up_text(job, card, failure, tries=tries, credentials_refused=credentials_refused)
+    try:
+        client = deps.slack_for(card.team_id)
+        opened = await client.conversations_open(users=card.creator_id)
+        await client.chat_postMessage(channel=opened["channel"]["id"], text=text)
+    except Exception as exc:
+        log.warning("creator of card %s not told of its failed %s: %s", card.id, job.kind, retries.what_failed(exc))
+
+
+def gave_up_text(job: Job, card: Card, failure: str, *, tries: int, credentials_refused: bool = False) -> str:
+    """What the card's creator is told when a job of their card gave up: the card, its vendor, what failed and
+    what to do. By direct message: it stays until they read it (an ephemeral one is gone when Slack reloads),
+    and it reaches them even when the card's channel is what Slack refused."""
+    vendor = DISPLAY_NAMES[card.vendor]
+    what = f"{vendor} {cards.ID_LABELS[card.vendor].lower()} “{blocks.escape(card.name)}” (`{card.vendor_id}`)"
+    where = f" in <#{card.channel_id}>" if card.ts is not None else ""
+    command = f"/{card.family}"
+    if job.kind == JobKind.WARN.value:
+        task = f"post the warning that your {what} ends {_when(card.expires_at)}{where}"
+        todo = "It ends then all the same: tell the people in it yourself if they need to know."
+    elif job.kind == JobKind.REMIND.value:
+        task = f"post the reminder that your {what} starts {_when(card.starts_at)}{where}"
+        todo = "It starts then all the same: remind the people invited yourself."
+    elif card.state == CardState.EXPIRED.value:
+        task = f"change the card of your {what}{where} to say it has expired"
+        todo = "The session has expired all the same, and the card's buttons answer so when clicked."
+    else:
+        task = f"close your {what} when its time ran out"
+        todo = f"It is still open: end it with the card's End button or `{command} end {card.vendor_id}`."
+    if credentials_refused:
+        todo += f" {vendor} refused Cohost's credentials: an admin can check them with `python -m bot doctor`."
+    tried = f"I tried {tries} times over half an hour to {task}"
+    return f":warning: {tried}, and could not: {blocks.escape(failure)}. {todo}"
+
+
+def _when(moment: datetime | None) -> str:
+    return blocks.date_token(moment) if moment is not None else "soon"
 
 
 # -- the jobs -------------------------------------------------------------------------------------------------
@@ -162,6 +249,9 @@ async def _remind_participants(deps: Deps, card: Card) -> None:
 async def expire(deps: Deps, card: Card) -> None:
     """The session's time is up: MiroTalk meetings given a length are ended on the server where it lets Cohost
     end them (the others end on their own), then the card says "Expired", its buttons gone."""
+    if card.state == CardState.EXPIRED.value:
+        await cards.show_closed(deps, card)  # an earlier try recorded the expiry but could not edit the card
+        return
     if not await deps.store.begin_end(card.id):
         return  # someone is ending it right now
     try:
@@ -173,7 +263,7 @@ async def expire(deps: Deps, card: Card) -> None:
     except BaseException:
         await deps.store.abort_end(card.id)
         raise
-    await cards.close_card(deps, card, CardState.EXPIRED, by=None)
+    await cards.close_card(deps, card, CardState.EXPIRED, by=None, running=JobKind.EXPIRE)
 
 
 _ACTIONS: dict[JobKind, Callable[[Deps, Card], Awaitable[None]]] = {

@@ -39,7 +39,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The newest migration (tests check it is Alembic's head): a process that finds the schema there starts without
 #: loading Alembic at all, some 8 MB a web process does not need.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 CLAIM_BATCH = 500  # rows per INSERT: three bound values each, well under SQLite's limit
 
 
@@ -168,9 +168,14 @@ class Job(Base):
     card_id: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: Tries begun (each claim counts one, so a scheduler that died mid-way counts too).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: After a failed try: not claimed again before this.
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: What the last failed try ran into, as a person may read it (never a secret).
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    #: `done`, or why it was not: `cancelled` (the card ended first), `skipped`.
+    #: `done`, or why it was not: `cancelled` (the card ended first), `skipped`, `failed` (it gave up).
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
@@ -192,6 +197,8 @@ class DigestSubscription(Base):
     next_run_at: Mapped[datetime] = mapped_column(UtcDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: Failed tries in a row at sending the current digest (Slack's 429s not counted).
+    failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
 @dataclass(frozen=True)
@@ -507,7 +514,8 @@ class Store:
         return postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
 
     async def plan_jobs(self, card: Card, plan: list[tuple[JobKind, datetime]]) -> None:
-        """Sets when each kind of job of a card is due; a job already done stays done, a pending one moves."""
+        """Sets when each kind of job of a card is due; a job already done stays done, a pending one moves
+        (and starts its tries afresh)."""
         if not plan:
             return
         insert = self._insert()
@@ -518,7 +526,7 @@ class Store:
         statement = insert(Job).values(rows)
         statement = statement.on_conflict_do_update(
             index_elements=["card_id", "kind"],
-            set_={"due_at": statement.excluded.due_at, "lease_until": None},
+            set_={"due_at": statement.excluded.due_at, "lease_until": None, "attempts": 0, "retry_at": None},
             where=Job.done_at.is_(None),
         )
         async with self.engine.begin() as conn:
@@ -535,8 +543,32 @@ class Store:
     async def claim_jobs(self, now: datetime, *, lease: timedelta, limit: int = 100) -> list[Job]:
         """Due jobs nobody holds, leased to the caller until `now + lease`. Of several schedulers claiming at
         once, each job goes to one."""
-        free = (Job.done_at.is_(None), Job.due_at <= now, (Job.lease_until.is_(None)) | (Job.lease_until < now))
+        free = (
+            Job.done_at.is_(None),
+            Job.due_at <= now,
+            (Job.lease_until.is_(None)) | (Job.lease_until < now),
+            (Job.retry_at.is_(None)) | (Job.retry_at <= now),
+        )
         return list(await self._claim(Job, free, Job.due_at, now + lease, limit))
+
+    async def retry_job(self, job: Job, *, at: datetime, error: str) -> bool:
+        """A try failed: the job is claimable again from `at`. Only while the caller's lease still holds (False
+        otherwise), so a run that outlived its lease undoes no one else's claim."""
+        return await self._after_try(job, retry_at=at, lease_until=None, last_error=error[:200])
+
+    async def fail_job(self, job: Job, *, at: datetime, error: str) -> bool:
+        """The job gives up: recorded `failed`, never tried again. True for the one caller that recorded it (whose
+        lease still held), so whoever tells people of it does so once."""
+        return await self._after_try(job, done_at=at, outcome="failed", last_error=error[:200])
+
+    async def _after_try(self, job: Job, **values: Any) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.done_at.is_(None), Job.lease_until == job.lease_until)
+                .values(**values)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def finish_job(self, job_id: int, at: datetime, outcome: str = "done") -> None:
         async with self._sessions.begin() as session:
@@ -609,18 +641,32 @@ class Store:
             await session.execute(
                 update(DigestSubscription)
                 .where(DigestSubscription.id == digest_id)
-                .values(last_sent_at=at, next_run_at=next_run_at, lease_until=None)
+                .values(last_sent_at=at, next_run_at=next_run_at, lease_until=None, failures=0)
             )
 
-    async def retry_digest(self, digest_id: int, *, leased_until: datetime, at: datetime) -> None:
-        """A digest that could not go out now (Slack said when to come back): claimable again from `at` instead
-        of when its lease runs out. Only while the caller's lease still holds, so no one else's claim is undone."""
+    async def retry_digest(self, digest_id: int, *, leased_until: datetime, at: datetime, failed: bool = False) -> None:
+        """A digest that could not go out now: claimable again from `at` instead of when its lease runs out;
+        `failed` counts one more failure in a row (Slack's "come back later" is none). Only while the caller's
+        lease still holds, so no one else's claim is undone."""
+        d = DigestSubscription
         async with self._sessions.begin() as session:
             await session.execute(
-                update(DigestSubscription)
-                .where(DigestSubscription.id == digest_id, DigestSubscription.lease_until == leased_until)
-                .values(lease_until=at)
+                update(d)
+                .where(d.id == digest_id, d.lease_until == leased_until)
+                .values(lease_until=at, failures=d.failures + (1 if failed else 0))
             )
+
+    async def skip_digest(self, digest_id: int, *, leased_until: datetime, next_run_at: datetime) -> bool:
+        """This period's digest gives up (it kept failing): the next one is due at `next_run_at`. True for the one
+        caller whose lease still held."""
+        d = DigestSubscription
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(d)
+                .where(d.id == digest_id, d.lease_until == leased_until)
+                .values(next_run_at=next_run_at, lease_until=None, failures=0)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def cards_between(
         self, team_id: str, start: datetime, end: datetime, *, family: str, channel_id: str | None = None

@@ -55,6 +55,8 @@ class VendorConfig:
     mirrorace_url: str = "https://mirrorace.com/api/v1"
     cobrowse_provider: str = ""
     meeting_provider: str = ""
+    #: How often a call that is safe to repeat is retried through a failure a retry may cure (`doctor`: never).
+    retries: int = 3
 
     def missing(self, vendor: str) -> list[str]:
         """The variables still empty for `vendor` (none: it is on)."""
@@ -98,6 +100,7 @@ class Vendors:
                 base_url=config.mirrortab_url,
                 pool=pool,
                 timeout_s=config.timeout_s,
+                retries=config.retries,
                 error_text=mirrortab.error_text,
                 secrets=(config.mirrortab_api_key,),
             ),
@@ -109,6 +112,7 @@ class Vendors:
                 base_url=config.samesurf_url.rstrip("/") + "/api/v3",
                 pool=pool,
                 timeout_s=config.timeout_s,
+                retries=config.retries,
                 secrets=(config.samesurf_api_key, config.samesurf_api_secret),
             ),
             config.samesurf_api_key,
@@ -121,6 +125,7 @@ class Vendors:
                 base_url=config.mirotalk_url.rstrip("/") + "/api/v1",
                 pool=pool,
                 timeout_s=config.timeout_s,
+                retries=config.retries,
                 secrets=(config.mirotalk_api_secret, config.mirotalk_host_password),
             ),
             config.mirotalk_api_secret,
@@ -132,6 +137,7 @@ class Vendors:
             base_url=config.coviu_url,
             pool=pool,
             timeout_s=config.timeout_s,
+            retries=config.retries,
             secrets=(config.coviu_api_key, config.coviu_api_secret),
         )
         self._coviu = Coviu(coviu_http, TokenSource(coviu_http, config.coviu_api_key, config.coviu_api_secret))
@@ -141,6 +147,7 @@ class Vendors:
                 base_url=config.mirrorace_url,
                 pool=pool,
                 timeout_s=config.timeout_s,
+                retries=config.retries,
                 secrets=(config.mirrorace_api_key, config.mirrorace_api_token),
             ),
             config.mirrorace_api_key,

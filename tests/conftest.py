@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.app import Runtime, build_runtime
 from bot.settings import Settings, load_settings
 from sandbox.coviu import CoviuSim
-from sandbox.mirotalk import MiroTalkSim
+from sandbox.mirotalk import SWITCHABLE, MiroTalkSim
 from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
@@ -109,15 +109,15 @@ class Harness:
         self.clock.advance(timedelta(minutes=minutes))
 
 
-def sandbox_settings(sims: Sims, db: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "_env_file": None,
+def sandbox_variables(sims: Sims, db: Path) -> dict[str, str]:
+    """The settings that wire the bot to the stand-ins, as environment variables carry them."""
+    return {
         "SLACK_BOT_TOKEN": sims.slack.bot_token,
         "SLACK_SIGNING_SECRET": sims.slack.signing_secret,
         "SLACK_API_URL": sims.slack.url + "/api/",
         "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
         "COHOST_ADMINS": CAROL,
-        "VENDOR_TIMEOUT_S": 2,
+        "VENDOR_TIMEOUT_S": "2",
         "MIRRORTAB_API_KEY": sims.mirrortab.api_key,
         "MIRRORTAB_URL": sims.mirrortab.url,
         "SAMESURF_API_KEY": sims.samesurf.api_key,
@@ -132,6 +132,10 @@ def sandbox_settings(sims: Sims, db: Path, **overrides: Any) -> Settings:
         "MIRRORACE_API_TOKEN": sims.mirrorace.api_token,
         "MIRRORACE_URL": sims.mirrorace.api_url,
     }
+
+
+def sandbox_settings(sims: Sims, db: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"_env_file": None, **sandbox_variables(sims, db)}
     values.update(overrides)
     return load_settings(**values)
 
@@ -147,6 +151,10 @@ def mirotalk_switched_on() -> frozenset[str]:
     """The endpoints the MiroTalk simulator has switched on when the bot starts and learns them: none of
     `meetings`, `meetingEnd`, `token`, as a server ships. A test that needs them says so (parametrize this)."""
     return frozenset()
+
+
+#: A MiroTalk server whose admin switched on the endpoints that ship off (ending and listing meetings, tokens).
+MIROTALK_ALL_ON = pytest.mark.parametrize("mirotalk_switched_on", [frozenset(SWITCHABLE)], ids=["mirotalk-all-on"])
 
 
 @pytest.fixture

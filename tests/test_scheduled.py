@@ -17,14 +17,11 @@ import pytest
 
 from bot.app import Runtime
 from handlers import scheduled
-from sandbox.mirotalk import SWITCHABLE
-from tests.conftest import ANN, BOB, CHANNEL, Harness, Sims, sandbox_settings, start_bot
+from tests.conftest import ANN, BOB, CHANNEL, MIROTALK_ALL_ON, Harness, Sims, sandbox_settings, start_bot
 from tests.test_cobrowse import actions_of, text_of
 
 #: A due job is posted within this many real seconds (the issue asks for 5).
 WITHIN_S = 5.0
-#: A MiroTalk server whose admin switched on the endpoints that ship off (ending and listing meetings).
-MIROTALK_ALL_ON = pytest.mark.parametrize("mirotalk_switched_on", [frozenset(SWITCHABLE)], ids=["mirotalk-all-on"])
 
 
 @pytest.fixture
