@@ -1,7 +1,9 @@
 """The app factory: one `Runtime` holds everything a process owns, built from the settings.
 
-The Slack side is a slack-bolt `AsyncApp` served by aiohttp at `POST /slack/events`; `GET /healthz` answers 200
-only while the store (and, where this process runs it, the scheduler) is up.
+The Slack side is a slack-bolt `AsyncApp`. In HTTP mode aiohttp serves it at `POST /slack/events`, behind the front
+door (bot/front_door.py: signature first); in Socket Mode there is no such route, Slack's requests come through the
+socket. `GET /healthz` answers 200 only while the store (and, where this process runs them, the scheduler and the
+Slack socket) is up.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -22,6 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
+from bot.front_door import SERVER_OPTIONS, FrontDoor, QuietLog, refuse_misread_bodies, slack_events
 from bot.jobs import JobRuns, build_scheduler
 from bot.settings import Settings
 from handlers.context import Deps
@@ -34,6 +38,12 @@ from services.vendors import Vendors
 log = logging.getLogger("cohost")
 
 Role = Literal["all", "web", "scheduler"]
+
+
+class SlackSocket(Protocol):
+    """What health needs of slack_sdk's Socket Mode client."""
+
+    async def is_connected(self) -> bool: ...
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -64,6 +74,15 @@ class Runtime:
     scheduler: AsyncIOScheduler | None = None
     job_runs: JobRuns = field(default_factory=JobRuns)
     started: bool = field(default=False)
+    #: HTTP mode: what stands before Bolt at `POST /slack/events`.
+    front_door: FrontDoor | None = None
+    #: Socket Mode: the socket to Slack, once `python -m bot` has opened it (health fails while it is down).
+    socket: SlackSocket | None = None
+
+    @property
+    def over_socket(self) -> bool:
+        """Slack's requests reach this process through Socket Mode (and never over HTTP)."""
+        return self.settings.slack_mode == "socket" and self.role != "scheduler"
 
     async def start(self) -> None:
         # Slack calls share the process's one HTTP session too (slack_sdk would otherwise open one per call).
@@ -81,10 +100,14 @@ class Runtime:
             await self.job_runs.settle(within_s=5)  # what was still running is cancelled: let it unwind
         await self.pool.close()
         await self.store.close()
+        if self.front_door is not None:
+            self.front_door.log.flush()
         self.started = False
 
     async def healthy(self) -> bool:
         if not self.started or not await self.store.ping():
+            return False
+        if self.over_socket and (self.socket is None or not await self.socket.is_connected()):
             return False
         return self.scheduler is None or self.scheduler.running
 
@@ -106,7 +129,10 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.SLACK_SIGNING_SECRET or None,
-        # Socket Mode needs no signature: the socket itself is authenticated.
+        # Socket Mode needs no signature: the socket itself is authenticated. In HTTP mode the front door has
+        # verified every request before Bolt sees it; Bolt's own check stays on all the same, as a second lock
+        # should a future route hand requests to Bolt without the front door. It costs one HMAC of a few KB,
+        # and it cannot fail (nor log) where the front door passed.
         request_verification_enabled=settings.slack_mode != "socket",
         process_before_response=False,
         logger=logging.getLogger("cohost.bolt"),
@@ -130,9 +156,8 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
 
 
 def _routes(runtime: Runtime) -> None:
-    async def slack_events(request: web.Request) -> web.Response:
-        response = await runtime.bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+    async def dispatch(request: AsyncBoltRequest) -> web.StreamResponse:
+        return await to_aiohttp_response(await runtime.bolt.async_dispatch(request))
 
     async def healthz(request: web.Request) -> web.Response:
         if await runtime.healthy():
@@ -145,8 +170,18 @@ def _routes(runtime: Runtime) -> None:
     async def on_cleanup(app: web.Application) -> None:
         await runtime.stop()
 
-    if runtime.role != "scheduler":
-        runtime.web.router.add_post("/slack/events", slack_events)
+    # Socket Mode has no Slack route at all: Slack speaks through the socket, and an HTTP route there would take
+    # unsigned requests (Bolt does not verify in Socket Mode).
+    if runtime.role != "scheduler" and not runtime.over_socket:
+        quiet_log = QuietLog(logging.getLogger("cohost.front_door"), runtime.clock)
+        runtime.front_door = FrontDoor(runtime.settings.SLACK_SIGNING_SECRET, quiet_log)
+        refuse_misread_bodies(runtime.bolt, quiet_log)
+        runtime.web.router.add_post("/slack/events", slack_events(runtime.front_door, dispatch))
     runtime.web.router.add_get("/healthz", healthz)
     runtime.web.on_startup.append(on_startup)
     runtime.web.on_cleanup.append(on_cleanup)
+
+
+def web_runner(runtime: Runtime) -> web.AppRunner:
+    """The aiohttp runner of a process's HTTP side, with the front door's server options (slow headers, etc.)."""
+    return web.AppRunner(runtime.web, **SERVER_OPTIONS)
