@@ -8,6 +8,7 @@ Slack socket) is up.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,7 +26,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
-from bot.front_door import SERVER_OPTIONS, FrontDoor, QuietLog, refuse_misread_bodies, slack_events
+from bot.front_door import (
+    SERVER_OPTIONS,
+    FrontDoor,
+    QuietLog,
+    quiet_accept_failures,
+    refuse_misread_bodies,
+    slack_events,
+)
 from bot.jobs import JobRuns, build_scheduler
 from bot.settings import Settings
 from handlers.context import Deps
@@ -76,6 +84,8 @@ class Runtime:
     started: bool = field(default=False)
     #: HTTP mode: what stands before Bolt at `POST /slack/events`.
     front_door: FrontDoor | None = None
+    #: Rate-limited logs, told to write what they held back when the process stops.
+    quiet_logs: list[QuietLog] = field(default_factory=list)
     #: Socket Mode: the socket to Slack, once `python -m bot` has opened it (health fails while it is down).
     socket: SlackSocket | None = None
 
@@ -100,8 +110,8 @@ class Runtime:
             await self.job_runs.settle(within_s=5)  # what was still running is cancelled: let it unwind
         await self.pool.close()
         await self.store.close()
-        if self.front_door is not None:
-            self.front_door.log.flush()
+        for quiet_log in self.quiet_logs:
+            quiet_log.flush()
         self.started = False
 
     async def healthy(self) -> bool:
@@ -156,6 +166,11 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
 
 
 def _routes(runtime: Runtime) -> None:
+    def quiet_log(logger: str, what: str) -> QuietLog:
+        made = QuietLog(logging.getLogger(logger), runtime.clock, what)
+        runtime.quiet_logs.append(made)
+        return made
+
     async def dispatch(request: AsyncBoltRequest) -> web.StreamResponse:
         return await to_aiohttp_response(await runtime.bolt.async_dispatch(request))
 
@@ -166,6 +181,7 @@ def _routes(runtime: Runtime) -> None:
 
     async def on_startup(app: web.Application) -> None:
         await runtime.start()
+        quiet_accept_failures(asyncio.get_running_loop(), quiet_log("cohost.server", "failed accepts"))
 
     async def on_cleanup(app: web.Application) -> None:
         await runtime.stop()
@@ -173,9 +189,9 @@ def _routes(runtime: Runtime) -> None:
     # Socket Mode has no Slack route at all: Slack speaks through the socket, and an HTTP route there would take
     # unsigned requests (Bolt does not verify in Socket Mode).
     if runtime.role != "scheduler" and not runtime.over_socket:
-        quiet_log = QuietLog(logging.getLogger("cohost.front_door"), runtime.clock)
-        runtime.front_door = FrontDoor(runtime.settings.SLACK_SIGNING_SECRET, quiet_log)
-        refuse_misread_bodies(runtime.bolt, quiet_log)
+        refusals = quiet_log("cohost.front_door", "refused requests")
+        runtime.front_door = FrontDoor(runtime.settings.SLACK_SIGNING_SECRET, refusals)
+        refuse_misread_bodies(runtime.bolt, refusals)
         runtime.web.router.add_post("/slack/events", slack_events(runtime.front_door, dispatch))
     runtime.web.router.add_get("/healthz", healthz)
     runtime.web.on_startup.append(on_startup)

@@ -61,13 +61,14 @@ log = logging.getLogger("cohost.front_door")
 
 class QuietLog:
     """Log lines under a token bucket: `burst` lines at once, then one every `every_s`; the lines it drops are
-    counted, and the count is logged once `report_every_s` has passed since the first of them (at the next line
-    offered, or at `flush()` when the process stops)."""
+    counted, and the count ("N more `what` ...") is logged once `report_every_s` has passed since the first of them
+    (at the next line offered, or at `flush()` when the process stops)."""
 
     def __init__(
         self,
         logger: logging.Logger,
         clock: Clock,
+        what: str,
         *,
         burst: int = 10,
         every_s: float = 6.0,
@@ -75,6 +76,7 @@ class QuietLog:
     ) -> None:
         self._logger = logger
         self._clock = clock
+        self._what = what
         self._burst = burst
         self._every_s = every_s
         self._report_every_s = report_every_s
@@ -100,8 +102,27 @@ class QuietLog:
     def flush(self) -> None:
         if self._dropped:
             seconds = self._clock.monotonic() - self._dropping_since
-            self._logger.warning("%d more refused requests in %.0f s, not logged one by one", self._dropped, seconds)
+            self._logger.warning("%d more %s in %.0f s, not logged one by one", self._dropped, self._what, seconds)
             self._dropped = 0
+
+
+def quiet_accept_failures(loop: asyncio.AbstractEventLoop, quiet_log: QuietLog) -> None:
+    """At its open-files limit the process cannot accept a connection, and asyncio logs that with a traceback at
+    every try, many times a second (a thousand slow clients wrote megabytes a second of them). Those go through
+    `quiet_log`, one short line each; every other loop error goes where it went before."""
+    previous = loop.get_exception_handler()
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == "socket.accept() out of system resource":
+            error = context.get("exception")
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else "out of resources"
+            quiet_log.warning("not accepting connections for now: %s", reason.lower())
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)
 
 
 class Refused(Exception):
