@@ -63,6 +63,12 @@ async def run_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
             "cohost: MEETING_PROVIDER is coviu, but that vendor has no credentials",
         ),
         ({"MIROTALK_URL": "meet.example.com"}, "cohost: MIROTALK_URL: MIROTALK_URL must be an http(s) URL"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": " "},
+            "cohost: SLACK_SIGNING_SECRET: is only whitespace; set it, or leave it empty",
+        ),
+        ({"SLACK_APP_TOKEN": "\t"}, "cohost: SLACK_APP_TOKEN: is only whitespace"),
+        ({"MIRRORTAB_API_KEY": " mt-key "}, "cohost: MIRRORTAB_API_KEY: has whitespace around it"),
     ],
 )
 async def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
