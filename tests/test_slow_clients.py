@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import resource
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -23,7 +22,7 @@ from sandbox.mirrortab import MirrorTabSim
 from sandbox.server import wait_until_healthy
 from sandbox.slack import SlackStandIn
 from tests.prism import free_port
-from tests.test_process import bot_env
+from tests.test_process import bot_env, run_bot
 
 SLOW_BODIES = 300
 SLOW_HEADERS = 100
@@ -126,17 +125,7 @@ async def bot_process(
     )
     log_path = tmp_path / "bot.log"
     with log_path.open("wb") as log_file:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            cwd=tmp_path,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
-            preexec_fn=limit_open_files,
-        )
+        process = await run_bot(env, tmp_path, output=log_file, preexec_fn=limit_open_files)
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from sandbox.world import Sims
 from services.clock import FakeClock
 from tests.conftest import CAROL, sandbox_settings, start_bot
 from tests.prism import free_port
-from tests.test_process import bot_env
+from tests.test_process import bot_env, run_bot
 
 APP_TOKEN = "xapp-1-A0COHOST-1-sandbox"
 
@@ -109,16 +108,7 @@ async def test_a_socket_mode_process_is_healthy_only_while_its_socket_is_up(
         SLACK_API_URL=socket_slack.url + "/api/",
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cohost.db'}",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=tmp_path,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    process = await run_bot(env, tmp_path, output=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
