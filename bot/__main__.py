@@ -16,8 +16,7 @@ import sys
 
 from aiohttp import web
 
-from bot.app import Role, Runtime, build_runtime, web_runner
-from bot.front_door import SERVER_OPTIONS
+from bot.app import Role, Runtime, build_runtime, server_options, web_runner
 from bot.settings import Settings, SettingsError, load_settings
 from services.store import Store
 
@@ -77,7 +76,7 @@ def serve(settings: Settings, role: Role) -> None:
         asyncio.run(_serve_socket_mode(runtime))
         return
     log.info("HTTP mode (%s) on port %d", role, settings.PORT)
-    web.run_app(runtime.web, host="0.0.0.0", port=settings.PORT, print=None, **SERVER_OPTIONS)
+    web.run_app(runtime.web, host="0.0.0.0", port=settings.PORT, print=None, **server_options(runtime))
 
 
 async def migrate(settings: Settings) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -30,6 +30,7 @@ from bot.front_door import (
     SERVER_OPTIONS,
     FrontDoor,
     QuietLog,
+    ServerLog,
     quiet_accept_failures,
     refuse_misread_bodies,
     slack_events,
@@ -86,6 +87,8 @@ class Runtime:
     front_door: FrontDoor | None = None
     #: Rate-limited logs, told to write what they held back when the process stops.
     quiet_logs: list[QuietLog] = field(default_factory=list)
+    #: Lines about connections the HTTP server refused (failed accepts, requests it could not parse).
+    server_log: QuietLog | None = None
     #: Socket Mode: the socket to Slack, once `python -m bot` has opened it (health fails while it is down).
     socket: SlackSocket | None = None
 
@@ -171,6 +174,8 @@ def _routes(runtime: Runtime) -> None:
         runtime.quiet_logs.append(made)
         return made
 
+    server_log = runtime.server_log = quiet_log("cohost.server", "refused connections and requests")
+
     async def dispatch(request: AsyncBoltRequest) -> web.StreamResponse:
         return await to_aiohttp_response(await runtime.bolt.async_dispatch(request))
 
@@ -181,7 +186,7 @@ def _routes(runtime: Runtime) -> None:
 
     async def on_startup(app: web.Application) -> None:
         await runtime.start()
-        quiet_accept_failures(asyncio.get_running_loop(), quiet_log("cohost.server", "failed accepts"))
+        quiet_accept_failures(asyncio.get_running_loop(), server_log)
 
     async def on_cleanup(app: web.Application) -> None:
         await runtime.stop()
@@ -198,6 +203,13 @@ def _routes(runtime: Runtime) -> None:
     runtime.web.on_cleanup.append(on_cleanup)
 
 
+def server_options(runtime: Runtime) -> dict[str, Any]:
+    """The aiohttp server options of a process (`AppRunner` / `run_app` keyword arguments): the front door's (slow
+    headers, etc.), and a server log that makes requests aiohttp cannot parse short, rate-limited lines."""
+    assert runtime.server_log is not None
+    return {**SERVER_OPTIONS, "logger": ServerLog(runtime.server_log)}
+
+
 def web_runner(runtime: Runtime) -> web.AppRunner:
-    """The aiohttp runner of a process's HTTP side, with the front door's server options (slow headers, etc.)."""
-    return web.AppRunner(runtime.web, **SERVER_OPTIONS)
+    """The aiohttp runner of a process's HTTP side."""
+    return web.AppRunner(runtime.web, **server_options(runtime))

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -123,6 +124,26 @@ def quiet_accept_failures(loop: asyncio.AbstractEventLoop, quiet_log: QuietLog) 
             loop.default_exception_handler(context)
 
     loop.set_exception_handler(handle)
+
+
+class ServerLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's server log (`aiohttp.server`), but a request aiohttp could not even parse (a bad header, a line
+    too long, TLS on the HTTP port) is one short line through `quiet_log`: aiohttp logs it as an error with a
+    traceback and the offending bytes, one per request, which a flood turns into gigabytes."""
+
+    def __init__(self, quiet_log: QuietLog) -> None:
+        super().__init__(logging.getLogger("aiohttp.server"), {})
+        self._quiet_log = quiet_log
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        if isinstance(error, HttpProcessingError) and level > logging.DEBUG:
+            remote = args[0] if args else "an unknown address"
+            self._quiet_log.warning(
+                "refused a malformed request from %s: %s (%s)", remote, error.code, type(error).__name__
+            )
+            return
+        super().log(level, msg, *args, **kwargs)
 
 
 class Refused(Exception):

@@ -312,3 +312,26 @@ async def test_lines_about_refused_requests_are_rate_limited(bot: Harness, caplo
         "refused /slack/events from 127.0.0.1: 401 (signature does not match)",
     ]
     assert not problems(caplog)
+
+
+MALFORMED_HTTP = [
+    b"POST /slack/events HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+    b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    b"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Slack-Signature: " + b"v" * 9000 + b"\r\n\r\n",
+    b"POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+]
+
+
+async def test_requests_too_malformed_for_http_leave_short_rate_limited_lines(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # aiohttp itself answers these 400 before any route; it used to log each as an error with a traceback.
+    for raw in MALFORMED_HTTP * 5:
+        connection = await RawConnection.open(bot.url)
+        await connection.send(raw)
+        assert await connection.status() == 400
+        connection.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "cohost.server"]
+    assert len(lines) == 10  # then silence: the rest is counted
+    assert all(line.startswith("refused a malformed request from 127.0.0.1: 400 (") for line in lines), lines
+    assert not problems(caplog)
