@@ -2,18 +2,20 @@
 parsed, and nothing in a request can make the process answer 500, log a traceback or hold a connection for long.
 
 In order, each step answering on its own:
-1. the signature headers: missing, a timestamp that is not a number, or one more than five minutes off -> 401,
-   before a byte of the body is read;
+1. the signature headers: missing, malformed, or a timestamp more than five minutes off -> 401, before a byte of
+   the body is read;
 2. the size: a declared `Content-Length` over `MAX_BODY_BYTES` -> 413 at once; a body that turns out longer is
    not read past the limit -> 413;
 3. the time: a body not all there within `BODY_TIMEOUT_S` -> the connection is closed (no answer; a client that
    sends that slowly is not Slack); a client that leaves mid-body -> nothing to answer;
 4. the HMAC over the bytes as sent (slack_sdk's `SignatureVerifier`) -> 401 when it does not match;
 5. only then the parse: not UTF-8, not the form or JSON object Slack sends, a `payload` that is not a JSON object
-   -> 400.
+   -> 400; so is a signed body whose fields have types Bolt's routing code trips on (`_MisreadBodies`).
 
 Each refusal is one short line (never the body, never a header's value), and those lines are rate limited
-(`QuietLog`) so a flood of bad requests cannot fill a disk.
+(`QuietLog`) so a flood of bad requests cannot fill a disk. The same goes for what happens below the route:
+requests aiohttp cannot parse as HTTP (`ServerLog`) and connections the process cannot accept at its open-files
+limit (`quiet_accept_failures`).
 """
 
 from __future__ import annotations
@@ -56,8 +58,6 @@ MAX_CLOCK_SKEW_S = 5 * 60
 #: Slack never compresses what it sends, and a compressed body is then verified as the bytes sent instead of being
 #: inflated first.
 SERVER_OPTIONS: dict[str, Any] = {"keepalive_timeout": BODY_TIMEOUT_S, "auto_decompress": False, "access_log": None}
-
-log = logging.getLogger("cohost.front_door")
 
 
 class QuietLog:
@@ -202,6 +202,8 @@ class FrontDoor:
         signature = request.headers.get("X-Slack-Signature")
         if timestamp is None or signature is None:
             raise Refused(401, "not signed")
+        if not signature.isascii():  # the constant-time comparison raises on anything else
+            raise Refused(401, "malformed signature")
         if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             raise Refused(401, "malformed timestamp")
         if abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW_S:  # Slack's clock, not the one tests drive

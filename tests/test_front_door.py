@@ -107,8 +107,17 @@ def unsigned(headers: dict[str, str]) -> dict[str, str]:
         (lambda h: {**h, "X-Slack-Request-Timestamp": "1e9"}, "malformed timestamp"),
         (lambda h: {**h, "X-Slack-Request-Timestamp": "-17"}, "malformed timestamp"),
         (lambda h: {**h, "X-Slack-Request-Timestamp": "9" * 5000}, "malformed timestamp"),
+        (lambda h: {**h, "X-Slack-Signature": "v0=é"}, "malformed signature"),
     ],
-    ids=["missing", "forged", "word timestamp", "float timestamp", "negative timestamp", "huge timestamp"],
+    ids=[
+        "missing",
+        "forged",
+        "word timestamp",
+        "float timestamp",
+        "negative timestamp",
+        "huge timestamp",
+        "non-ASCII signature",
+    ],
 )
 async def test_requests_not_signed_by_slack_get_401_before_their_body_is_read(
     bot: Harness, caplog: pytest.LogCaptureFixture, body: bytes, tamper: object, reason: str
