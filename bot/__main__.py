@@ -12,11 +12,12 @@ import argparse
 import asyncio
 import gc
 import logging
+import resource
 import sys
 
 from aiohttp import web
 
-from bot.app import Role, Runtime, build_runtime
+from bot.app import Role, Runtime, build_runtime, server_options, web_runner
 from bot.settings import Settings, SettingsError, load_settings
 from services.store import Store
 
@@ -26,14 +27,31 @@ log = logging.getLogger("cohost")
 async def _serve_socket_mode(runtime: Runtime) -> None:
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-    runner = web.AppRunner(runtime.web, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", runtime.settings.PORT).start()  # /healthz for the platform
     handler = AsyncSocketModeHandler(runtime.bolt, runtime.settings.SLACK_APP_TOKEN)
+    runtime.socket = handler.client  # /healthz fails while the socket is down
+    runner = web_runner(runtime)  # only /healthz, for the platform: Slack's requests come through the socket
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", runtime.settings.PORT).start()
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
         await runner.cleanup()
+
+
+def raise_open_file_limit() -> None:
+    """Lifts the soft limit on open files to the hard one. Each connection is a file: at a soft limit of 1,024
+    (common), a thousand slow clients left no room to accept `/healthz` or Slack, and every refused accept was
+    logged."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20  # Linux refuses an unlimited soft limit here
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError) as exc:
+        log.warning("open files: could not raise the limit of %d (%s)", soft, exc)
+        return
+    log.info("open files: limit raised from %d to %d", soft, wanted)
 
 
 def tune_garbage_collector() -> None:
@@ -47,6 +65,7 @@ def tune_garbage_collector() -> None:
 
 
 def serve(settings: Settings, role: Role) -> None:
+    raise_open_file_limit()
     runtime = build_runtime(settings, role=role)
 
     async def after_start(app: web.Application) -> None:
@@ -58,7 +77,7 @@ def serve(settings: Settings, role: Role) -> None:
         asyncio.run(_serve_socket_mode(runtime))
         return
     log.info("HTTP mode (%s) on port %d", role, settings.PORT)
-    web.run_app(runtime.web, host="0.0.0.0", port=settings.PORT, print=None, access_log=None)
+    web.run_app(runtime.web, host="0.0.0.0", port=settings.PORT, print=None, **server_options(runtime))
 
 
 async def migrate(settings: Settings) -> None:

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import aiohttp
 from aiohttp import web
 
-from bot.app import build_runtime
+from bot.app import build_runtime, web_runner
 from bot.console import Clickable, form_fields, render_message
 from bot.settings import Settings
 from sandbox.coviu import CoviuSim
@@ -223,7 +223,7 @@ async def _offline(settings: Settings) -> int:
         }
     )
     runtime = build_runtime(wired)
-    runner = web.AppRunner(runtime.web, access_log=None)
+    runner = web_runner(runtime)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.vendors import VendorConfig
@@ -12,6 +12,14 @@ from services.vendors import VendorConfig
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line that names the variable."""
+
+
+#: A setting whose name holds one of these is a credential: its value is never shown, and it must be exact.
+_CREDENTIAL_WORDS = ("SECRET", "TOKEN", "KEY", "PASSWORD")
+
+
+def is_credential(name: str) -> bool:
+    return any(word in name for word in _CREDENTIAL_WORDS)
 
 
 def _check_url(name: str, value: str) -> str:
@@ -57,6 +65,18 @@ class Settings(BaseSettings):
     @classmethod
     def _urls(cls, value: str, info: object) -> str:
         return _check_url(getattr(info, "field_name", "URL"), value.strip())
+
+    @field_validator("*")
+    @classmethod
+    def _credentials_exact(cls, value: object, info: ValidationInfo) -> object:
+        """A credential of blanks would sign requests with a space; one with blanks around it is a paste gone
+        wrong that fails later, far from its cause. Empty means not set. By name, so a credential added later is
+        covered too."""
+        if isinstance(value, str) and value != value.strip() and is_credential(info.field_name or ""):
+            if not value.strip():
+                raise ValueError("is only whitespace; set it, or leave it empty when it is not used")
+            raise ValueError("has whitespace around it; remove the whitespace")
+        return value
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -137,8 +157,7 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         name = ".".join(str(part) for part in first["loc"]) or "settings"
         value = first.get("input")
-        hidden = any(word in name for word in ("SECRET", "KEY", "TOKEN", "PASSWORD"))
-        shown = "" if value is None or hidden else f" (got {value!r})"
+        shown = "" if value is None or is_credential(name) else f" (got {value!r})"
         reason = first["msg"].removeprefix("Value error, ")
         raise SettingsError(f"{name}: {reason}{shown}") from None
     settings.check_mode()

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.app import Runtime, build_runtime
+from bot.app import Runtime, build_runtime, web_runner
 from bot.settings import Settings, load_settings
 from sandbox.coviu import CoviuSim
 from sandbox.mirotalk import SWITCHABLE, MiroTalkSim
@@ -176,7 +176,7 @@ async def sims(clock: FakeClock, mirotalk_switched_on: frozenset[str]) -> AsyncI
 
 async def start_bot(settings: Settings, clock: FakeClock) -> tuple[Runtime, web.AppRunner, str]:
     runtime = build_runtime(settings, clock=clock)
-    runner = web.AppRunner(runtime.web, access_log=None)
+    runner = web_runner(runtime)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
