@@ -32,7 +32,7 @@ class HomeTeam:
         """Asks Slack which team the token is for; None (and one log line) when Slack cannot say now."""
         try:
             answer = await client.auth_test()
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, ValueError) as exc:  # ValueError: not JSON
             reason = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
             # Not fatal: each request is then checked against the team Bolt's own auth.test authorizes.
             log.warning("Slack auth.test did not say which workspace this is (%s); check SLACK_BOT_TOKEN", reason)

@@ -20,7 +20,7 @@ from sandbox.mirotalk import SWITCHABLE, MiroTalkSim
 from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
-from sandbox.slack import SignedRequest, SlackStandIn
+from sandbox.slack import RecordedCall, SignedRequest, SlackStandIn
 from sandbox.world import Sims
 from services.clock import FakeClock
 from services.http import HttpPool
@@ -132,6 +132,11 @@ def sandbox_variables(sims: Sims, db: Path) -> dict[str, str]:
         "MIRRORACE_API_TOKEN": sims.mirrorace.api_token,
         "MIRRORACE_URL": sims.mirrorace.api_url,
     }
+
+
+def calls_after_start(slack: SlackStandIn) -> list[RecordedCall]:
+    """What the bot asked of Slack beyond learning, at start, which workspace its token serves (`auth.test`)."""
+    return [call for call in slack.calls if call.path != "/api/auth.test"]
 
 
 def sandbox_settings(sims: Sims, db: Path, **overrides: Any) -> Settings:

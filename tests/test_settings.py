@@ -17,6 +17,7 @@ def test_every_secret_token_and_key_counts_as_a_credential() -> None:
         "COVIU_API_KEY",
         "COVIU_API_SECRET",
         "MIROTALK_API_SECRET",
+        "MIROTALK_HOST_PASSWORD",
         "MIRRORACE_API_KEY",
         "MIRRORACE_API_TOKEN",
         "MIRRORTAB_API_KEY",

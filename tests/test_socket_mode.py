@@ -17,7 +17,7 @@ from sandbox.server import SimServer, wait_until_healthy
 from sandbox.slack import SlackStandIn
 from sandbox.world import Sims
 from services.clock import FakeClock
-from tests.conftest import CAROL, sandbox_settings, start_bot
+from tests.conftest import CAROL, calls_after_start, sandbox_settings, start_bot
 from tests.prism import free_port
 from tests.test_process import bot_env, run_bot
 
@@ -38,6 +38,7 @@ class SocketModeSlack(SimServer):
 
     def routes(self) -> None:
         self.app.router.add_post("/api/apps.connections.open", self._open)
+        self.app.router.add_post("/api/auth.test", self._auth_test)
         self.app.router.add_get("/link/", self._link)
 
     async def _open(self, request: web.Request) -> web.Response:
@@ -46,6 +47,12 @@ class SocketModeSlack(SimServer):
         if self.refusing:
             return web.json_response({"ok": False, "error": "service_unavailable"})
         return web.json_response({"ok": True, "url": "ws" + self.url.removeprefix("http") + "/link/?ticket=t1"})
+
+    async def _auth_test(self, request: web.Request) -> web.Response:
+        # The bot asks, at start, which workspace its bot token serves (as Slack's auth.test answers it).
+        if request.headers.get("Authorization") != "Bearer xoxb-sandbox":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        return web.json_response({"ok": True, "team_id": "T0SOCKET", "user_id": "U0COHOST", "bot_id": "B0COHOST"})
 
     async def _link(self, request: web.Request) -> web.StreamResponse:
         if self.refusing or request.query.get("ticket") != "t1":
@@ -92,7 +99,7 @@ async def test_socket_mode_serves_no_slack_route_and_is_unhealthy_until_the_sock
             async with http.get(url + "/healthz") as resp:
                 assert resp.status == 503  # no socket yet: this process cannot hear Slack
         assert not sims.mirrortab.sessions
-        assert not sims.slack.calls
+        assert not calls_after_start(sims.slack)
     finally:
         await runner.cleanup()
 
