@@ -148,7 +148,9 @@ def median_result(rounds: list[RoundResult]) -> RoundResult:
 
 async def run(channels: int, rounds: int, every: int, timeout_s: float) -> None:
     logging.basicConfig(level=logging.ERROR)
-    sims = Sims(SlackStandIn(), MirrorTabSim(), SameSurfSim(), MiroTalkSim(), CoviuSim(), MirrorAceSim())
+    # MiroTalk with its live meetings listed (a server as shipped has `meetings` off), as before.
+    mirotalk = MiroTalkSim(switched_on=("meetings",))
+    sims = Sims(SlackStandIn(), MirrorTabSim(), SameSurfSim(), mirotalk, CoviuSim(), MirrorAceSim())
     await sims.start()
     sims.mirotalk.add_peer("standup", "Patient")
     sims.samesurf.seed_analytics_room("4001", "Onboarding", datetime.now(UTC).isoformat(), 1800)

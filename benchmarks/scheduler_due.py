@@ -110,7 +110,7 @@ async def seed(url: str, slack: SlackStandIn, cards: int, window: timedelta) -> 
         for start in range(0, cards, 1000):
             ids = (await conn.execute(insert(Card).returning(Card.id), rows[start : start + 1000])).scalars().all()
             jobs = [
-                {"card_id": card_id, "kind": kind.value, "due_at": due_at, "attempts": 0}
+                {"team_id": row["team_id"], "card_id": card_id, "kind": kind.value, "due_at": due_at, "attempts": 0}
                 for card_id, row in zip(ids, rows[start : start + 1000], strict=True)
                 for kind, due_at in ((JobKind.WARN, row["expires_at"] - LEAD), (JobKind.EXPIRE, row["expires_at"]))
             ]

@@ -17,11 +17,11 @@ from typing import Any, TextIO
 import aiohttp
 from aiohttp import web
 
-from bot.app import build_runtime
+from bot.app import build_runtime, web_runner
 from bot.console import Clickable, form_fields, render_message
 from bot.settings import Settings
 from sandbox.coviu import CoviuSim
-from sandbox.mirotalk import MiroTalkSim
+from sandbox.mirotalk import SWITCHABLE, MiroTalkSim
 from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
@@ -38,6 +38,12 @@ A number clicks that button. `as USER` acts as another person (ann, bob, ada: ad
 `quit` (or Ctrl-D) leaves."""
 PEOPLE = {"ann": "U0ANN", "bob": "U0BOB", "ada": "U0ADA"}
 CHANNEL = "C0GENERAL"
+#: The host user the MiroTalk simulator is configured with, and Cohost with it, so presenter links work offline.
+MIROTALK_HOST = ("cohost", "offline-host-password")
+BANNER = f"""Cohost offline: the bot on the sandbox (Slack and every vendor's simulator). Type `help`.
+MiroTalk's simulator runs as its admin would set it up for Cohost, not as a server ships: {", ".join(SWITCHABLE)}
+switched on (API_ALLOW_MEETINGS, API_ALLOW_MEETING_END, API_ALLOW_TOKEN), and a host user `{MIROTALK_HOST[0]}`
+(MIROTALK_HOST_USERNAME / MIROTALK_HOST_PASSWORD) for presenter links."""
 
 
 class Console:
@@ -184,7 +190,9 @@ def _json(text: str) -> dict[str, Any]:
 
 async def _offline(settings: Settings) -> int:
     slack, mirrortab, samesurf = SlackStandIn(), MirrorTabSim(), SameSurfSim()
-    mirotalk, coviu, mirrorace = MiroTalkSim(), CoviuSim(), MirrorAceSim()
+    username, password = MIROTALK_HOST
+    mirotalk = MiroTalkSim(switched_on=SWITCHABLE, host_users={username: password})
+    coviu, mirrorace = CoviuSim(), MirrorAceSim()
     sims = [slack, mirrortab, samesurf, mirotalk, coviu, mirrorace]
     for sim in sims:
         await sim.start()
@@ -203,6 +211,8 @@ async def _offline(settings: Settings) -> int:
             "SAMESURF_JWT_ALG": "HS256",
             "MIROTALK_URL": mirotalk.url,
             "MIROTALK_API_SECRET": mirotalk.api_secret,
+            "MIROTALK_HOST_USERNAME": username,
+            "MIROTALK_HOST_PASSWORD": password,
             "COVIU_API_KEY": coviu.api_key,
             "COVIU_API_SECRET": coviu.api_secret,
             "COVIU_URL": coviu.url,
@@ -213,7 +223,7 @@ async def _offline(settings: Settings) -> int:
         }
     )
     runtime = build_runtime(wired)
-    runner = web.AppRunner(runtime.web, access_log=None)
+    runner = web_runner(runtime)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -225,7 +235,7 @@ async def _offline(settings: Settings) -> int:
             raise EOFError
         return line
 
-    print("Cohost offline: the bot on the sandbox (Slack and every vendor's simulator). Type `help`.")
+    print(BANNER)
     try:
         async with aiohttp.ClientSession() as http:
             console = Console(slack, events_url, http, sys.stdout)

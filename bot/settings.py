@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.vendors import VendorConfig
@@ -12,6 +12,14 @@ from services.vendors import VendorConfig
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line that names the variable."""
+
+
+#: A setting whose name holds one of these is a credential: its value is never shown, and it must be exact.
+_CREDENTIAL_WORDS = ("SECRET", "TOKEN", "KEY", "PASSWORD")
+
+
+def is_credential(name: str) -> bool:
+    return any(word in name for word in _CREDENTIAL_WORDS)
 
 
 def _check_url(name: str, value: str) -> str:
@@ -41,6 +49,8 @@ class Settings(BaseSettings):
     SAMESURF_JWT_ALG: Literal["HS256", "HS384", "HS512", "none"] = "HS256"
     MIROTALK_URL: str = ""
     MIROTALK_API_SECRET: str = ""
+    MIROTALK_HOST_USERNAME: str = ""
+    MIROTALK_HOST_PASSWORD: str = ""
     COVIU_API_KEY: str = ""
     COVIU_API_SECRET: str = ""
     COVIU_URL: str = "https://api.coviu.com/v1"
@@ -56,6 +66,18 @@ class Settings(BaseSettings):
     @classmethod
     def _urls(cls, value: str, info: object) -> str:
         return _check_url(getattr(info, "field_name", "URL"), value.strip())
+
+    @field_validator("*")
+    @classmethod
+    def _credentials_exact(cls, value: object, info: ValidationInfo) -> object:
+        """A credential of blanks would sign requests with a space; one with blanks around it is a paste gone
+        wrong that fails later, far from its cause. Empty means not set. By name, so a credential added later is
+        covered too."""
+        if isinstance(value, str) and value != value.strip() and is_credential(info.field_name or ""):
+            if not value.strip():
+                raise ValueError("is only whitespace; set it, or leave it empty when it is not used")
+            raise ValueError("has whitespace around it; remove the whitespace")
+        return value
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -93,6 +115,8 @@ class Settings(BaseSettings):
             samesurf_jwt_alg=self.SAMESURF_JWT_ALG,
             mirotalk_url=self.MIROTALK_URL,
             mirotalk_api_secret=self.MIROTALK_API_SECRET,
+            mirotalk_host_username=self.MIROTALK_HOST_USERNAME,
+            mirotalk_host_password=self.MIROTALK_HOST_PASSWORD,
             coviu_api_key=self.COVIU_API_KEY,
             coviu_api_secret=self.COVIU_API_SECRET,
             coviu_url=self.COVIU_URL,
@@ -115,6 +139,10 @@ class Settings(BaseSettings):
             raise SettingsError("SLACK_SIGNING_SECRET is required in HTTP mode (SLACK_BOT_TOKEN is set)")
         if mode != "offline" and not self.SLACK_BOT_TOKEN.startswith("xoxb-"):
             raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        if bool(self.MIROTALK_HOST_USERNAME) != bool(self.MIROTALK_HOST_PASSWORD):
+            names = ("MIROTALK_HOST_USERNAME", "MIROTALK_HOST_PASSWORD")
+            given, missing = names if self.MIROTALK_HOST_USERNAME else names[::-1]
+            raise SettingsError(f"{missing} is required with {given} (the MiroTalk host user's sign-in)")
         for variable, provider, enabled in (
             ("COBROWSE_PROVIDER", self.COBROWSE_PROVIDER, self.vendors.enabled_cobrowse()),
             ("MEETING_PROVIDER", self.MEETING_PROVIDER, self.vendors.enabled_meeting()),
@@ -131,7 +159,7 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         name = ".".join(str(part) for part in first["loc"]) or "settings"
         value = first.get("input")
-        shown = "" if value is None or "SECRET" in name or "KEY" in name or "TOKEN" in name else f" (got {value!r})"
+        shown = "" if value is None or is_credential(name) else f" (got {value!r})"
         reason = first["msg"].removeprefix("Value error, ")
         raise SettingsError(f"{name}: {reason}{shown}") from None
     settings.check_mode()

@@ -5,11 +5,12 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import buttons, commands, modals, shortcuts
+from handlers import buttons, commands, modals, shortcuts, workspaces
 from handlers.context import Deps
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    workspaces.register(app, deps.home)  # a global middleware: runs before any listener
     commands.register(app, deps)
     buttons.register(app, deps)
     modals.register(app, deps)

@@ -271,6 +271,7 @@ def closed_card_text(card: ClosedCard) -> Mrkdwn:
 @dataclass(frozen=True)
 class LiveRow:
     vendor_id: str
+    #: Empty for a session nobody named (a MiroTalk room started outside Cohost): the id alone is shown.
     name: str
     join_url: str | None = None
     code: str | None = None
@@ -291,7 +292,7 @@ class LiveSection:
 
 
 def _row_text(row: LiveRow) -> Mrkdwn:
-    parts = [Mrkdwn("*{}* {}").format(row.name, code(row.vendor_id))]
+    parts = [Mrkdwn("*{}* {}").format(row.name, code(row.vendor_id)) if row.name else code(row.vendor_id)]
     if row.code:
         parts.append(Mrkdwn("code {}").format(code(row.code)))
     if row.started_at:

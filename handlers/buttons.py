@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import cobrowse, meeting, meeting_views
 from handlers.blocks import JOIN_ACTION
 from handlers.context import Deps, Interaction
+from handlers.workspaces import request_team
 
 #: What a click does, given who clicked (and where) and the button's value.
 ClickHandler = Callable[[Interaction, str], Awaitable[None]]
@@ -35,16 +36,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 def _listener(deps: Deps, handler: ClickHandler) -> Any:
     async def on_click(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
     ) -> None:
         await ack()
-        if not await deps.first_delivery(body):
+        team_id = request_team(context)
+        if not await deps.first_delivery(team_id, body):
             return
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
         ix = Interaction(
             deps=deps,
             client=client,
-            team_id=str((body.get("team") or {}).get("id", "")),
+            team_id=team_id,
             user_id=str(body["user"]["id"]),
             channel_id=str(channel),
             respond=respond,

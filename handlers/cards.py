@@ -39,7 +39,7 @@ async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> 
             join_url=view.join_url,
         )
     )
-    await ix.deps.store.plan_jobs(card.id, plan(card, ix.deps.warning_lead))
+    await ix.deps.store.plan_jobs(card, plan(card, ix.deps.warning_lead))
     ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
     if ts is not None:
         await ix.deps.store.set_card_message(card.id, ts)
@@ -105,11 +105,26 @@ async def close(ix: Interaction, card: Card, state: CardState, *, by: str | None
 
 
 async def close_card(
-    deps: Deps, card: Card, state: CardState, *, by: str | None, message_ts: str | None = None
+    deps: Deps,
+    card: Card,
+    state: CardState,
+    *,
+    by: str | None,
+    message_ts: str | None = None,
+    running: JobKind | None = None,
 ) -> None:
+    """Records the card closed, cancels its pending jobs, then edits its message. `running` is the job doing
+    this (an expiry): it is not cancelled but records its own outcome, so a message edit that fails is tried
+    again by that job (`show_closed`)."""
     now = deps.clock.now()
     card = await deps.store.finish_end(card.id, by=by, at=now, state=state)
-    await deps.store.cancel_jobs(card.id, now)
+    others = None if running is None else tuple(kind for kind in JobKind if kind != running)
+    await deps.store.cancel_jobs(card.id, now, kinds=others)
+    await show_closed(deps, card, message_ts)
+
+
+async def show_closed(deps: Deps, card: Card, message_ts: str | None = None) -> None:
+    """Edits a closed card's message: its state and duration, no buttons, no join link."""
     ts = card.ts or message_ts
     if ts is None:
         return
@@ -119,11 +134,11 @@ async def close_card(
         id_label=ID_LABELS[card.vendor],
         vendor_id=card.vendor_id,
         creator_id=card.creator_id,
-        state=state.value,
-        minutes=minutes_between(card.starts_at or card.created_at, now),
-        ended_by=by,
+        state=card.state,
+        minutes=minutes_between(card.starts_at or card.created_at, card.ended_at or deps.clock.now()),
+        ended_by=card.ended_by,
     )
-    await deps.client.chat_update(
+    await deps.slack_for(card.team_id).chat_update(
         channel=card.channel_id, ts=ts, text=blocks.closed_card_text(closed), blocks=blocks.closed_card_blocks(closed)
     )
 
@@ -131,6 +146,6 @@ async def close_card(
 async def redraw(ix: Interaction, card: Card, view: SessionCard) -> None:
     """Edits an active card in place after its session changed (a new name or new times); its warnings and
     reminders move with it."""
-    await ix.deps.store.plan_jobs(card.id, plan(card, ix.deps.warning_lead))
+    await ix.deps.store.plan_jobs(card, plan(card, ix.deps.warning_lead))
     if card.ts is not None:
         await ix.update_message(card.channel_id, card.ts, blocks.card_text(view), blocks.card_blocks(view))

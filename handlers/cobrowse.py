@@ -227,8 +227,9 @@ async def _send_leader_link(ix: Interaction, room: str, link: str | None) -> Non
 @COBROWSE.sub("end SESSION", summary="End a MirrorTab session for everyone (its creator or an admin).")
 async def end(ix: Interaction, p: Parsed) -> None:
     session_id = p.arg("SESSION")
-    card = await ix.deps.store.find_card("mirrortab", session_id) or await ix.deps.store.find_card(
-        "samesurf", session_id
+    store = ix.deps.store
+    card = await store.find_card(ix.team_id, "mirrortab", session_id) or await store.find_card(
+        ix.team_id, "samesurf", session_id
     )
     if card is not None and card.vendor == "samesurf":
         await ix.private(
@@ -243,7 +244,7 @@ async def end(ix: Interaction, p: Parsed) -> None:
 
 async def end_card(ix: Interaction, session_id: str) -> None:
     """The End button of a MirrorTab card."""
-    await end_session(ix, session_id, await ix.deps.store.find_card("mirrortab", session_id))
+    await end_session(ix, session_id, await ix.deps.store.find_card(ix.team_id, "mirrortab", session_id))
 
 
 async def end_session(ix: Interaction, session_id: str, card: Card | None) -> None:
@@ -295,7 +296,7 @@ async def _remove(ix: Interaction, session_id: str) -> bool:
 async def invite(ix: Interaction, p: Parsed) -> None:
     room, leader, uses = p.arg("ROOM"), bool(p.opt("leader")), p.opt("uses", 1)
     if leader:
-        card = await ix.deps.store.find_card("samesurf", room)
+        card = await ix.deps.store.find_card(ix.team_id, "samesurf", room)
         if not (card is not None and card.creator_id == ix.user_id) and not await ix.is_admin():
             await ix.private(Mrkdwn(":no_entry: A leader invitation is for the room's creator or an admin."))
             return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import blocks
@@ -17,6 +17,7 @@ from handlers.context import Deps, Interaction
 from handlers.meeting import MEETING
 from handlers.parsing import Family, ParseError, as_typed
 from handlers.upload import UPLOAD
+from handlers.workspaces import request_team
 
 FAMILIES: tuple[Family, ...] = (COBROWSE, MEETING, UPLOAD)
 
@@ -29,7 +30,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
 def _listener(family: Family, deps: Deps) -> Any:
     help_hint = blocks.Mrkdwn("{} lists what it can do.").format(blocks.code(f"{family.command} help"))
 
-    async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    async def on_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         text = str(command.get("text") or "")
         typed = f"{family.command} {as_typed(text)}".strip()
         try:
@@ -42,12 +45,13 @@ def _listener(family: Family, deps: Deps) -> Any:
             await ack(text=family.help_text())
             return
         await ack()
-        if not await deps.first_delivery(command):
+        team_id = request_team(context)
+        if not await deps.first_delivery(team_id, command):
             return
         ix = Interaction(
             deps=deps,
             client=client,
-            team_id=str(command.get("team_id", "")),
+            team_id=team_id,
             user_id=str(command["user_id"]),
             channel_id=str(command["channel_id"]),
             respond=respond,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from handlers import blocks, once
 from handlers.parsing import InputRules, ParseError
 from handlers.people import People
 from handlers.when import zone
+from handlers.workspaces import HomeTeam
 from services.clock import Clock
 from services.errors import InvalidInput, VendorError
 from services.store import Store
@@ -42,15 +43,22 @@ class Deps:
     client: AsyncWebClient
     #: `EXPIRY_WARNING_MINUTES`: how long before an expiry or a scheduled start people hear of it.
     warning_lead: timedelta = timedelta(minutes=5)
+    #: The workspace the bot token serves (learned at start); requests from any other team do nothing.
+    home: HomeTeam = field(default_factory=HomeTeam)
 
     @property
     def input_rules(self) -> InputRules:
         """What typed input may hold beyond the fixed bounds, by this deployment's settings."""
         return InputRules(allow_private_urls=self.vendors.config.allow_private_urls)
 
-    async def first_delivery(self, body: dict[str, Any]) -> bool:
+    async def first_delivery(self, team_id: str, body: dict[str, Any]) -> bool:
         """False when Slack redelivers an act already handled: acknowledge it, act on nothing."""
-        return await once.first_delivery(self.store, self.clock, body)
+        return await once.first_delivery(self.store, self.clock, team_id, body)
+
+    def slack_for(self, team_id: str) -> AsyncWebClient:
+        """The Web API client for work in the workspace `team_id` that no request started (the scheduler's
+        warnings, reminders, expiries and digests). With one workspace, its bot token's client."""
+        return self.client
 
 
 @dataclass

@@ -3,8 +3,9 @@
 A channel has at most one digest per family, stored with its next run: a wall-clock HH:MM in the subscriber's
 zone, so a daily 09:00 stays at 09:00 local time across DST changes. `send_due_digests` claims due digests with
 a lease (of several schedulers, one gets each), posts each, and only after it went out records it sent with its
-next run: a digest that could not be posted is claimed again later (nothing lost), and one that was posted is
-not sent again for that period (nothing doubled).
+next run: a digest that could not be posted is tried again after growing delays (nothing lost; `retries`), and
+one that was posted is not sent again for that period (nothing doubled). One that keeps failing is skipped for
+that period after the last retry, and its subscriber told once.
 
 Slack takes about one message a second per channel and answers 429 with `Retry-After` beyond that. Posts to one
 channel are spaced (`ChannelPace`); the Web API client already waits out a few 429s, and a 429 that outlasts it
@@ -27,13 +28,14 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import digest_views
+from handlers import digest_views, retries
 from handlers.blocks import Block, Mrkdwn, channel_link, code, date_token
 from handlers.context import Deps, Interaction
 from handlers.digest_views import FAMILY_TITLES, Cadence, Digest, Period, VendorPart
 from handlers.parsing import Family, Option, Parsed, ParseError
 from handlers.when import zone
 from services.errors import VendorError
+from services.mirotalk import EndpointSwitchedOff
 from services.mirrorace import FileInfo
 from services.samesurf import AnalyticsRoom, SameSurf
 from services.store import DigestSubscription, NewDigest, Upload
@@ -134,14 +136,14 @@ def add_digest_subcommands(family: Family, key: str) -> None:
 
     @family.sub("digest off", summary=f"Stop this channel's {what}.")
     async def off(ix: Interaction, p: Parsed) -> None:
-        if await ix.deps.store.remove_digest(ix.channel_id, key):
+        if await ix.deps.store.remove_digest(ix.team_id, ix.channel_id, key):
             await ix.private(Mrkdwn("The {} of this channel is off.").format(what))
         else:
             await ix.private(Mrkdwn("This channel had no {}.").format(what))
 
     @family.sub("digest show", summary=f"When this channel's {what} comes, for you alone.")
     async def show(ix: Interaction, p: Parsed) -> None:
-        sub = await ix.deps.store.digest(ix.channel_id, key)
+        sub = await ix.deps.store.digest(ix.team_id, ix.channel_id, key)
         if sub is None:
             await ix.private(
                 Mrkdwn("This channel has no {}. {} sets one ({} shows the others).").format(
@@ -298,7 +300,10 @@ async def _meeting_parts(vendors: Vendors, answers: VendorAnswers, period: Perio
 
         async def mirotalk() -> VendorPart:
             stats = await answers.get(("mirotalk.stats",), vendors.mirotalk.stats)
-            meetings = await answers.get(("mirotalk.meetings",), vendors.mirotalk.meetings)
+            try:
+                meetings = await answers.get(("mirotalk.meetings",), vendors.mirotalk.meetings)
+            except EndpointSwitchedOff as off:  # as servers ship: the stats still make the part
+                return digest_views.mirotalk_part(stats, None, unlisted=off.message)
             return digest_views.mirotalk_part(stats, meetings, meetings.unreadable)
 
         parts.append(await _part("MiroTalk", mirotalk))
@@ -307,10 +312,10 @@ async def _meeting_parts(vendors: Vendors, answers: VendorAnswers, period: Perio
 
         async def coviu_part() -> VendorPart:
             in_period = await answers.get(
-                ("coviu.period", period.start, period.end),
-                lambda: coviu.all_sessions(start_time=period.start, end_time=period.end),
+                ("coviu.period", period.start, period.end), lambda: coviu.sessions_during(period.start, period.end)
             )
-            upcoming = await answers.get(("coviu.upcoming",), lambda: coviu.all_sessions(state="upcoming"))
+            # The period ends now: what is still to come starts after its end.
+            upcoming = await answers.get(("coviu.upcoming", period.end), lambda: coviu.upcoming_sessions(period.end))
             return digest_views.coviu_part(in_period, upcoming, period, in_period.unreadable + upcoming.unreadable)
 
         parts.append(await _part("Coviu", coviu_part))
@@ -333,7 +338,7 @@ async def _upload_parts(deps: Deps, sub: DigestSubscription, period: Period) -> 
 
 async def _uploads_in(deps: Deps, sub: DigestSubscription, period: Period) -> list[Upload]:
     # Only this channel's files: a digest is public, and a file mirrored elsewhere may be private there.
-    uploads = await deps.store.uploads_since(period.start, team_id=sub.team_id)
+    uploads = await deps.store.uploads_since(sub.team_id, period.start)
     return [u for u in uploads if u.channel_id == sub.channel_id and u.created_at < period.end]
 
 
@@ -341,7 +346,9 @@ async def _own_starts(deps: Deps, sub: DigestSubscription, period: Period) -> li
     """(vendor display name, when) of each session or file Cohost started in the channel during the period."""
     if sub.family == "upload":
         return [("MirrorAce", u.created_at) for u in await _uploads_in(deps, sub, period)]
-    cards = await deps.store.cards_between(period.start, period.end, family=sub.family, channel_id=sub.channel_id)
+    cards = await deps.store.cards_between(
+        sub.team_id, period.start, period.end, family=sub.family, channel_id=sub.channel_id
+    )
     return [(DISPLAY_NAMES.get(card.vendor, card.vendor), card.created_at) for card in cards]
 
 
@@ -424,9 +431,8 @@ async def send_due_digests(deps: Deps) -> int:
         async with slots:
             try:
                 return await _send(deps, sub, now, answers, pace)
-            except Exception:
-                # Left to its lease: a later run tries again.
-                log.exception("digest %s for %s could not be sent", sub.family, sub.channel_id)
+            except Exception as exc:
+                await _failed(deps, sub, now, exc)
                 return False
 
     sent = 0
@@ -443,7 +449,7 @@ async def _send(deps: Deps, sub: DigestSubscription, now: datetime, answers: Ven
     next_run = Schedule.of(sub).next_after(max(now, sub.next_run_at))
     try:
         await pace.turn(sub.channel_id)
-        posted = await deps.client.chat_postMessage(channel=sub.channel_id, text=text, blocks=blocks_)
+        posted = await deps.slack_for(sub.team_id).chat_postMessage(channel=sub.channel_id, text=text, blocks=blocks_)
     except SlackApiError as exc:
         error = str(exc.response.get("error"))
         wait = _retry_after(exc)
@@ -455,11 +461,10 @@ async def _send(deps: Deps, sub: DigestSubscription, now: datetime, answers: Ven
             log.info("digest %s for %s: rate limited, again in %.0f s", sub.family, sub.channel_id, wait)
             return False
         if error in _CANNOT_POST_HERE:
-            await _tell_subscriber(deps, sub, error)
+            await _tell_subscriber(deps, sub, _cannot_post_text(sub, error))
             await deps.store.digest_sent(sub.id, at=now, next_run_at=next_run)
             return False
-        log.warning("digest %s for %s refused by Slack: %s", sub.family, sub.channel_id, error)
-        return False
+        raise
     if chart is not None:
         await _share_chart(deps, sub, chart, pace, str(posted["ts"]), blocks_, text)
     await deps.store.digest_sent(sub.id, at=now, next_run_at=next_run)
@@ -473,7 +478,7 @@ async def _share_chart(
     cannot follow is named in it rather than sending the digest again."""
     try:
         await pace.turn(sub.channel_id)
-        await deps.client.files_upload_v2(
+        await deps.slack_for(sub.team_id).files_upload_v2(
             channel=sub.channel_id,
             file=chart,
             filename=f"{sub.family}-digest-week.png",
@@ -484,26 +489,70 @@ async def _share_chart(
         log.warning("digest chart for %s not shared: %s", sub.channel_id, type(exc).__name__)
         note = Mrkdwn(":warning: This week's chart could not be shared here.")
         try:
-            await deps.client.chat_update(
+            await deps.slack_for(sub.team_id).chat_update(
                 channel=sub.channel_id, ts=ts, text=text, blocks=digest_views.with_note(blocks_, note)
             )
         except SlackApiError:
             log.warning("digest for %s: could not add the chart's note", sub.channel_id)
 
 
-async def _tell_subscriber(deps: Deps, sub: DigestSubscription, error: str) -> None:
-    command = _FAMILIES[sub.family].command if sub.family in _FAMILIES else f"/{sub.family}"
-    text = Mrkdwn(
+async def _failed(deps: Deps, sub: DigestSubscription, now: datetime, exc: Exception) -> None:
+    """A digest that could not go out (Slack's 429 aside): tried again after growing delays; after the last,
+    this period's is skipped and the subscriber told, once (by the one scheduler whose lease still holds)."""
+    failure = retries.what_failed(exc)
+    what = f"digest {sub.family} for {sub.channel_id}, try {sub.failures + 1} of {retries.TRIES}"
+    if not isinstance(exc, SlackApiError | VendorError):
+        log.error("%s failed", what, exc_info=exc)  # not Slack's refusal: the traceback is the clue
+    assert sub.lease_until is not None
+    try:
+        retry_at = retries.next_try(sub.failures + 1, now)
+        if retry_at is not None:
+            await deps.store.retry_digest(sub.id, leased_until=sub.lease_until, at=retry_at, failed=True)
+            log.warning("%s failed (%s); next try at %s", what, failure, retry_at.isoformat())
+            return
+        next_run = Schedule.of(sub).next_after(max(now, sub.next_run_at))
+        if await deps.store.skip_digest(sub.id, leased_until=sub.lease_until, next_run_at=next_run):
+            log.error("%s failed (%s); this period's is skipped", what, failure)
+            await _tell_subscriber(deps, sub, _gave_up_text(sub, failure, next_run))
+    except Exception:
+        # Left to its lease: a later run tries again.
+        log.exception("digest %s for %s: its failure could not be recorded", sub.family, sub.channel_id)
+
+
+def _command_of(family: str) -> str:
+    return _FAMILIES[family].command if family in _FAMILIES else f"/{family}"
+
+
+def _cannot_post_text(sub: DigestSubscription, error: str) -> Mrkdwn:
+    return Mrkdwn(
         ":warning: Your {} digest could not be posted in {} ({}). Invite me there with `/invite @Cohost`, or stop "
         "it with {} in that channel. I will try again at its next time."
     ).format(
         FAMILY_TITLES.get(sub.family, sub.family).lower(),
         channel_link(sub.channel_id),
         error,
-        code(f"{command} digest off"),
+        code(f"{_command_of(sub.family)} digest off"),
     )
+
+
+def _gave_up_text(sub: DigestSubscription, failure: str, next_run: datetime) -> Mrkdwn:
+    return Mrkdwn(
+        ":warning: I tried {} times over half an hour to post your {} digest in {}, and could not: {}. This one is "
+        "skipped; the next comes {}. {} in that channel stops it."
+    ).format(
+        retries.TRIES,
+        FAMILY_TITLES.get(sub.family, sub.family).lower(),
+        channel_link(sub.channel_id),
+        failure,
+        date_token(next_run),
+        code(f"{_command_of(sub.family)} digest off"),
+    )
+
+
+async def _tell_subscriber(deps: Deps, sub: DigestSubscription, text: Mrkdwn) -> None:
     try:
-        opened = await deps.client.conversations_open(users=sub.created_by)
-        await deps.client.chat_postMessage(channel=opened["channel"]["id"], text=text)
+        client = deps.slack_for(sub.team_id)
+        opened = await client.conversations_open(users=sub.created_by)
+        await client.chat_postMessage(channel=opened["channel"]["id"], text=text)
     except SlackApiError as exc:
         log.warning("digest subscriber %s not told: %s", sub.created_by, exc.response.get("error"))

@@ -118,11 +118,15 @@ def mirrortab_part(sessions: Sequence[MirrorTabSession], unreadable: int = 0) ->
     return VendorPart("MirrorTab", [header_line, *_lines(lines, "None.")], unreadable=unreadable)
 
 
-def mirotalk_part(stats: Stats, meetings: Sequence[Meeting], unreadable: int = 0) -> VendorPart:
-    out: list[Block] = [
-        meeting_views.counts_section(stats),
-        section(Mrkdwn("*Live meetings* ({})").format(len(meetings))),
-    ]
+def mirotalk_part(
+    stats: Stats, meetings: Sequence[Meeting] | None, unreadable: int = 0, *, unlisted: str = ""
+) -> VendorPart:
+    """`meetings` None: the server does not list them (`unlisted` says why)."""
+    out: list[Block] = [meeting_views.counts_section(stats)]
+    if meetings is None:
+        out.append(context(Mrkdwn("{}.").format(unlisted.rstrip("."))))
+        return VendorPart("MiroTalk", out)
+    out.append(section(Mrkdwn("*Live meetings* ({})").format(len(meetings))))
     rows = meeting_views.mirotalk_rows(meetings)
     out.extend(_lines([Mrkdwn("{} · {}").format(code(row.vendor_id), row.detail or "") for row in rows], "None."))
     return VendorPart("MiroTalk", out, unreadable=unreadable)

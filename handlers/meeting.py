@@ -1,13 +1,14 @@
 """`/meeting`: video meetings on MiroTalk SFU and Coviu. Each subcommand's grammar sits on its handler.
 
 Personal links never reach the channel: a MiroTalk link carries its person's name (and, for the creator, a
-presenter token); a Coviu link is its person's own participant. They go to the caller privately and to
-mentioned people by direct message.
+presenter token when a host user is configured: a token for anyone else locks its holder out); a Coviu link is
+its person's own participant. They go to the caller privately and to mentioned people by direct message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from handlers.parsing import MAX_NAME, MINUTES, NAME, Family, Option, Parsed, Pa
 from handlers.when import parse_when
 from services.coviu import NewParticipant, Participant, Role
 from services.errors import VendorError, VendorNotFound
-from services.mirotalk import JoinRequest, TokenRequest
+from services.mirotalk import MAX_DURATION_MINUTES, JoinRequest, PresenterLinksOff, duration_of
 from services.store import Card, CardState
 from services.vendors import DISPLAY_NAMES, MeetingVendor, Vendors
 
@@ -36,6 +37,8 @@ COVIU_START_LEAD = timedelta(minutes=1)
 COVIU_DEFAULT_MINUTES = 60
 #: How long a presenter link made for a meeting without a set length stays good.
 PRESENTER_LINK_LIFETIME = "1d"
+#: What a creator is told when links carry no presenter token (no MiroTalk host user configured).
+FIRST_IN_PRESENTS = "the first person in the room presents"
 
 PROVIDER = Option("provider", "choice", choices=("mirotalk", "coviu"))
 TZ = Option("tz", metavar="ZONE")
@@ -81,19 +84,31 @@ async def schedule(ix: Interaction, p: Parsed) -> None:
 async def _new_mirotalk(
     ix: Interaction, room: str | None, name: str | None, minutes: int | None, invitees: list[str]
 ) -> None:
-    room, link = await ix.deps.vendors.mirotalk.new_room(room)
+    mirotalk = ix.deps.vendors.mirotalk
+    duration = duration_of(minutes)  # before any call: a length the links could not carry stops here
+    room, link = await mirotalk.new_room(room)
     expires = ix.deps.clock.now() + timedelta(minutes=minutes) if minutes else None
     view = meeting_views.mirotalk_card(
-        name=name or DEFAULT_NAME, room=room, link=link, creator_id=ix.user_id, expires_at=expires
+        name=name or DEFAULT_NAME,
+        room=room,
+        link=link,
+        creator_id=ix.user_id,
+        expires_at=expires,
+        can_end=await mirotalk.ending_on(),
     )
     await cards.post(ix, FAMILY, "mirotalk", view)
     lifetime = f"{minutes + 60}m" if minutes else PRESENTER_LINK_LIFETIME
+    presenter = mirotalk.presenter_links_on
     await _hand_out(
         ix,
-        own=lambda: _mirotalk_link(ix, room, ix.user_id, presenter_for=lifetime),
-        own_text=Mrkdwn(":key: Your presenter link for MiroTalk room {} (keep it to yourself)").format(code(room)),
+        own=lambda: _mirotalk_link(ix, room, ix.user_id, duration, presenter_for=lifetime if presenter else None),
+        own_text=Mrkdwn(":key: Your presenter link for MiroTalk room {} (keep it to yourself)").format(code(room))
+        if presenter
+        else Mrkdwn(":key: Your link to MiroTalk room {}, with your name on it ({})").format(
+            code(room), FIRST_IN_PRESENTS
+        ),
         invitees=invitees,
-        link_for=lambda user: _mirotalk_link(ix, room, user),
+        link_for=lambda user: _mirotalk_link(ix, room, user, duration),
         invite_text=Mrkdwn("{} invited you to MiroTalk room {}. Your own link").format(mention(ix.user_id), code(room)),
     )
 
@@ -168,10 +183,21 @@ async def _hand_out(
 # -- personal links ----------------------------------------------------------------------------------------------
 
 
-async def _mirotalk_link(ix: Interaction, room: str, user_id: str, *, presenter_for: str | None = None) -> str:
+async def _mirotalk_link(
+    ix: Interaction, room: str, user_id: str, duration: str, *, presenter_for: str | None = None
+) -> str:
+    """The person's own link, their name on it; a presenter token (for the host user) when `presenter_for`."""
     person = await ix.deps.people.get(user_id)
-    token = TokenRequest(username=person.name, presenter=True, expire=presenter_for) if presenter_for else None
-    return await ix.deps.vendors.mirotalk.join_link(JoinRequest(room=room, name=person.name, token=token))
+    request = JoinRequest(room=room, name=person.name, duration=duration)
+    return await ix.deps.vendors.mirotalk.join_link(request, presenter_for=presenter_for)
+
+
+def _duration_left(ix: Interaction, card: Card | None) -> str:
+    """A link made after the start lasts what is left of the meeting's length (whole minutes, rounded up)."""
+    if card is None or card.expires_at is None:
+        return "unlimited"
+    left = (card.expires_at - ix.deps.clock.now()) / timedelta(minutes=1)
+    return duration_of(min(max(1, math.ceil(left)), MAX_DURATION_MINUTES))
 
 
 async def _coviu_link(ix: Interaction, session_id: str, user_id: str, role: Role) -> str:
@@ -185,19 +211,25 @@ async def coviu_participant(ix: Interaction, session_id: str, user_id: str, role
     """The person's own participant in the session: the one they have (role brought up to date), else a new one.
     Never another person's: each Coviu entry link belongs to one person."""
     coviu, store = ix.deps.vendors.coviu, ix.deps.store
-    known = await store.guest("coviu", session_id, user_id)
+    known = await store.guest(ix.team_id, "coviu", session_id, user_id)
     if known is not None:
         try:
-            participant = await coviu.get_participant(known)
+            participant: Participant | None = await coviu.get_participant(known)
         except VendorNotFound:
-            await store.forget_guest("coviu", known)  # removed on Coviu's side: make a new one
+            participant = None
+        if participant is None or participant.deleted:
+            # Canceled on Coviu's side (it keeps the participant with its `deleted_at`): its link lets nobody in
+            # any more, so the person gets a new participant instead.
+            await store.forget_guest(ix.team_id, "coviu", known)
         else:
             if role == "host" and participant.role != "host":
                 participant = await coviu.update_participant(known, role="host")
             return participant
     person = await ix.deps.people.get(user_id)
     created = await coviu.add_participant(session_id, NewParticipant(display_name=person.name, role=role))
-    winner = await store.add_guest("coviu", session_id, user_id, created.participant_id, ix.deps.clock.now())
+    winner = await store.add_guest(
+        ix.team_id, "coviu", session_id, user_id, created.participant_id, ix.deps.clock.now()
+    )
     if winner != created.participant_id:
         # A second click of the same person got there first: keep theirs, drop ours.
         await coviu.cancel_participant(created.participant_id)
@@ -208,7 +240,7 @@ async def coviu_participant(ix: Interaction, session_id: str, user_id: str, role
 async def my_link(ix: Interaction, value: str) -> None:
     """The "Get my link" button: the clicker's own link, to them alone."""
     vendor, vendor_id = meeting_views.parse_button_value(value)
-    card = await ix.deps.store.find_card(vendor, vendor_id)
+    card = await ix.deps.store.find_card(ix.team_id, vendor, vendor_id)
     if card is not None and card.state != CardState.ACTIVE.value:
         await ix.private(Mrkdwn("This {} meeting has ended.").format(DISPLAY_NAMES.get(vendor, vendor)))
         return
@@ -219,8 +251,8 @@ async def my_link(ix: Interaction, value: str) -> None:
             Mrkdwn(":key: Your own link to Coviu session {} (do not share it): {}").format(code(vendor_id), link)
         )
         return
-    presenter = PRESENTER_LINK_LIFETIME if is_creator else None
-    link = await _mirotalk_link(ix, vendor_id, ix.user_id, presenter_for=presenter)
+    presenter = PRESENTER_LINK_LIFETIME if is_creator and ix.deps.vendors.mirotalk.presenter_links_on else None
+    link = await _mirotalk_link(ix, vendor_id, ix.user_id, _duration_left(ix, card), presenter_for=presenter)
     kind = "presenter link" if presenter else "link"
     await ix.private(
         Mrkdwn(":key: Your {} to MiroTalk room {}, with your name on it: {}").format(kind, code(vendor_id), link)
@@ -243,16 +275,19 @@ async def my_link(ix: Interaction, value: str) -> None:
 )
 async def join(ix: Interaction, p: Parsed) -> None:
     room = p.arg("ROOM")
-    coviu_card = await ix.deps.store.find_card("coviu", room)
+    coviu_card = await ix.deps.store.find_card(ix.team_id, "coviu", room)
     if coviu_card is not None:  # a Coviu session's id: its own link is the way in
         await my_link(ix, meeting_views.button_value("coviu", room))
         return
     presenter = bool(p.opt("presenter"))
+    card = await ix.deps.store.find_card(ix.team_id, "mirotalk", room)
     if presenter:
-        card = await ix.deps.store.find_card("mirotalk", room)
         if not (card is not None and card.creator_id == ix.user_id) and not await ix.is_admin():
             await ix.private(Mrkdwn(":no_entry: A presenter link is for the meeting's creator or an admin."))
             return
+        if not ix.deps.vendors.mirotalk.presenter_links_on:
+            raise PresenterLinksOff
+    active = card if card is not None and card.state == CardState.ACTIVE.value else None
     person = await ix.deps.people.get(ix.user_id)
     name = p.opt("name") or person.name
     request = JoinRequest(
@@ -265,10 +300,10 @@ async def join(ix: Interaction, p: Parsed) -> None:
         chat=bool(p.opt("chat")),
         hide=bool(p.opt("hide")),
         notify=bool(p.opt("notify")),
-        duration=p.opt("duration", "unlimited"),
-        token=TokenRequest(username=name, presenter=True, expire=PRESENTER_LINK_LIFETIME) if presenter else None,
+        duration=p.opt("duration") or _duration_left(ix, active),
     )
-    link = await ix.deps.vendors.mirotalk.join_link(request)
+    presenter_for = PRESENTER_LINK_LIFETIME if presenter else None
+    link = await ix.deps.vendors.mirotalk.join_link(request, presenter_for=presenter_for)
     kind = "presenter link" if presenter else "link"
     await ix.private(Mrkdwn(":key: Your {} to MiroTalk room {} (for you alone): {}").format(kind, code(room), link))
 
@@ -277,7 +312,7 @@ async def join(ix: Interaction, p: Parsed) -> None:
     "token",
     Option("presenter", "flag"),
     Option("expire", metavar="1h"),
-    summary="A MiroTalk sign-in token, for you alone (`--presenter`: admins).",
+    summary="A MiroTalk sign-in token for its host user, for you alone (`--presenter`: admins).",
 )
 async def token(ix: Interaction, p: Parsed) -> None:
     presenter = bool(p.opt("presenter"))
@@ -285,13 +320,13 @@ async def token(ix: Interaction, p: Parsed) -> None:
         await ix.private(Mrkdwn(":no_entry: A presenter token is for Cohost admins and workspace admins."))
         return
     expire = p.opt("expire", "1h")
-    person = await ix.deps.people.get(ix.user_id)
-    jwt = await ix.deps.vendors.mirotalk.token(TokenRequest(username=person.name, presenter=presenter, expire=expire))
+    jwt = await ix.deps.vendors.mirotalk.token(presenter=presenter, expire=expire)
     kind = "presenter token" if presenter else "token"
     await ix.private(
-        Mrkdwn(":closed_lock_with_key: Your MiroTalk {}, good for {} (keep it to yourself):\n{}").format(
-            kind, expire, code(jwt)
-        )
+        Mrkdwn(
+            ":closed_lock_with_key: Your MiroTalk {} (it signs in as the server's host user), good for {} "
+            "(keep it to yourself):\n{}"
+        ).format(kind, expire, code(jwt))
     )
 
 
@@ -324,14 +359,14 @@ async def end_card(ix: Interaction, value: str) -> None:
     """The End button of a meeting card."""
     vendor, vendor_id = meeting_views.parse_button_value(value)
     meeting_vendor: MeetingVendor = "coviu" if vendor == "coviu" else "mirotalk"
-    await end_meeting(ix, meeting_vendor, vendor_id, await ix.deps.store.find_card(vendor, vendor_id), None)
+    await end_meeting(ix, meeting_vendor, vendor_id, await ix.deps.store.find_card(ix.team_id, vendor, vendor_id), None)
 
 
 async def _find_meeting(ix: Interaction, target: str) -> tuple[MeetingVendor, Card | None]:
     """Whose meeting `target` is: its card's vendor; else, with both vendors on, Coviu if it knows the id."""
     store, vendors = ix.deps.store, ix.deps.vendors
     for vendor in ("mirotalk", "coviu"):
-        card = await store.find_card(vendor, target)
+        card = await store.find_card(ix.team_id, vendor, target)
         if card is not None:
             return ("coviu" if vendor == "coviu" else "mirotalk"), card
     enabled = vendors.config.enabled_meeting()
@@ -399,7 +434,7 @@ async def _end_coviu(ix: Interaction, session_id: str, what: Mrkdwn) -> _Outcome
 
 
 async def _coviu_card(ix: Interaction, session_id: str) -> Card | None:
-    return await ix.deps.store.find_card("coviu", session_id)
+    return await ix.deps.store.find_card(ix.team_id, "coviu", session_id)
 
 
 @MEETING.sub(
@@ -442,13 +477,17 @@ async def uninvite(ix: Interaction, p: Parsed) -> None:
     card = await _coviu_card(ix, participant.session_id or "")
     if not await cards.may_manage(ix, card, what="meeting", listing="/meeting list"):
         return
-    await coviu.cancel_participant(participant_id)
-    await ix.deps.store.forget_guest("coviu", participant_id)
-    await ix.private(
-        Mrkdwn("Removed {} (participant {}) from Coviu session {}.").format(
-            participant.display_name or participant_id, code(participant_id), code(participant.session_id or "unknown")
+    if not participant.deleted:  # one canceled already (here or in Coviu's console) stays canceled
+        await coviu.cancel_participant(participant_id)
+    await ix.deps.store.forget_guest(ix.team_id, "coviu", participant_id)
+    who = participant.display_name or participant_id
+    where = Mrkdwn("Coviu session {}").format(code(participant.session_id or "unknown"))
+    if participant.deleted:
+        await ix.private(
+            Mrkdwn("{} (participant {}) was already removed from {}.").format(who, code(participant_id), where)
         )
-    )
+    else:
+        await ix.private(Mrkdwn("Removed {} (participant {}) from {}.").format(who, code(participant_id), where))
 
 
 @MEETING.sub(
@@ -515,12 +554,12 @@ async def fetch_live(ix: Interaction, vendor: MeetingVendor) -> LiveSection:
     try:
         if vendor == "mirotalk":
             meetings = await vendors.mirotalk.meetings()
-            rows, unreadable = meeting_views.mirotalk_rows(meetings), meetings.unreadable
+            ours = await ix.deps.store.active_cards(FAMILY, team_id=ix.team_id)
+            names = {c.vendor_id: c.name for c in ours if c.vendor == vendor}
+            rows, unreadable = meeting_views.mirotalk_rows(meetings, names), meetings.unreadable
         else:
-            running = await vendors.coviu.all_sessions(state="running")
-            upcoming = await vendors.coviu.all_sessions(state="upcoming")
-            rows = meeting_views.coviu_rows([*running, *upcoming])
-            unreadable = running.unreadable + upcoming.unreadable
+            sessions = await vendors.coviu.live_sessions(ix.deps.clock.now())
+            rows, unreadable = meeting_views.coviu_rows(sessions), sessions.unreadable
     except VendorError as exc:
         return LiveSection(name, error=f"{exc.message}. {exc.advice}")
     return LiveSection(name, rows, unreadable=unreadable)

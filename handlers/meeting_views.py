@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from handlers.blocks import (
@@ -40,19 +40,25 @@ def parse_button_value(value: str) -> tuple[str, str]:
     return vendor, vendor_id
 
 
-def _buttons(vendor: str, vendor_id: str) -> list[Button]:
+def _buttons(vendor: str, vendor_id: str, *, can_end: bool = True) -> list[Button]:
     value = button_value(vendor, vendor_id)
-    return [
-        Button(MY_LINK_ACTION, "Get my link", value=value),
-        Button(
-            END_ACTION, "End", value=value, style="danger", confirm=Mrkdwn("This ends the meeting for everyone in it.")
-        ),
-    ]
+    buttons = [Button(MY_LINK_ACTION, "Get my link", value=value)]
+    if can_end:
+        confirm = Mrkdwn("This ends the meeting for everyone in it.")
+        buttons.append(Button(END_ACTION, "End", value=value, style="danger", confirm=confirm))
+    return buttons
+
+
+#: Said on a MiroTalk card (and its expiry warning) where the server has ending by API switched off.
+MIROTALK_ENDS_ON_ITS_OWN = Mrkdwn(
+    "This MiroTalk server does not let Cohost end meetings: the meeting ends when everyone leaves."
+)
 
 
 def mirotalk_card(
-    *, name: str, room: str, link: str, creator_id: str, expires_at: datetime | None = None
+    *, name: str, room: str, link: str, creator_id: str, can_end: bool, expires_at: datetime | None = None
 ) -> SessionCard:
+    note = Mrkdwn("Get my link: a link with your name on it, for you alone.")
     return SessionCard(
         name=name,
         vendor="MiroTalk",
@@ -61,8 +67,8 @@ def mirotalk_card(
         creator_id=creator_id,
         join_url=link,
         expires_at=expires_at,
-        buttons=_buttons("mirotalk", room),
-        note=Mrkdwn("Get my link: a link with your name on it, for you alone."),
+        buttons=_buttons("mirotalk", room, can_end=can_end),
+        note=note if can_end else note + Mrkdwn(" ") + MIROTALK_ENDS_ON_ITS_OWN,
     )
 
 
@@ -95,8 +101,10 @@ def _peers(meeting: Meeting) -> str:
     return f"{len(meeting.peers)} in the room: {names}{more}{sharing}"
 
 
-def mirotalk_rows(meetings: Sequence[Meeting]) -> list[LiveRow]:
-    return [LiveRow(m.room, m.room, detail=_peers(m)) for m in meetings]
+def mirotalk_rows(meetings: Sequence[Meeting], names: Mapping[str, str] | None = None) -> list[LiveRow]:
+    """A row per room: its card's name where Cohost started it (`names`: room -> name), else the room alone."""
+    names = names or {}
+    return [LiveRow(m.room, names.get(m.room, ""), detail=_peers(m)) for m in meetings]
 
 
 def coviu_rows(sessions: Sequence[Session]) -> list[LiveRow]:

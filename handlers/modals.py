@@ -6,13 +6,14 @@ import json
 import shlex
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import cobrowse
 from handlers.cobrowse_views import NEW_SESSION_VIEW
 from handlers.context import Deps, Interaction
 from handlers.parsing import MAX_MINUTES, InputRules, ParseError, person_name, web_url
+from handlers.workspaces import request_team
 from services.vendors import CobrowseVendor
 
 
@@ -70,19 +71,22 @@ def as_command(request: cobrowse.NewSession) -> str:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.view(NEW_SESSION_VIEW)
-    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_submit(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         request, errors = request_from_form(_values(view), deps.input_rules)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        if not await deps.first_delivery(body):
+        team_id = request_team(context)
+        if not await deps.first_delivery(team_id, body):
             return
         metadata = json.loads(view.get("private_metadata") or "{}")
         ix = Interaction(
             deps=deps,
             client=client,
-            team_id=str((body.get("team") or {}).get("id", "")),
+            team_id=team_id,
             user_id=str(body["user"]["id"]),
             channel_id=str(metadata.get("channel_id", "")),
             typed=as_command(request),

@@ -1,5 +1,6 @@
 """Once only: a redelivered request (same body, `X-Slack-Retry-Num`, same `trigger_id`, same `action_ts`) is
-acknowledged again but acts once. The keys live in the store, shared by every web process.
+acknowledged again but acts once. The keys live in the store, shared by every web process, one set per team:
+another workspace's request with the same key is its own.
 
 The claim is made right after the acknowledgement, not before it: the ack itself acts on nothing, and keeping
 the database out of its path keeps it fast under load (see benchmarks/cobrowse_ack.py).
@@ -29,6 +30,6 @@ def request_key(body: dict[str, Any]) -> str:
     return "body:" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-async def first_delivery(store: Store, clock: Clock, body: dict[str, Any]) -> bool:
-    """True the first time this act arrives; False for a redelivery, which must not act again."""
-    return await store.claim_request(request_key(body), clock.now())
+async def first_delivery(store: Store, clock: Clock, team_id: str, body: dict[str, Any]) -> bool:
+    """True the first time this act of the team arrives; False for a redelivery, which must not act again."""
+    return await store.claim_request(team_id, request_key(body), clock.now())

@@ -8,26 +8,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import upload
 from handlers.context import Deps, Interaction
+from handlers.workspaces import request_team
 
 MIRROR_FILE = "mirror_file"
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.message_shortcut(MIRROR_FILE)
-    async def on_mirror(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
+    async def on_mirror(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
         await ack()
-        if not await deps.first_delivery(body):
+        team_id = request_team(context)
+        if not await deps.first_delivery(team_id, body):
             return
         message: dict[str, Any] = body.get("message") or {}
         ix = Interaction(
             deps=deps,
             client=client,
-            team_id=str((body.get("team") or {}).get("id", "")),
+            team_id=team_id,
             user_id=str(body["user"]["id"]),
             channel_id=str((body.get("channel") or {}).get("id", "")),
             respond=respond,

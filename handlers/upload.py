@@ -1,7 +1,8 @@
 """`/upload` and the "Mirror to MirrorAce" shortcut: files mirrored to MirrorAce.
 
 A URL is fetched by MirrorAce itself (remote upload). A message's files are downloaded from Slack with the bot
-token and streamed to MirrorAce in chunks as they arrive: never held whole, never written to disk. Each file's
+token and streamed to MirrorAce as they arrive (in one request, or in chunks when larger than MirrorAce's chunk
+limit): never held whole, never written to disk. Each file's
 progress is a message in the message's thread, edited at most every 2 s and replaced by its card (or by why it
 failed); one file failing does not stop the others. A file's password never reaches the channel.
 """
@@ -33,7 +34,7 @@ log = logging.getLogger("cohost.upload")
 UPLOAD = Family("/upload", "file mirrors on MirrorAce")
 #: DESIGN.md: long work shows progress in a message edited at most every 2 s.
 PROGRESS_EVERY_S = 2.0
-#: How much of a Slack download is read at a time (the upload's chunk buffer is filled from these).
+#: How much of a Slack download is read at a time (passed on as it is, or copied into the upload's chunk buffer).
 DOWNLOAD_PIECE = 256 * 1024
 #: A Slack download that sends nothing for this long is given up (a paused read, while a chunk uploads, is not
 #: counted).
@@ -248,8 +249,8 @@ async def _mirror_one(
     progress = ProgressMessage(ix.client, ix.deps.clock, ix.channel_id, thread_ts, name, size)
     await progress.start()
     try:
-        async with slack_file(ix, str(url)) as pieces:
-            uploaded = await mirrorace.upload(name, size, pieces, progress=progress.update)
+        # Opened afresh for each try: a file sent in one request is downloaded again when it is resent.
+        uploaded = await mirrorace.upload(name, size, lambda: slack_file(ix, str(url)), progress=progress.update)
     except VendorError as exc:
         log.info("MirrorAce refused a file: %s (%s)", type(exc).__name__, exc.status)
         reason = f"{exc.message.rstrip('.')}. {exc.advice}"

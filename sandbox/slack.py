@@ -291,6 +291,7 @@ class SlackStandIn(SimServer):
             "user": "cohost",
             "user_id": self.bot_user_id,
             "bot_id": "B0COHOST",
+            "is_enterprise_install": False,
         }
 
     def _next_ts(self) -> str:
@@ -473,13 +474,15 @@ class SlackStandIn(SimServer):
         response_url: str | None = None,
         timestamp: int | None = None,
         retry_num: int | None = None,
+        team_id: str | None = None,
     ) -> SignedRequest:
+        """A slash command as Slack sends it; `team_id` another workspace's, to forge a request from there."""
         trigger_id = trigger_id or _trigger_id()
         response_url = response_url or self.response_url()
         user = self.users.get(user_id)
         fields = {
             "token": "verification-token-unused",
-            "team_id": self.team_id,
+            "team_id": team_id or self.team_id,
             "team_domain": "sandbox",
             "channel_id": channel_id,
             "channel_name": channel_name,
@@ -503,10 +506,13 @@ class SlackStandIn(SimServer):
             payload.get("trigger_id"),
         )
 
-    def _user(self, user_id: str) -> dict[str, Any]:
+    def _user(self, user_id: str, team_id: str | None) -> dict[str, Any]:
         user = self.users.get(user_id)
         name = user.name if user else user_id.lower()
-        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
+        return {"id": user_id, "username": name, "name": name, "team_id": team_id or self.team_id}
+
+    def _team(self, team_id: str | None) -> dict[str, str]:
+        return {"id": team_id or self.team_id, "domain": "sandbox"}
 
     def block_action(
         self,
@@ -523,6 +529,7 @@ class SlackStandIn(SimServer):
         response_url: str | None = None,
         timestamp: int | None = None,
         retry_num: int | None = None,
+        team_id: str | None = None,
     ) -> SignedRequest:
         action: dict[str, Any] = {
             "action_id": action_id,
@@ -535,12 +542,12 @@ class SlackStandIn(SimServer):
             action["value"] = value
         payload = {
             "type": "block_actions",
-            "user": self._user(user_id),
+            "user": self._user(user_id, team_id),
             "api_app_id": "A0COHOST",
             "token": "verification-token-unused",
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
             "trigger_id": trigger_id or _trigger_id(),
-            "team": {"id": self.team_id, "domain": "sandbox"},
+            "team": self._team(team_id),
             "channel": {"id": channel_id, "name": "general"},
             "message": message or self.messages.get((channel_id, message_ts), {"ts": message_ts, "type": "message"}),
             "response_url": response_url or self.response_url(),
@@ -558,11 +565,12 @@ class SlackStandIn(SimServer):
         view_id: str | None = None,
         trigger_id: str | None = None,
         timestamp: int | None = None,
+        team_id: str | None = None,
     ) -> SignedRequest:
         payload = {
             "type": "view_submission",
-            "team": {"id": self.team_id, "domain": "sandbox"},
-            "user": self._user(user_id),
+            "team": self._team(team_id),
+            "user": self._user(user_id, team_id),
             "api_app_id": "A0COHOST",
             "token": "verification-token-unused",
             "trigger_id": trigger_id or _trigger_id(),
@@ -572,7 +580,7 @@ class SlackStandIn(SimServer):
                 "callback_id": callback_id,
                 "private_metadata": private_metadata,
                 "state": {"values": state_values},
-                "team_id": self.team_id,
+                "team_id": team_id or self.team_id,
             },
             "response_urls": [],
         }
@@ -588,12 +596,13 @@ class SlackStandIn(SimServer):
         trigger_id: str | None = None,
         response_url: str | None = None,
         timestamp: int | None = None,
+        team_id: str | None = None,
     ) -> SignedRequest:
         payload = {
             "type": "message_action",
             "callback_id": callback_id,
-            "team": {"id": self.team_id, "domain": "sandbox"},
-            "user": self._user(user_id),
+            "team": self._team(team_id),
+            "user": self._user(user_id, team_id),
             "channel": {"id": channel_id, "name": "general"},
             "message": message,
             "message_ts": message.get("ts", ""),

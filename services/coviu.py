@@ -4,6 +4,11 @@ The token comes from `$COVIU_URL/auth/token` (HTTP Basic with the API key and se
 at half its life with the refresh token (one refresh shared by every caller waiting on it), falls back to a new
 grant when a refresh is refused, and a call answered 401 is retried once with a fresh token. Times go to Coviu
 as ISO-8601 UTC with `Z`; roles go lowercase and are read in any case.
+
+A session has no status: whether it is running, upcoming, finished or canceled follows from its `start_time`,
+`end_time` and `canceled_time` against the current time (NOTES.md). `GET /sessions?state=` filters by the
+participants' own free-form `state`, not by that, and its `start_time` / `end_time` parameters bound when a session
+*starts* (the swagger), not when it overlaps.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -36,6 +41,11 @@ Role = Literal["host", "guest"]
 MAX_PAGE_SIZE = 200
 #: Pages read at most (10,000 sessions): a server that always says `more` cannot keep Cohost asking forever.
 MAX_PAGES = 50
+#: The longest session Cohost makes or stretches (`--minutes` is at most 10,080: a week). Coviu filters pages by
+#: when sessions *start*, so a session still running now started at most this long ago: lists of live sessions
+#: reach back this far and keep those whose end is still to come. A session made elsewhere that runs longer than a
+#: week and started over a week ago is not seen (Cohost has no card for it).
+LONGEST_SESSION = timedelta(minutes=10_080)
 
 
 def iso(moment: datetime) -> str:
@@ -58,7 +68,12 @@ class Participant(_Model):
     entry_url: VendorText = None
     client_id: VendorText = None
     coviu_user_id: VendorText = None
+    #: Set once the participant was canceled (by Cohost or elsewhere): its entry link no longer lets anyone in.
     deleted_at: VendorText = None
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.deleted_at)
 
     @field_validator("role")
     @classmethod
@@ -82,6 +97,35 @@ class Session(_Model):
     picture: VendorText = None
     feature_flags: Annotated[list[str], BeforeValidator(_texts)] = Field(default_factory=list)
     participants: Annotated[list[Participant], BeforeValidator(rows_of(Participant))] = Field(default_factory=list)
+
+    @property
+    def canceled(self) -> bool:
+        return bool(self.canceled_time)
+
+    # A time Coviu did not give (or gave out of range) rules nothing out: Coviu listed the session among those
+    # starting in the range asked for, so it stays in (shown with its times unknown), and no card is closed for it.
+
+    def running(self, now: datetime) -> bool:
+        return (
+            not self.canceled
+            and (self.start_time is None or self.start_time <= now)
+            and (self.end_time is None or now < self.end_time)
+        )
+
+    def upcoming(self, now: datetime) -> bool:
+        return not self.canceled and (self.start_time is None or now < self.start_time)
+
+    def live(self, now: datetime) -> bool:
+        """Running or upcoming: not canceled, and its end still to come."""
+        return not self.canceled and (self.end_time is None or now < self.end_time)
+
+    def during(self, start: datetime, end: datetime) -> bool:
+        """Ran at some time in [start, end): not canceled, started before `end` and ended after `start`."""
+        return (
+            not self.canceled
+            and (self.start_time is None or self.start_time < end)
+            and (self.end_time is None or self.end_time > start)
+        )
 
 
 @dataclass(frozen=True)
@@ -174,6 +218,16 @@ def error_text(body: Any) -> str | None:
     return None
 
 
+def _kept(sessions: Rows[Session], keep: Callable[[Session], bool]) -> Rows[Session]:
+    """The sessions `keep` keeps, earliest start first (those whose start is unknown last); the unreadable rows
+    still counted."""
+    kept = sorted((s for s in sessions if keep(s)), key=lambda s: (s.start_time is None, s.start_time or _EPOCH))
+    return Rows(kept, sessions.unreadable)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class Coviu:
     vendor = VENDOR
 
@@ -225,38 +279,68 @@ class Coviu:
         *,
         page: int = 0,
         page_size: int = MAX_PAGE_SIZE,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        include_canceled: bool | None = None,
-        state: str | None = None,
-        order: str | None = None,
+        starting_from: datetime | None = None,
+        starting_until: datetime | None = None,
+        include_canceled: bool = False,
+        participant_state: str | None = None,
     ) -> tuple[Rows[Session], bool]:
-        params: dict[str, str] = {"page": str(page), "page_size": str(min(page_size, MAX_PAGE_SIZE))}
-        if start_time:
-            params["start_time"] = iso(start_time)
-        if end_time:
-            params["end_time"] = iso(end_time)
-        if include_canceled is not None:
-            params["include_canceled"] = str(include_canceled).lower()
-        if state:
-            params["state"] = state
-        if order:
-            params["order"] = order
+        """One page of sessions. `starting_from` / `starting_until` (Coviu's `start_time` / `end_time`) bound when
+        a session starts, both inclusive; `participant_state` (Coviu's `state`) keeps sessions with a participant in
+        that free-form state. Canceled sessions are left out unless asked for (sent explicitly either way)."""
+        params: dict[str, str] = {
+            "page": str(page),
+            "page_size": str(min(page_size, MAX_PAGE_SIZE)),
+            "include_canceled": "true" if include_canceled else "false",
+        }
+        if starting_from:
+            params["start_time"] = iso(starting_from)
+        if starting_until:
+            params["end_time"] = iso(starting_until)
+        if participant_state:
+            params["state"] = participant_state
         body = await self._call("GET", "sessions", params=params, safe=True)
         if not isinstance(body, dict):
             return Rows(unreadable=1 if body else 0), False
         return read_rows(Session, body.get("content")), flag(body.get("more"))
 
-    async def all_sessions(self, **filters: Any) -> Rows[Session]:
+    async def all_sessions(
+        self,
+        *,
+        starting_from: datetime | None = None,
+        starting_until: datetime | None = None,
+        include_canceled: bool = False,
+        participant_state: str | None = None,
+    ) -> Rows[Session]:
         """Every page (`more` says whether another follows), up to MAX_PAGES."""
         out: Rows[Session] = Rows()
         for page in range(MAX_PAGES):
-            sessions, more = await self.sessions_page(page=page, **filters)
+            sessions, more = await self.sessions_page(
+                page=page,
+                starting_from=starting_from,
+                starting_until=starting_until,
+                include_canceled=include_canceled,
+                participant_state=participant_state,
+            )
             out.extend(sessions)
             out.unreadable += sessions.unreadable
             if not more or not (sessions or sessions.unreadable):
                 break
         return out
+
+    async def live_sessions(self, now: datetime) -> Rows[Session]:
+        """The sessions running or still to come at `now`, earliest start first: every session that starts at or
+        after `now - LONGEST_SESSION` (all pages), kept when it is not canceled and its end is after `now`."""
+        return _kept(await self.all_sessions(starting_from=now - LONGEST_SESSION), lambda s: s.live(now))
+
+    async def upcoming_sessions(self, now: datetime) -> Rows[Session]:
+        """The sessions that start after `now`, earliest first."""
+        return _kept(await self.all_sessions(starting_from=now), lambda s: s.upcoming(now))
+
+    async def sessions_during(self, start: datetime, end: datetime) -> Rows[Session]:
+        """The sessions that ran at some time in [start, end) (not canceled), earliest start first: those that
+        start up to `end`, reaching back `LONGEST_SESSION` before `start` for one that began before it."""
+        sessions = await self.all_sessions(starting_from=start - LONGEST_SESSION, starting_until=end)
+        return _kept(sessions, lambda s: s.during(start, end))
 
     async def get_session(self, session_id: str) -> Session:
         return read_one(Session, await self._call("GET", f"sessions/{session_id}", safe=True), VENDOR, "a session")

@@ -5,16 +5,30 @@ Built to how a real v2.3.77 server answers (NOTES.md), where its swagger differs
 admin switched off (told apart by the text), and a `200` web page for a path an older server lacks.
 The server does not URL-encode `room`, `roomPassword` or `duration` in the join links it builds, so those are
 restricted here to characters that need no encoding.
+
+Two things servers do that the swagger does not say:
+- A token (from `/token`, or inside a `/join` link) names a `username`/`password` pair, and whoever opens a link
+  with it is refused unless that pair is one of the server's own host users. So a token is only ever made for the
+  host user Cohost is configured with (`HostUser`), never for a person's name; the person's name goes in the
+  link's `name`. Without a host user, links carry no token and the first person in a room presents.
+- `meetings`, `meetingEnd` and `token` ship switched off. Which are on is learned from the server with harmless
+  probes (`switches()`), kept for ten minutes, and corrected by every answer a real call gets.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from typing import Annotated, Any
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from services.clock import Clock, SystemClock
 from services.errors import (
     InvalidInput,
     VendorAuthError,
@@ -22,8 +36,9 @@ from services.errors import (
     VendorDisabled,
     VendorError,
     VendorNotFound,
+    VendorUnsupported,
 )
-from services.http import VendorHttp
+from services.http import VendorHttp, VendorResponse
 from services.vendor_values import (
     Rows,
     VendorCount,
@@ -36,11 +51,34 @@ from services.vendor_values import (
     rows_of,
 )
 
+log = logging.getLogger("cohost.mirotalk")
+
 VENDOR = "MiroTalk"
 ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PASSWORD = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 DURATION = re.compile(r"^(unlimited|\d{2}:[0-5]\d:[0-5]\d)$")
 EXPIRY = re.compile(r"^\d+[smhdw]$")
+#: `duration` is HH:MM:SS: the longest meeting a join link can carry, in whole minutes, is 99:59.
+MAX_DURATION_MINUTES = 99 * 60 + 59
+
+#: The endpoints a server's admin may switch off that ship switched off, and the `.env` setting that turns each on.
+Switch = Literal["meetings", "meetingEnd", "token"]
+SWITCH_SETTINGS: dict[Switch, str] = {
+    "meetings": "API_ALLOW_MEETINGS",
+    "meetingEnd": "API_ALLOW_MEETING_END",
+    "token": "API_ALLOW_TOKEN",
+}
+_SWITCHED_OFF_TEXT: dict[Switch, str] = {
+    "meetings": "Listing meetings is switched off on this MiroTalk server",
+    "meetingEnd": "Ending meetings is switched off on this MiroTalk server: a meeting ends when everyone has left",
+    "token": "Tokens are switched off on this MiroTalk server",
+}
+#: How long what was learned of the switches is trusted before it is learned again.
+SWITCHES_MAX_AGE = timedelta(minutes=10)
+#: After a failed attempt to learn them, how long the last known switches serve before the next attempt.
+SWITCHES_RETRY_AFTER = timedelta(minutes=1)
+#: The room the `meetingEnd` probe asks to end: a fresh random name each time, so no real room is ever hit.
+_PROBE_ROOM_PREFIX = "cohost-switch-probe-"
 
 
 class _Model(BaseModel):
@@ -72,14 +110,46 @@ class Meeting(_Model):
 
 
 class TokenRequest(_Model):
-    username: str | None = None
-    password: str | None = None
+    """The token part of `/token` and `/join`: `username`/`password` are a host user's sign-in on the server (not a
+    display name); the client fills them in from its `HostUser`."""
+
+    username: str
+    password: str
     presenter: bool = False
     expire: str = "1h"
 
 
+@dataclass(frozen=True)
+class HostUser:
+    """A host user configured on the MiroTalk server (`MIROTALK_HOST_USERNAME`, `MIROTALK_HOST_PASSWORD`)."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class MiroTalkSwitches:
+    """Which of the endpoints that ship switched off the server has on, and when that was learned."""
+
+    meetings: bool
+    meeting_end: bool
+    token: bool
+    learned_at: datetime
+
+    def by_switch(self) -> dict[Switch, bool]:
+        return {"meetings": self.meetings, "meetingEnd": self.meeting_end, "token": self.token}
+
+    def seen(self, switch: Switch, on: bool) -> MiroTalkSwitches:
+        """The same, with what a real call just showed of one switch."""
+        states = {**self.by_switch(), switch: on}
+        return MiroTalkSwitches(states["meetings"], states["meetingEnd"], states["token"], self.learned_at)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{switch} {'on' if on else 'off'}" for switch, on in self.by_switch().items())
+
+
 class JoinRequest(_Model):
-    """Every field of `/join`; falsy ones get the server's defaults."""
+    """Every field of `/join` but the token (`MiroTalk.join_link` adds it); falsy ones get the server's defaults."""
 
     room: str
     room_password: str | None = Field(None, alias="roomPassword")
@@ -91,11 +161,31 @@ class JoinRequest(_Model):
     hide: bool = False
     notify: bool = False
     duration: str = "unlimited"
-    token: TokenRequest | None = None
 
 
 class InvalidMeetingInput(InvalidInput):
     """A room name, password, duration or expiry a join link could not carry intact."""
+
+
+class PresenterLinksOff(VendorError):
+    """No host user is configured, so no token could name anyone the server knows."""
+
+    advice = (
+        "An admin can set MIROTALK_HOST_USERNAME and MIROTALK_HOST_PASSWORD to a host user configured on the "
+        "MiroTalk server. Until then links carry no token, and the first person in a room presents."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(VENDOR, "Presenter links and tokens need a MiroTalk host user, and Cohost has none set")
+
+
+class EndpointSwitchedOff(VendorDisabled):
+    """The server's admin has one of the switchable endpoints off (as a server ships)."""
+
+    def __init__(self, switch: Switch, *, status: int | None = None) -> None:
+        super().__init__(VENDOR, _SWITCHED_OFF_TEXT[switch], status=status)
+        self.switch = switch
+        self.advice = f"The MiroTalk server's admin must set {SWITCH_SETTINGS[switch]}=true in the server's .env."
 
 
 def check_room(room: str) -> None:
@@ -109,8 +199,17 @@ def check_join(request: JoinRequest) -> None:
         raise InvalidMeetingInput("Passwords are 1-64 letters, digits, `.`, `_`, `~` or `-`.")
     if not DURATION.match(request.duration):
         raise InvalidMeetingInput("Duration is `unlimited` or HH:MM:SS, e.g. 01:30:00.")
-    if request.token is not None:
-        check_expiry(request.token.expire)
+
+
+def duration_of(minutes: int | None) -> str:
+    """A join link's `duration` for a meeting of `minutes` (HH:MM:SS), or `unlimited` for one without a length."""
+    if minutes is None:
+        return "unlimited"
+    if not 1 <= minutes <= MAX_DURATION_MINUTES:
+        raise InvalidMeetingInput(
+            f"A MiroTalk meeting lasts 1 to {MAX_DURATION_MINUTES:,} minutes (its join links carry HH:MM:SS)."
+        )
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
 
 
 def check_expiry(expire: str) -> None:
@@ -134,11 +233,124 @@ def classify(status: int, body: Any) -> VendorError | None:
 class MiroTalk:
     vendor = VENDOR
 
-    def __init__(self, http: VendorHttp, api_secret: str) -> None:
+    def __init__(
+        self,
+        http: VendorHttp,
+        api_secret: str,
+        *,
+        host_user: HostUser | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._http = http
         http.auth_headers = lambda: {"authorization": api_secret}  # the raw secret, no `Bearer`
         http.classify = classify
         http.page_means_unsupported = True
+        self._host_user = host_user
+        self._clock: Clock = clock or SystemClock()
+        self._switches: MiroTalkSwitches | None = None
+        self._next_attempt: datetime | None = None
+        self._learning = asyncio.Lock()
+
+    # -- what the server lets Cohost do ------------------------------------------------------------------------
+
+    @property
+    def presenter_links_on(self) -> bool:
+        """Whether links and tokens can carry a presenter token (a host user is configured)."""
+        return self._host_user is not None
+
+    async def switches(self) -> MiroTalkSwitches:
+        """Which switchable endpoints the server has on: learned at most ten minutes ago, else learned now. When
+        the server cannot be asked, the last known switches serve (for a minute before the next try); with none
+        known, the failure is raised."""
+        async with self._learning:
+            now = self._clock.now()
+            known = self._switches
+            if known is not None and now - known.learned_at < SWITCHES_MAX_AGE:
+                return known
+            if known is not None and self._next_attempt is not None and now < self._next_attempt:
+                return known
+            try:
+                learned = await self._learn(now)
+            except VendorError as exc:
+                if known is None:
+                    raise
+                log.warning("MiroTalk switches not re-learned (%s); the ones learned before still serve", exc.message)
+                self._next_attempt = now + SWITCHES_RETRY_AFTER
+                return known
+            if known is None or known.by_switch() != learned.by_switch():
+                log.info("MiroTalk switches: %s", learned)
+            self._switches, self._next_attempt = learned, None
+            return learned
+
+    async def ending_on(self) -> bool:
+        """Whether Cohost can end meetings on this server. When its switches cannot be learned, True: an End that
+        then meets the switch switched off says so."""
+        try:
+            return (await self.switches()).meeting_end
+        except VendorError:
+            return True
+
+    async def _learn(self, now: datetime) -> MiroTalkSwitches:
+        """One harmless call per switch. The server checks a switch before the secret, so even a refused secret
+        tells the switch is on."""
+        probes = await asyncio.gather(
+            self._probe("meetings", "GET", "meetings"),
+            # A random room that cannot exist: on, the server answers 404 "Room not found".
+            self._probe("meetingEnd", "DELETE", f"meeting/{_PROBE_ROOM_PREFIX}{uuid.uuid4().hex}", {}),
+            # No body: on, the server answers `{"token": ""}` and makes no token.
+            self._probe("token", "POST", "token"),
+            return_exceptions=True,
+        )
+        for outcome in probes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        meetings, meeting_end, token = (bool(on) for on in probes)
+        return MiroTalkSwitches(meetings=meetings, meeting_end=meeting_end, token=token, learned_at=now)
+
+    async def _probe(self, switch: Switch, method: str, path: str, json_body: Any = None) -> bool:
+        try:
+            await self._http.call(method, path, json_body=json_body, safe_to_repeat=True)
+        except VendorError as exc:
+            state = _switch_state(switch, exc)
+            if state is None:
+                raise
+            return state
+        return True
+
+    async def _call(self, switch: Switch, method: str, path: str, **kwargs: Any) -> VendorResponse:
+        """A call to a switchable endpoint: its "disabled" answer becomes `EndpointSwitchedOff`, and what the
+        answer shows of the switch corrects what was learned of it."""
+        try:
+            response = await self._http.call(method, path, **kwargs)
+        except VendorError as exc:
+            state = _switch_state(switch, exc)
+            if state is not None:
+                self._saw(switch, state)
+            if isinstance(exc, VendorDisabled):
+                raise EndpointSwitchedOff(switch, status=exc.status) from None
+            raise
+        self._saw(switch, True)
+        return response
+
+    def _saw(self, switch: Switch, on: bool) -> None:
+        known = self._switches
+        if known is None or known.by_switch()[switch] == on:
+            return
+        log.info("MiroTalk switch %s is now %s", switch, "on" if on else "off")
+        self._switches = known.seen(switch, on)
+
+    def _token(self, *, presenter: bool, expire: str) -> TokenRequest:
+        check_expiry(expire)
+        if self._host_user is None:
+            raise PresenterLinksOff
+        return TokenRequest(
+            username=self._host_user.username,
+            password=self._host_user.password,
+            presenter=presenter,
+            expire=expire,
+        )
+
+    # -- the calls -------------------------------------------------------------------------------------------
 
     async def stats(self) -> Stats:
         body = (await self._http.call("GET", "stats", safe_to_repeat=True)).body or {}
@@ -149,7 +361,7 @@ class MiroTalk:
 
     async def meetings(self) -> Rows[Meeting]:
         """The live meetings; one whose room cannot be read is counted in `unreadable`."""
-        body = (await self._http.call("GET", "meetings", safe_to_repeat=True)).body or {}
+        body = (await self._call("meetings", "GET", "meetings", safe_to_repeat=True)).body or {}
         return read_rows(Meeting, body.get("meetings") if isinstance(body, dict) else body)
 
     async def meeting_link(self) -> str:
@@ -168,16 +380,21 @@ class MiroTalk:
             raise VendorError(VENDOR, "MiroTalk answered with a meeting link Cohost could not read")
         return (room, f"{base}/{room}") if room is not None else (fresh, link)
 
-    async def join_link(self, request: JoinRequest) -> str:
+    async def join_link(self, request: JoinRequest, *, presenter_for: str | None = None) -> str:
+        """A person's own link into a room. `presenter_for` (a lifetime such as `1d`) adds a presenter token for
+        the configured host user (`PresenterLinksOff` without one); the link's `name` stays the person's."""
         check_join(request)
         # `/join` needs a JSON body, `{}` at least, or the server answers 500.
         payload = request.model_dump(by_alias=True, exclude_none=True)
+        if presenter_for is not None:
+            payload["token"] = self._token(presenter=True, expire=presenter_for).model_dump()
         body = (await self._http.call("POST", "join", json_body=payload)).body or {}
         return _url(body, "join")
 
-    async def token(self, request: TokenRequest) -> str:
-        check_expiry(request.expire)
-        body = (await self._http.call("POST", "token", json_body=request.model_dump(exclude_none=True))).body or {}
+    async def token(self, *, presenter: bool, expire: str) -> str:
+        """A sign-in token for the configured host user (`PresenterLinksOff` without one)."""
+        request = self._token(presenter=presenter, expire=expire)
+        body = (await self._call("token", "POST", "token", json_body=request.model_dump())).body or {}
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise VendorError(VENDOR, "MiroTalk answered without a token")
@@ -186,7 +403,18 @@ class MiroTalk:
     async def end_meeting(self, room: str, *, redirect: str | None = None) -> None:
         """Ends the meeting for everyone in it; they are sent to `redirect` (or the server's home page)."""
         payload = {"redirect": redirect} if redirect else {}
-        await self._http.call("DELETE", f"meeting/{quote(room, safe='')}", json_body=payload)
+        await self._call("meetingEnd", "DELETE", f"meeting/{quote(room, safe='')}", json_body=payload)
+
+
+def _switch_state(switch: Switch, error: VendorError) -> bool | None:
+    """What a failed call to a switchable endpoint shows of its switch: off for the "disabled" answer (and for
+    a web page: an older server without the call), on when the server went past the switch (it checks the
+    switch before the secret, then looks for the room); None when the answer shows nothing of it."""
+    if isinstance(error, VendorDisabled | VendorUnsupported):
+        return False
+    if isinstance(error, VendorAuthError | VendorNotFound):
+        return True
+    return None
 
 
 def _url(body: Any, key: str) -> str:

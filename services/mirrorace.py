@@ -6,17 +6,22 @@ carries the message in `result`, whatever the HTTP status; numbers may come as s
 `max_mirrors` is a URL: read as "no limit beyond the mirrors switched on"); uploads go to the hosts `file/upload`
 names, never to the API base.
 
-A direct upload reads its bytes from an async source into one buffer of at most a chunk and sends each chunk as
-a multipart request carrying every field, with `Content-Range: bytes START-END/TOTAL` (END inclusive). The buffer
-is reused for every chunk and resent as it is when a chunk is retried, so memory stays at about one chunk
-whatever the file's size.
+A direct upload goes as MirrorAce's doc says: "MirrorAce only supports chunk upload for files larger than Maximum
+chuck size. A single request should not upload more than Maximum chuck size" (`max_chunk_size`, from
+`file/upload`). So a file no larger than `max_chunk_size` goes in one multipart request without `Content-Range`,
+its bytes streamed from the source as they arrive and never held (a resend opens the source again: for a Slack
+file, a new download). A larger file goes in chunks, each a multipart request carrying every field, with
+`Content-Range: bytes START-END/TOTAL` (END inclusive): the source is read into one buffer of at most a chunk,
+reused for every chunk and resent as it is when a chunk is retried. Either way memory stays at about one chunk
+(Cohost's own cap, `CHUNK_CAP`) whatever the file's size.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -31,10 +36,11 @@ from services.vendor_values import read_one
 VENDOR = "MirrorAce"
 #: `file/info` takes at most this many slugs a call.
 INFO_BATCH = 50
-#: Cohost's own bound on a chunk. MirrorAce allows about 100 MB, but a chunk is held in memory while it is sent
-#: (and resent if it fails): 8 MiB keeps the bot's memory low and flat at a cost of one request per 8 MiB.
+#: Cohost's own bound on a chunk of a file sent in chunks (one larger than `max_chunk_size`). MirrorAce allows
+#: about 100 MB, but a chunk is held in memory while it is sent (and resent if it fails): 8 MiB keeps the bot's
+#: memory low and flat at a cost of one request per 8 MiB.
 CHUNK_CAP = 8 * 1024 * 1024
-#: A chunk that fails in a way a retry may cure (timeout, dropped connection, 5xx, 429) is sent once more.
+#: A request that fails in a way a retry may cure (timeout, dropped connection, 5xx, 429) is sent once more.
 CHUNK_RETRIES = 1
 #: The slowest upload a chunk's time limit allows for, on top of the vendor's bound on a call.
 MIN_UPLOAD_BYTES_PER_S = 1024 * 1024
@@ -42,8 +48,11 @@ MIN_UPLOAD_BYTES_PER_S = 1024 * 1024
 STATUSES = ("active", "user removed", "admin removed", "copyright removed", "not found")
 _AUTH_TEXT = re.compile(r"api[ _]?(key|token)|credential|unauthori", re.IGNORECASE)
 
-#: Bytes MirrorAce has confirmed so far (called after each chunk).
+#: Bytes sent so far: confirmed by MirrorAce after each chunk; while a file goes in one request, as they go out
+#: (and from 0 again if it is resent).
 Progress = Callable[[int], Awaitable[None]]
+#: Opens the file's bytes from the first one, each call afresh (a resend of a file sent whole calls it again).
+OpenSource = Callable[[], AbstractAsyncContextManager[AsyncIterable[bytes]]]
 
 
 class SourceFailed(Exception):
@@ -250,7 +259,7 @@ class _Chunk:
         finally:
             self._changed.set()
 
-    async def pieces(self) -> AsyncIterator[memoryview]:
+    async def pieces(self) -> AsyncGenerator[memoryview, None]:
         sent = 0
         while sent < self.size:
             while self._sendable == sent:
@@ -262,6 +271,49 @@ class _Chunk:
             end = self._sendable
             yield self.view[sent:end]
             sent = end
+
+
+class _WholeFile:
+    """A file sent in one request, its bytes passed on from the source as they arrive, never held. Each attempt
+    opens the source afresh (a resend downloads the file again). The final byte waits until the source is known to
+    end there: a file longer or shorter than announced is never completed, and the reason is kept in `failure`."""
+
+    def __init__(self, open_source: OpenSource, size: int, progress: Progress | None) -> None:
+        self._open = open_source
+        self._size = size
+        self._progress = progress
+        #: Why the last attempt's bytes stopped coming, if they did.
+        self.failure: SourceFailed | None = None
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    async def pieces(self) -> AsyncGenerator[memoryview, None]:
+        self.failure = None
+        sent = 0
+        try:
+            async with self._open() as source:
+                last: memoryview | None = None
+                async for data in source:
+                    piece = memoryview(data).cast("B")
+                    if not piece:
+                        continue
+                    if last is not None or sent + len(piece) > self._size:
+                        raise SourceFailed("the file is longer than its announced size")
+                    if sent + len(piece) == self._size:
+                        piece, last = piece[:-1], piece[-1:]  # held back until the source is known to end here
+                    if piece:
+                        yield piece
+                        sent += len(piece)
+                        if self._progress is not None:
+                            await self._progress(sent)
+                if last is None:
+                    raise SourceFailed(f"the file ended after {sent} bytes")
+                yield last
+        except SourceFailed as exc:
+            self.failure = exc
+            raise
 
 
 class MirrorAce:
@@ -333,14 +385,16 @@ class MirrorAce:
         self,
         name: str,
         size: int,
-        source: AsyncIterable[bytes],
+        open_source: OpenSource,
         *,
         password: str | None = None,
         mirrors: Sequence[str] | None = None,
         progress: Progress | None = None,
     ) -> UploadedFile:
-        """Streams `size` bytes from `source` to MirrorAce in chunks. A file of `max_file_size` or more is refused
-        before a byte is sent; a chunk that fails is retried once, then the failure is raised."""
+        """Streams `size` bytes from the source to MirrorAce: in one request when the file is no larger than
+        MirrorAce's `max_chunk_size`, in chunks when it is. A file of `max_file_size` or more is refused before a
+        byte is sent; a request that fails is retried once, then the failure is raised (the source's own failure
+        as `SourceFailed`)."""
         if size <= 0:
             raise VendorBadRequest(VENDOR, f"{name} is empty: MirrorAce takes files of at least one byte")
         variables = await self.upload_variables()
@@ -351,6 +405,45 @@ class MirrorAce:
         fields = self._fields(variables, choose_mirrors(variables, mirrors), password)
         host, path = _host_and_path(variables.server_file)
         uploads = self._http.elsewhere(host, secrets=(password or "",))
+        if size <= variables.max_chunk_size:
+            result = await self._send_whole(uploads, path, fields, name, _WholeFile(open_source, size, progress))
+            if progress is not None:
+                await progress(size)
+            return self._complete(result)
+        async with open_source() as source:
+            return await self._send_in_chunks(uploads, path, fields, name, size, source, variables, progress)
+
+    async def _send_whole(
+        self, uploads: VendorHttp, path: str, fields: list[tuple[str, str]], name: str, whole: _WholeFile
+    ) -> Any:
+        """The file in one request, no `Content-Range`; retried once (reading the source again) through failures
+        a retry may cure. A failing source is reported as itself, not as MirrorAce's failure."""
+        try:
+            resp = await uploads.call(
+                "POST",
+                path,
+                multipart=[*fields, ("files[]", FilePart(name, whole))],
+                safe_to_repeat=True,
+                retries=CHUNK_RETRIES,
+                timeout_s=self._request_timeout(whole.size),
+            )
+        except VendorError:
+            if whole.failure is not None:
+                raise whole.failure from None
+            raise
+        return _result(resp)
+
+    async def _send_in_chunks(
+        self,
+        uploads: VendorHttp,
+        path: str,
+        fields: list[tuple[str, str]],
+        name: str,
+        size: int,
+        source: AsyncIterable[bytes],
+        variables: UploadVariables,
+        progress: Progress | None,
+    ) -> UploadedFile:
         chunk_size = max(1, min(variables.max_chunk_size, self._chunk_cap))
         buffer = memoryview(bytearray(min(chunk_size, size)))  # the one buffer, reused for every chunk
         reader = _ChunkReader(source)
@@ -368,6 +461,9 @@ class MirrorAce:
                 return self._complete(result)
             if not isinstance(result, dict) or result.get("info") != "continue":
                 raise VendorError(VENDOR, f"MirrorAce stopped taking the file after {start:,} of {size:,} bytes")
+
+    def _request_timeout(self, size: int) -> float:
+        return self._http.timeout_s + size / MIN_UPLOAD_BYTES_PER_S
 
     async def _send_chunk(
         self,
@@ -390,7 +486,7 @@ class MirrorAce:
                 headers={"Content-Range": content_range},
                 safe_to_repeat=True,
                 retries=CHUNK_RETRIES,
-                timeout_s=self._http.timeout_s + chunk.size / MIN_UPLOAD_BYTES_PER_S,
+                timeout_s=self._request_timeout(chunk.size),
             )
         except VendorError:
             if filling.done() and not filling.cancelled() and filling.exception() is not None:

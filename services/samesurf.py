@@ -6,9 +6,11 @@ the server checks `iat`, so a token is never reused. `"success": false` is a fai
 
 from __future__ import annotations
 
+import contextlib
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jwt
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
@@ -38,6 +40,10 @@ VENDOR = "SameSurf"
 #: Pages of running rooms read at most (10,000 rooms): a server that always says there are more cannot keep
 #: Cohost asking forever.
 MAX_PAGES = 100
+#: The page a room opens on when no URL is given. The doc calls `starturl` optional, yet SameSurf lists error 105
+#: "starturl required" (NOTES.md) and every create example sends one: so one is always sent. SameSurf's own home
+#: page (the doc's examples' own start page) is neutral (nothing of any customer's) and surely loads in its browser.
+DEFAULT_START_URL = "https://www.samesurf.com"
 
 FEATURES = (
     "MODE_DOCUMENT_SHARE",
@@ -257,9 +263,7 @@ class SameSurf:
         disabledfeatures: list[str] | None = None,
         schedule: Schedule | None = None,
     ) -> Room:
-        body: dict[str, Any] = {}
-        if starturl:
-            body["starturl"] = starturl
+        body: dict[str, Any] = {"starturl": starturl or DEFAULT_START_URL}
         if title:
             body["title"] = title
         if bookmarks:
@@ -349,11 +353,17 @@ class SameSurf:
 
 def _schedule_fields(schedule: Schedule) -> dict[str, Any]:
     when = schedule.eventtime.replace(microsecond=0)
+    zone = schedule.timezone if schedule.timezone and schedule.timezone != "UTC" else None
+    if when.tzinfo is not None:
+        # The wall clock sent is the zone's (or UTC's), whatever zone the moment came in; a zone name that is not
+        # one is sent as it is, for SameSurf to refuse in its own words (106/107).
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+            when = when.astimezone(ZoneInfo(zone) if zone else UTC)
     fields: dict[str, Any] = {}
-    if schedule.timezone and schedule.timezone != "UTC":
+    if zone:
         # A wall-clock time plus its IANA zone, as in SameSurf's example.
         fields["eventtime"] = when.replace(tzinfo=None).isoformat()
-        fields["timezone"] = schedule.timezone
+        fields["timezone"] = zone
     else:
         fields["eventtime"] = when.replace(tzinfo=None).isoformat() + "Z"
     if schedule.lengthinminutes:

@@ -1,6 +1,9 @@
 """The store: what the vendors do not keep. Cards (which Slack message shows which session, who made it, its
 expiry and state) and the keys of requests already handled, so a redelivered request never acts twice.
 
+Workspaces are walls: every row belongs to a team (`team_id`), and every lookup a request can reach takes the
+team, so a click or command from one workspace never finds another's card, subscription, guest or key.
+
 SQLAlchemy 2 async on `DATABASE_URL`; the schema is Alembic's (`services/migrations`), applied at start-up.
 """
 
@@ -16,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    Index,
     Integer,
     String,
     TypeDecorator,
@@ -35,8 +39,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The newest migration (tests check it is Alembic's head): a process that finds the schema there starts without
 #: loading Alembic at all, some 8 MB a web process does not need.
-SCHEMA_HEAD = "0003"
-CLAIM_BATCH = 500  # rows per INSERT: two bound values each, well under SQLite's limit
+SCHEMA_HEAD = "0005"
+CLAIM_BATCH = 500  # rows per INSERT: three bound values each, well under SQLite's limit
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -72,6 +76,7 @@ class CardState(enum.StrEnum):
 
 class Card(Base):
     __tablename__ = "cards"
+    __table_args__ = (Index("ix_cards_team_vendor_id", "team_id", "vendor", "vendor_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -79,7 +84,7 @@ class Card(Base):
     ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
     family: Mapped[str] = mapped_column(String(16))
     vendor: Mapped[str] = mapped_column(String(16))
-    vendor_id: Mapped[str] = mapped_column(String(200), index=True)
+    vendor_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200))
     creator_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -95,8 +100,11 @@ class Card(Base):
 
 
 class HandledRequest(Base):
+    """A request already acted on, per team: one workspace's key never blocks another's request."""
+
     __tablename__ = "handled_requests"
 
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     handled_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
@@ -105,9 +113,12 @@ class MeetingGuest(Base):
     """Which Slack person is which participant of a vendor's session, so "Get my link" reuses their own."""
 
     __tablename__ = "meeting_guests"
-    __table_args__ = (UniqueConstraint("vendor", "session_id", "user_id", name="uq_meeting_guests_person"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "vendor", "session_id", "user_id", name="uq_meeting_guests_team_person"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
     vendor: Mapped[str] = mapped_column(String(16))
     session_id: Mapped[str] = mapped_column(String(200))
     user_id: Mapped[str] = mapped_column(String(32))
@@ -119,6 +130,7 @@ class Upload(Base):
     """A file mirrored to MirrorAce through the bot: who, what, where it went, when."""
 
     __tablename__ = "uploads"
+    __table_args__ = (Index("ix_uploads_team_created_at", "team_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -130,7 +142,7 @@ class Upload(Base):
     size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     slug: Mapped[str] = mapped_column(String(100))
     url: Mapped[str] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class JobKind(enum.StrEnum):
@@ -150,13 +162,20 @@ class Job(Base):
     __table_args__ = (UniqueConstraint("card_id", "kind", name="uq_jobs_card_kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: The card's team: the scheduler acts in that workspace (with its token, once there are several).
+    team_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(24))
     card_id: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: Tries begun (each claim counts one, so a scheduler that died mid-way counts too).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: After a failed try: not claimed again before this.
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: What the last failed try ran into, as a person may read it (never a secret).
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    #: `done`, or why it was not: `cancelled` (the card ended first), `skipped`.
+    #: `done`, or why it was not: `cancelled` (the card ended first), `skipped`, `failed` (it gave up).
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
@@ -164,7 +183,7 @@ class DigestSubscription(Base):
     """A channel's digest of one family: daily or weekly at a wall-clock time in a time zone."""
 
     __tablename__ = "digest_subscriptions"
-    __table_args__ = (UniqueConstraint("channel_id", "family", name="uq_digest_channel_family"),)
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "family", name="uq_digest_team_channel_family"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -178,6 +197,8 @@ class DigestSubscription(Base):
     next_run_at: Mapped[datetime] = mapped_column(UtcDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: Failed tries in a row at sending the current digest (Slack's 429s not counted).
+    failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
 @dataclass(frozen=True)
@@ -254,7 +275,7 @@ class Store:
         else:
             self.engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._claims: list[tuple[str, datetime, asyncio.Future[bool]]] = []
+        self._claims: list[tuple[tuple[str, str], datetime, asyncio.Future[bool]]] = []
         self._claimer: asyncio.Task[None] | None = None
 
     async def migrate(self) -> None:
@@ -286,14 +307,14 @@ class Store:
 
     # -- requests already handled ------------------------------------------------------------------------
 
-    async def claim_request(self, key: str, now: datetime) -> bool:
-        """True the first time `key` is seen; False for a redelivery of a request already handled.
+    async def claim_request(self, team_id: str, key: str, now: datetime) -> bool:
+        """True the first time the team's `key` is seen; False for a redelivery of a request already handled.
 
         Claims are group-committed: every claim that arrives while one batch is being written goes into the
         next single INSERT, so a burst of requests costs a few transactions, not one each.
         """
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._claims.append((key[:200], now, future))
+        self._claims.append(((team_id, key[:200]), now, future))
         if self._claimer is None or self._claimer.done():
             self._claimer = asyncio.create_task(self._write_claims())
         return await future
@@ -314,17 +335,17 @@ class Store:
                 future.set_result(key in inserted)
                 inserted.discard(key)
 
-    async def _insert_new_keys(self, rows: dict[str, datetime]) -> set[str]:
+    async def _insert_new_keys(self, rows: dict[tuple[str, str], datetime]) -> set[tuple[str, str]]:
         insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         statement = (
             insert(HandledRequest)
-            .values([{"key": key, "handled_at": at} for key, at in rows.items()])
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(HandledRequest.key)
+            .values([{"team_id": team, "key": key, "handled_at": at} for (team, key), at in rows.items()])
+            .on_conflict_do_nothing(index_elements=["team_id", "key"])
+            .returning(HandledRequest.team_id, HandledRequest.key)
         )
         async with self.engine.begin() as conn:
             result = await conn.execute(statement)
-            return {row[0] for row in result}
+            return {(row[0], row[1]) for row in result}
 
     async def prune_requests(self, older_than: datetime) -> int:
         async with self._sessions.begin() as session:
@@ -343,15 +364,20 @@ class Store:
         async with self._sessions.begin() as session:
             await session.execute(update(Card).where(Card.id == card_id).values(ts=ts))
 
-    async def get_card(self, card_id: int) -> Card | None:
+    async def get_card(self, team_id: str, card_id: int) -> Card | None:
+        """The card, if it is the team's."""
         async with self._sessions() as session:
-            return await session.get(Card, card_id)
+            card = await session.get(Card, card_id)
+            return card if card is not None and card.team_id == team_id else None
 
-    async def find_card(self, vendor: str, vendor_id: str) -> Card | None:
-        """The newest card of a vendor's session (SameSurf reuses room numbers)."""
+    async def find_card(self, team_id: str, vendor: str, vendor_id: str) -> Card | None:
+        """The team's newest card of a vendor's session (SameSurf reuses room numbers)."""
         async with self._sessions() as session:
             result = await session.execute(
-                select(Card).where(Card.vendor == vendor, Card.vendor_id == vendor_id).order_by(Card.id.desc()).limit(1)
+                select(Card)
+                .where(Card.team_id == team_id, Card.vendor == vendor, Card.vendor_id == vendor_id)
+                .order_by(Card.id.desc())
+                .limit(1)
             )
             return result.scalar_one_or_none()
 
@@ -402,20 +428,24 @@ class Store:
         async with self._sessions.begin() as session:
             await session.execute(update(Card).where(Card.id.in_(card_ids)).values(last_seen_at=at))
 
-    async def active_cards(self, family: str | None = None) -> list[Card]:
+    async def active_cards(self, family: str | None = None, *, team_id: str | None = None) -> list[Card]:
+        """Active cards of one team, or of every team (reconciliation: the vendor accounts may be shared)."""
         async with self._sessions() as session:
             query = select(Card).where(Card.state == CardState.ACTIVE.value)
             if family is not None:
                 query = query.where(Card.family == family)
+            if team_id is not None:
+                query = query.where(Card.team_id == team_id)
             return list((await session.execute(query.order_by(Card.id))).scalars())
 
     # -- meeting guests --------------------------------------------------------------------------------------
 
-    async def guest(self, vendor: str, session_id: str, user_id: str) -> str | None:
+    async def guest(self, team_id: str, vendor: str, session_id: str, user_id: str) -> str | None:
         """The participant id this person already has in the session, if any."""
         async with self._sessions() as session:
             result = await session.execute(
                 select(MeetingGuest.participant_id).where(
+                    MeetingGuest.team_id == team_id,
                     MeetingGuest.vendor == vendor,
                     MeetingGuest.session_id == session_id,
                     MeetingGuest.user_id == user_id,
@@ -423,35 +453,46 @@ class Store:
             )
             return result.scalar_one_or_none()
 
-    async def add_guest(self, vendor: str, session_id: str, user_id: str, participant_id: str, at: datetime) -> str:
+    async def add_guest(
+        self, team_id: str, vendor: str, session_id: str, user_id: str, participant_id: str, at: datetime
+    ) -> str:
         """Records the person's participant; when a concurrent click recorded one first, that one wins and is
         returned (the caller then drops its own)."""
         insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        person = {"team_id": team_id, "vendor": vendor, "session_id": session_id, "user_id": user_id}
         statement = (
             insert(MeetingGuest)
-            .values(vendor=vendor, session_id=session_id, user_id=user_id, participant_id=participant_id, created_at=at)
-            .on_conflict_do_nothing(index_elements=["vendor", "session_id", "user_id"])
+            .values(**person, participant_id=participant_id, created_at=at)
+            .on_conflict_do_nothing(index_elements=list(person))
         )
         async with self.engine.begin() as conn:
             await conn.execute(statement)
-        existing = await self.guest(vendor, session_id, user_id)
+        existing = await self.guest(team_id, vendor, session_id, user_id)
         assert existing is not None
         return existing
 
-    async def guests(self, vendor: str, session_id: str) -> list[tuple[str, str]]:
-        """(Slack user id, participant id) of everyone Cohost gave a place in the session."""
+    async def guests(self, team_id: str, vendor: str, session_id: str) -> list[tuple[str, str]]:
+        """(Slack user id, participant id) of everyone in the team Cohost gave a place in the session."""
         async with self._sessions() as session:
             result = await session.execute(
                 select(MeetingGuest.user_id, MeetingGuest.participant_id)
-                .where(MeetingGuest.vendor == vendor, MeetingGuest.session_id == session_id)
+                .where(
+                    MeetingGuest.team_id == team_id,
+                    MeetingGuest.vendor == vendor,
+                    MeetingGuest.session_id == session_id,
+                )
                 .order_by(MeetingGuest.id)
             )
             return [(row[0], row[1]) for row in result]
 
-    async def forget_guest(self, vendor: str, participant_id: str) -> None:
+    async def forget_guest(self, team_id: str, vendor: str, participant_id: str) -> None:
         async with self._sessions.begin() as session:
             await session.execute(
-                delete(MeetingGuest).where(MeetingGuest.vendor == vendor, MeetingGuest.participant_id == participant_id)
+                delete(MeetingGuest).where(
+                    MeetingGuest.team_id == team_id,
+                    MeetingGuest.vendor == vendor,
+                    MeetingGuest.participant_id == participant_id,
+                )
             )
 
     # -- uploads ---------------------------------------------------------------------------------------------
@@ -462,11 +503,9 @@ class Store:
             session.add(row)
         return row
 
-    async def uploads_since(self, since: datetime, *, team_id: str | None = None) -> list[Upload]:
+    async def uploads_since(self, team_id: str, since: datetime) -> list[Upload]:
         async with self._sessions() as session:
-            query = select(Upload).where(Upload.created_at >= since)
-            if team_id is not None:
-                query = query.where(Upload.team_id == team_id)
+            query = select(Upload).where(Upload.team_id == team_id, Upload.created_at >= since)
             return list((await session.execute(query.order_by(Upload.id))).scalars())
 
     # -- scheduled work --------------------------------------------------------------------------------------
@@ -474,16 +513,20 @@ class Store:
     def _insert(self) -> Any:
         return postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
 
-    async def plan_jobs(self, card_id: int, plan: list[tuple[JobKind, datetime]]) -> None:
-        """Sets when each kind of job of a card is due; a job already done stays done, a pending one moves."""
+    async def plan_jobs(self, card: Card, plan: list[tuple[JobKind, datetime]]) -> None:
+        """Sets when each kind of job of a card is due; a job already done stays done, a pending one moves
+        (and starts its tries afresh)."""
         if not plan:
             return
         insert = self._insert()
-        rows = [{"card_id": card_id, "kind": kind.value, "due_at": due, "attempts": 0} for kind, due in plan]
+        rows = [
+            {"team_id": card.team_id, "card_id": card.id, "kind": kind.value, "due_at": due, "attempts": 0}
+            for kind, due in plan
+        ]
         statement = insert(Job).values(rows)
         statement = statement.on_conflict_do_update(
             index_elements=["card_id", "kind"],
-            set_={"due_at": statement.excluded.due_at, "lease_until": None},
+            set_={"due_at": statement.excluded.due_at, "lease_until": None, "attempts": 0, "retry_at": None},
             where=Job.done_at.is_(None),
         )
         async with self.engine.begin() as conn:
@@ -500,8 +543,32 @@ class Store:
     async def claim_jobs(self, now: datetime, *, lease: timedelta, limit: int = 100) -> list[Job]:
         """Due jobs nobody holds, leased to the caller until `now + lease`. Of several schedulers claiming at
         once, each job goes to one."""
-        free = (Job.done_at.is_(None), Job.due_at <= now, (Job.lease_until.is_(None)) | (Job.lease_until < now))
+        free = (
+            Job.done_at.is_(None),
+            Job.due_at <= now,
+            (Job.lease_until.is_(None)) | (Job.lease_until < now),
+            (Job.retry_at.is_(None)) | (Job.retry_at <= now),
+        )
         return list(await self._claim(Job, free, Job.due_at, now + lease, limit))
+
+    async def retry_job(self, job: Job, *, at: datetime, error: str) -> bool:
+        """A try failed: the job is claimable again from `at`. Only while the caller's lease still holds (False
+        otherwise), so a run that outlived its lease undoes no one else's claim."""
+        return await self._after_try(job, retry_at=at, lease_until=None, last_error=error[:200])
+
+    async def fail_job(self, job: Job, *, at: datetime, error: str) -> bool:
+        """The job gives up: recorded `failed`, never tried again. True for the one caller that recorded it (whose
+        lease still held), so whoever tells people of it does so once."""
+        return await self._after_try(job, done_at=at, outcome="failed", last_error=error[:200])
+
+    async def _after_try(self, job: Job, **values: Any) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.done_at.is_(None), Job.lease_until == job.lease_until)
+                .values(**values)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def finish_job(self, job_id: int, at: datetime, outcome: str = "done") -> None:
         async with self._sessions.begin() as session:
@@ -529,36 +596,37 @@ class Store:
     # -- digest subscriptions --------------------------------------------------------------------------------
 
     async def set_digest(self, digest: NewDigest) -> DigestSubscription:
-        """One subscription per channel and family: a new one replaces the old."""
+        """One subscription per team, channel and family: a new one replaces the old."""
         insert = self._insert()
         values = dict(digest.__dict__)
+        unique = ("team_id", "channel_id", "family")
         statement = insert(DigestSubscription).values(values)
         statement = statement.on_conflict_do_update(
-            index_elements=["channel_id", "family"],
-            set_={key: statement.excluded[key] for key in values if key not in ("channel_id", "family")}
-            | {"lease_until": None},
+            index_elements=list(unique),
+            set_={key: statement.excluded[key] for key in values if key not in unique} | {"lease_until": None},
         )
         async with self.engine.begin() as conn:
             await conn.execute(statement)
-        found = await self.digest(digest.channel_id, digest.family)
+        found = await self.digest(digest.team_id, digest.channel_id, digest.family)
         assert found is not None
         return found
 
-    async def digest(self, channel_id: str, family: str) -> DigestSubscription | None:
+    @staticmethod
+    def _digest_of(team_id: str, channel_id: str, family: str) -> tuple[Any, ...]:
+        d = DigestSubscription
+        return (d.team_id == team_id, d.channel_id == channel_id, d.family == family)
+
+    async def digest(self, team_id: str, channel_id: str, family: str) -> DigestSubscription | None:
         async with self._sessions() as session:
             result = await session.execute(
-                select(DigestSubscription).where(
-                    DigestSubscription.channel_id == channel_id, DigestSubscription.family == family
-                )
+                select(DigestSubscription).where(*self._digest_of(team_id, channel_id, family))
             )
             return result.scalar_one_or_none()
 
-    async def remove_digest(self, channel_id: str, family: str) -> bool:
+    async def remove_digest(self, team_id: str, channel_id: str, family: str) -> bool:
         async with self._sessions.begin() as session:
             result = await session.execute(
-                delete(DigestSubscription).where(
-                    DigestSubscription.channel_id == channel_id, DigestSubscription.family == family
-                )
+                delete(DigestSubscription).where(*self._digest_of(team_id, channel_id, family))
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -573,25 +641,42 @@ class Store:
             await session.execute(
                 update(DigestSubscription)
                 .where(DigestSubscription.id == digest_id)
-                .values(last_sent_at=at, next_run_at=next_run_at, lease_until=None)
+                .values(last_sent_at=at, next_run_at=next_run_at, lease_until=None, failures=0)
             )
 
-    async def retry_digest(self, digest_id: int, *, leased_until: datetime, at: datetime) -> None:
-        """A digest that could not go out now (Slack said when to come back): claimable again from `at` instead
-        of when its lease runs out. Only while the caller's lease still holds, so no one else's claim is undone."""
+    async def retry_digest(self, digest_id: int, *, leased_until: datetime, at: datetime, failed: bool = False) -> None:
+        """A digest that could not go out now: claimable again from `at` instead of when its lease runs out;
+        `failed` counts one more failure in a row (Slack's "come back later" is none). Only while the caller's
+        lease still holds, so no one else's claim is undone."""
+        d = DigestSubscription
         async with self._sessions.begin() as session:
             await session.execute(
-                update(DigestSubscription)
-                .where(DigestSubscription.id == digest_id, DigestSubscription.lease_until == leased_until)
-                .values(lease_until=at)
+                update(d)
+                .where(d.id == digest_id, d.lease_until == leased_until)
+                .values(lease_until=at, failures=d.failures + (1 if failed else 0))
             )
 
+    async def skip_digest(self, digest_id: int, *, leased_until: datetime, next_run_at: datetime) -> bool:
+        """This period's digest gives up (it kept failing): the next one is due at `next_run_at`. True for the one
+        caller whose lease still held."""
+        d = DigestSubscription
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(d)
+                .where(d.id == digest_id, d.lease_until == leased_until)
+                .values(next_run_at=next_run_at, lease_until=None, failures=0)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def cards_between(
-        self, start: datetime, end: datetime, *, family: str, channel_id: str | None = None
+        self, team_id: str, start: datetime, end: datetime, *, family: str, channel_id: str | None = None
     ) -> list[Card]:
-        """Cards of a family created in [start, end), oldest first; only one channel's when `channel_id` is given."""
+        """The team's cards of a family created in [start, end), oldest first; only one channel's when
+        `channel_id` is given."""
         async with self._sessions() as session:
-            query = select(Card).where(Card.family == family, Card.created_at >= start, Card.created_at < end)
+            query = select(Card).where(
+                Card.team_id == team_id, Card.family == family, Card.created_at >= start, Card.created_at < end
+            )
             if channel_id is not None:
                 query = query.where(Card.channel_id == channel_id)
             return list((await session.execute(query.order_by(Card.created_at, Card.id))).scalars())

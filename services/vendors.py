@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
 from services import coviu, mirotalk, mirrorace, mirrortab, samesurf
+from services.clock import Clock
 from services.coviu import Coviu, TokenSource
-from services.errors import VendorNotConfigured
+from services.errors import VendorError, VendorNotConfigured
 from services.http import HttpPool, VendorHttp
-from services.mirotalk import MiroTalk
+from services.mirotalk import HostUser, MiroTalk
 from services.mirrorace import MirrorAce
 from services.mirrortab import MirrorTab
 from services.samesurf import SameSurf
+
+log = logging.getLogger("cohost.vendors")
 
 CobrowseVendor = Literal["mirrortab", "samesurf"]
 MeetingVendor = Literal["mirotalk", "coviu"]
@@ -39,6 +44,9 @@ class VendorConfig:
     samesurf_jwt_alg: str = "HS256"
     mirotalk_url: str = ""
     mirotalk_api_secret: str = ""
+    #: A host user configured on the MiroTalk server: presenter links and tokens are made for it (both or neither).
+    mirotalk_host_username: str = ""
+    mirotalk_host_password: str = ""
     coviu_api_key: str = ""
     coviu_api_secret: str = ""
     coviu_url: str = "https://api.coviu.com/v1"
@@ -49,6 +57,8 @@ class VendorConfig:
     meeting_provider: str = ""
     #: `COHOST_ALLOW_PRIVATE_URLS`: URLs naming loopback, private or link-local hosts may be handed to vendors.
     allow_private_urls: bool = False
+    #: How often a call that is safe to repeat is retried through a failure a retry may cure (`doctor`: never).
+    retries: int = 3
 
     def missing(self, vendor: str) -> list[str]:
         """The variables still empty for `vendor` (none: it is on)."""
@@ -74,11 +84,16 @@ class VendorConfig:
     def enabled_meeting(self) -> list[MeetingVendor]:
         return [vendor for vendor in MEETING_VENDORS if not self.missing(vendor)]
 
+    def mirotalk_host_user(self) -> HostUser | None:
+        if self.mirotalk_host_username and self.mirotalk_host_password:
+            return HostUser(self.mirotalk_host_username, self.mirotalk_host_password)
+        return None
+
 
 class Vendors:
     """The vendor clients of this process; a vendor that is off raises `VendorNotConfigured` when asked for."""
 
-    def __init__(self, config: VendorConfig, pool: HttpPool) -> None:
+    def __init__(self, config: VendorConfig, pool: HttpPool, *, clock: Clock | None = None) -> None:
         self.config = config
         self.pool = pool
         self._mirrortab = MirrorTab(
@@ -87,6 +102,7 @@ class Vendors:
                 base_url=config.mirrortab_url,
                 pool=pool,
                 timeout_s=config.timeout_s,
+                retries=config.retries,
                 error_text=mirrortab.error_text,
                 secrets=(config.mirrortab_api_key,),
             ),
@@ -98,6 +114,7 @@ class Vendors:
                 base_url=config.samesurf_url.rstrip("/") + "/api/v3",
                 pool=pool,
                 timeout_s=config.timeout_s,
+                retries=config.retries,
                 secrets=(config.samesurf_api_key, config.samesurf_api_secret),
             ),
             config.samesurf_api_key,
@@ -110,15 +127,19 @@ class Vendors:
                 base_url=config.mirotalk_url.rstrip("/") + "/api/v1",
                 pool=pool,
                 timeout_s=config.timeout_s,
-                secrets=(config.mirotalk_api_secret,),
+                retries=config.retries,
+                secrets=(config.mirotalk_api_secret, config.mirotalk_host_password),
             ),
             config.mirotalk_api_secret,
+            host_user=config.mirotalk_host_user(),
+            clock=clock,
         )
         coviu_http = VendorHttp(
             vendor=coviu.VENDOR,
             base_url=config.coviu_url,
             pool=pool,
             timeout_s=config.timeout_s,
+            retries=config.retries,
             secrets=(config.coviu_api_key, config.coviu_api_secret),
         )
         self._coviu = Coviu(coviu_http, TokenSource(coviu_http, config.coviu_api_key, config.coviu_api_secret))
@@ -128,11 +149,23 @@ class Vendors:
                 base_url=config.mirrorace_url,
                 pool=pool,
                 timeout_s=config.timeout_s,
+                retries=config.retries,
                 secrets=(config.mirrorace_api_key, config.mirrorace_api_token),
             ),
             config.mirrorace_api_key,
             config.mirrorace_api_token,
         )
+
+    async def learn_at_start(self, within_s: float = 5.0) -> None:
+        """What is worth knowing before the first request: which endpoints the MiroTalk server has switched on.
+        Bounded and never fatal: a server that cannot be asked now is asked when a meeting needs it."""
+        if self.config.missing("mirotalk"):
+            return
+        try:
+            async with asyncio.timeout(within_s):
+                await self._mirotalk.switches()
+        except (VendorError, TimeoutError) as exc:
+            log.warning("MiroTalk's switched-on endpoints not learned at start: %s", type(exc).__name__)
 
     def _require(self, vendor: str) -> None:
         missing = self.config.missing(vendor)

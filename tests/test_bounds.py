@@ -33,6 +33,14 @@ def slack_link(url: str) -> str:
     return "<" + url.replace("&", "&amp;") + ">"
 
 
+@pytest.fixture(autouse=True)
+def only_calls_after_start(bot: Harness) -> None:
+    """What the bot asked a vendor while starting (MiroTalk's switches, learned by harmless probes before the
+    first request) is no call of a command's: the checks below see only what commands call."""
+    for sim in (bot.mirrortab, bot.samesurf, bot.mirotalk, bot.coviu, bot.mirrorace, bot.mirrorace.upload):
+        sim.calls.clear()
+
+
 def vendor_of(bot: Harness, command: str, text: str) -> list[SimServer]:
     """The simulators the command would have called."""
     if command == "/upload":
@@ -127,6 +135,16 @@ async def test_a_name_of_150_characters_and_a_week_long_session_are_fine(bot: Ha
     (session,) = bot.mirrortab.sessions.values()
     assert session["session_name"] == name
     assert bot.mirrortab.calls_to("/new_session")[0].json()["duration_min"] == 10080
+
+
+async def test_a_mirotalk_meeting_longer_than_its_links_can_carry_reaches_no_vendor(bot: Harness) -> None:
+    """Within the week every family allows, but past the 99:59 a MiroTalk join link's `duration` can carry: refused
+    before the room is made, with the command given back."""
+    ack = await bot.command("new standup --minutes 6000", command="/meeting")
+    assert ack.status == 200
+    answer = await bot.private()
+    assert "1 to 5,999 minutes" in answer and "Your command, to try again" in answer
+    assert not bot.mirotalk.calls and not bot.slack.posted()
 
 
 def form(**values: str) -> dict[str, Any]:

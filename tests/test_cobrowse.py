@@ -242,7 +242,9 @@ async def test_schedule_reads_when_in_the_callers_time_zone(bot: Harness) -> Non
 async def test_schedule_with_tz_and_a_bad_zone(bot: Harness) -> None:
     await bot.command("schedule 2026-11-24 15:00 --tz UTC")
     await bot.card()
-    assert bot.samesurf.calls_to("/api/v3/create")[0].json()["eventtime"] == "2026-11-24T15:00:00Z"
+    sent = bot.samesurf.calls_to("/api/v3/create")[0].json()
+    assert sent["eventtime"] == "2026-11-24T15:00:00Z"
+    assert sent["starturl"] == "https://www.samesurf.com"  # no URL given: SameSurf's own page, never none (105)
     await bot.command("schedule 2026-11-24 15:00 --tz Mars/Olympus")
     assert "not a time zone" in await bot.private(2)
 

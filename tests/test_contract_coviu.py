@@ -50,11 +50,12 @@ async def test_every_coviu_operation_keeps_to_the_swagger(client: Coviu) -> None
     await client.sessions_page(
         page=0,
         page_size=200,
-        start_time=soon - timedelta(days=1),
-        end_time=soon + timedelta(days=1),
+        starting_from=soon - timedelta(days=1),
+        starting_until=soon + timedelta(days=1),
         include_canceled=True,
-        order="asc",
+        participant_state="waiting",
     )
+    await client.live_sessions(datetime.now(UTC))
     await client.get_session(session.session_id)
     await client.update_session(session.session_id, name="Contract 2", end=soon + timedelta(hours=2))
     guest = await client.add_participant(session.session_id, NewParticipant("Bob"))

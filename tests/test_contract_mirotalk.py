@@ -3,7 +3,8 @@
 Prism serves a Swagger 2.0 spec's paths at its root (without `basePath`), so the client is pointed at Prism's
 root and Prism forwards to the simulator's `/api/v1`. The swagger is wrong about two answers (NOTES.md): stats
 carry `totalUsers`, not `totalPeers`, and peers carry no `avatar`. Neither breaks the schema (no property is
-required), so Prism lets the real forms through; the client is checked to read them.
+required), so Prism lets the real forms through; the client is checked to read them. The probes that learn
+which endpoints the server has switched on go through Prism too, on a server as shipped and once switched on.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 from services.errors import VendorNotFound
 from services.http import HttpPool, VendorHttp
-from services.mirotalk import JoinRequest, MiroTalk, TokenRequest
+from services.mirotalk import EndpointSwitchedOff, HostUser, JoinRequest, MiroTalk
 from tests.prism import prism_proxy, sandbox_process
 
 pytestmark = pytest.mark.contract
@@ -35,12 +36,37 @@ def prism() -> Iterator[tuple[str, str, str]]:
 async def client(prism: tuple[str, str, str]) -> AsyncIterator[MiroTalk]:
     url, _, secret = prism
     pool = HttpPool()
-    yield MiroTalk(VendorHttp(vendor="MiroTalk", base_url=url, pool=pool, timeout_s=10), secret)
+    # The server's default host user.
+    http = VendorHttp(vendor="MiroTalk", base_url=url, pool=pool, timeout_s=10)
+    yield MiroTalk(http, secret, host_user=HostUser("username", "password"))
     await pool.close()
+
+
+async def switch(sim_url: str, **changes: list[str]) -> None:
+    async with aiohttp.ClientSession() as http, http.post(sim_url + "/_sandbox/switches", json=changes) as resp:
+        assert resp.status == 200
+
+
+async def test_learning_the_switches_keeps_to_the_swagger(prism: tuple[str, str, str]) -> None:
+    url, sim_url, secret = prism
+    for on in (False, True):
+        await switch(sim_url, **{"on" if on else "off": ["meetings", "meetingEnd", "token"]})
+        pool = HttpPool()
+        try:
+            learned = await MiroTalk(
+                VendorHttp(vendor="MiroTalk", base_url=url, pool=pool, timeout_s=10), secret
+            ).switches()
+        finally:
+            await pool.close()
+        assert (learned.meetings, learned.meeting_end, learned.token) == (on, on, on)
 
 
 async def test_every_mirotalk_call_keeps_to_the_swagger(client: MiroTalk, prism: tuple[str, str, str]) -> None:
     _, sim_url, _ = prism
+    await switch(sim_url, off=["meetings", "meetingEnd", "token"])
+    with pytest.raises(EndpointSwitchedOff):
+        await client.meetings()  # a server as shipped: the "disabled" 403, as the swagger allows
+    await switch(sim_url, on=["meetings", "meetingEnd", "token"])
     async with aiohttp.ClientSession() as http:
         await http.post(sim_url + "/_sandbox/peer", json={"room": "standup", "name": "ann"})
     stats = await client.stats()
@@ -60,11 +86,11 @@ async def test_every_mirotalk_call_keeps_to_the_swagger(client: MiroTalk, prism:
             hide=False,
             notify=True,
             duration="00:30:00",
-            token=TokenRequest(username="ann", password="pw", presenter=True, expire="1h"),
-        )
+        ),
+        presenter_for="1h",
     )
     assert parse_qs(urlsplit(link).query)["room"] == ["standup"]
-    assert await client.token(TokenRequest(presenter=True, expire="2h"))
+    assert await client.token(presenter=True, expire="2h")
     await client.end_meeting("standup", redirect="https://example.com/bye")
     with pytest.raises(VendorNotFound):
         await client.end_meeting("standup")

@@ -159,3 +159,110 @@ async def test_every_page_is_read(sim: CoviuSim, pool: HttpPool, clock: Clock) -
     assert [s.session_name for s in sessions] == [f"S{n}" for n in range(5)] and page == 3
     assert len(await coviu.all_sessions()) == 5
     assert datetime.now(UTC) < sessions[0].start_time  # read back as aware UTC times
+
+
+# -- which sessions are running or upcoming: by their times, never by `state` ----------------------------------------
+
+
+def seed_every_kind(sim: CoviuSim) -> dict[str, str]:
+    """One session of each kind, their participants in free-form states that name other kinds on purpose."""
+    now = sim.now()
+    return {
+        "long": sim.seed_session(
+            "Long", now - timedelta(days=6), now + timedelta(hours=20), participant_states=("finished",)
+        ),
+        "running": sim.seed_session(
+            "Running", now - timedelta(minutes=10), now + timedelta(minutes=20), participant_states=("upcoming", "")
+        ),
+        "upcoming": sim.seed_session(
+            "Upcoming", now + timedelta(hours=3), now + timedelta(hours=4), participant_states=("waiting-room",)
+        ),
+        "finished": sim.seed_session(
+            "Finished", now - timedelta(hours=2), now - timedelta(hours=1), participant_states=("running",)
+        ),
+        "ended-now": sim.seed_session("Ended now", now - timedelta(hours=1), now, participant_states=("running",)),
+        "canceled": sim.seed_session(
+            "Canceled",
+            now + timedelta(hours=1),
+            now + timedelta(hours=2),
+            participant_states=("upcoming",),
+            canceled=True,
+        ),
+        "ancient": sim.seed_session("Ancient", now - timedelta(days=30), now - timedelta(days=29)),
+    }
+
+
+async def test_running_and_upcoming_sessions_are_found_by_their_times_whatever_their_participants_states(
+    sim: CoviuSim, pool: HttpPool, clock: Clock
+) -> None:
+    ids = seed_every_kind(sim)
+    coviu = client(sim, pool, clock)
+    live = await coviu.live_sessions(sim.now())
+    assert [s.session_name for s in live] == ["Long", "Running", "Upcoming"]  # earliest start first
+    assert [s.session_name for s in await coviu.upcoming_sessions(sim.now())] == ["Upcoming"]
+    asked = sim.calls_to("/sessions")[0].query
+    week_ago = (sim.now() - timedelta(minutes=10_080)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert asked["start_time"] == week_ago and asked["include_canceled"] == "false" and "state" not in asked
+    # What `state` does mean: sessions with a participant in that free-form state.
+    by_state, _ = await coviu.sessions_page(participant_state="running")
+    assert {s.session_id for s in by_state} == {ids["finished"], ids["ended-now"]}
+    assert not (await coviu.sessions_page(participant_state="no such state"))[0]
+
+
+async def test_start_time_and_end_time_bound_when_sessions_start_and_canceled_ones_come_only_on_request(
+    sim: CoviuSim, pool: HttpPool, clock: Clock
+) -> None:
+    ids = seed_every_kind(sim)
+    coviu = client(sim, pool, clock)
+    now = sim.now()
+    recent, _ = await coviu.sessions_page(starting_from=now - timedelta(hours=1))  # starting an hour ago or later
+    assert {s.session_id for s in recent} == {ids["running"], ids["upcoming"], ids["ended-now"]}
+    window, _ = await coviu.sessions_page(
+        starting_from=now - timedelta(hours=1), starting_until=now + timedelta(hours=1), include_canceled=True
+    )
+    assert {s.session_id for s in window} == {ids["running"], ids["ended-now"], ids["canceled"]}  # both inclusive
+    during = await coviu.sessions_during(now - timedelta(minutes=90), now - timedelta(minutes=30))
+    assert [s.session_name for s in during] == ["Long", "Finished", "Ended now"]  # all that ran then
+
+
+async def test_every_page_of_live_sessions_is_read(sim: CoviuSim, pool: HttpPool, clock: Clock) -> None:
+    now = sim.now()
+    for n in range(205):
+        sim.seed_session(f"S{n:03}", now + timedelta(minutes=n + 1), now + timedelta(minutes=n + 30))
+    live = await client(sim, pool, clock).live_sessions(now)
+    assert len(live) == 205 and [call.query["page"] for call in sim.calls_to("/sessions")] == ["0", "1"]
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("include_canceled=yes", "Invalid `include_canceled`"),
+        ("start_time=yesterday", "Invalid `start_time`"),
+        ("page_size=500", "page_size is 1 to 200"),
+        ("order=asc", "Invalid `order`"),
+    ],
+)
+async def test_the_simulator_refuses_a_list_parameter_that_does_not_parse(
+    sim: CoviuSim, pool: HttpPool, clock: Clock, query: str, problem: str
+) -> None:
+    coviu = client(sim, pool, clock)
+    token = await coviu.tokens.access_token()
+    async with pool.session.get(f"{sim.url}/sessions?{query}", headers={"Authorization": f"Bearer {token}"}) as resp:
+        assert resp.status == 400 and problem in (await resp.json())["message"]
+
+
+async def test_a_canceled_participant_is_kept_with_its_deleted_at_and_cannot_change(
+    sim: CoviuSim, pool: HttpPool, clock: Clock
+) -> None:
+    coviu = client(sim, pool, clock)
+    session = await coviu.create_session(start=at(sim, 5), end=at(sim, 65))
+    guest = await coviu.add_participant(session.session_id, NewParticipant("Bob"))
+    assert not guest.deleted
+    await coviu.cancel_participant(guest.participant_id)
+    gone = await coviu.get_participant(guest.participant_id)
+    assert gone.deleted and gone.deleted_at == sim.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    with pytest.raises(VendorBadRequest, match="canceled"):
+        await coviu.update_participant(guest.participant_id, role="host")
+    with pytest.raises(VendorBadRequest, match="canceled"):
+        await coviu.cancel_participant(guest.participant_id)
+    assert not await coviu.participants(session.session_id)

@@ -14,6 +14,7 @@ import pytest
 
 from handlers.context import Deps
 from handlers.digest import Schedule, send_due_digests
+from sandbox.mirotalk import SWITCHABLE
 from services.store import NewUpload
 from tests.conftest import ANN, BOB, CHANNEL, Harness
 from tests.test_cobrowse import text_of
@@ -93,7 +94,7 @@ async def test_bad_day_time_or_zone_is_answered_privately_with_usage(
 ) -> None:
     answer = await digest(bot, typed)
     assert problem in answer and f"Usage: `{usage}" in answer and f"/cobrowse digest {typed}" in answer
-    assert await bot.runtime.store.digest(CHANNEL, "cobrowse") is None
+    assert await bot.runtime.store.digest(bot.slack.team_id, CHANNEL, "cobrowse") is None
 
 
 # -- content -----------------------------------------------------------------------------------------------------
@@ -121,6 +122,7 @@ async def test_daily_cobrowse_digest(bot: Harness) -> None:
     assert len(posted["blocks"]) < 50
 
 
+@pytest.mark.parametrize("mirotalk_switched_on", [frozenset(SWITCHABLE)], ids=["mirotalk-all-on"])
 async def test_daily_meeting_digest(bot: Harness) -> None:
     await digest(bot, "daily 12:30", family="meeting")
     await bot.command("new --provider coviu --minutes 20 --name Checkup", command="/meeting")
@@ -137,6 +139,28 @@ async def test_daily_meeting_digest(bot: Harness) -> None:
     assert "*Sessions in this period*\\n1" in text and "*Minutes*\\n20" in text and "*Upcoming*\\n1" in text
     assert "Follow-up" in text and "Checkup" not in text.split("Next up")[1]
     assert "in this period: MiroTalk 0 · Coviu 2" in text
+
+
+async def test_the_meeting_digest_finds_coviu_sessions_by_their_times_whatever_their_participants_states(
+    bot: Harness,
+) -> None:
+    await digest(bot, "daily 12:30", family="meeting")
+    now = bot.clock.now()  # 12:00; the digest goes at 12:31 and covers the day before it
+    coviu = bot.coviu
+    coviu.seed_session("Marathon", now - timedelta(days=2), now + timedelta(hours=2), participant_states=("running",))
+    coviu.seed_session("Morning", now - timedelta(hours=4), now - timedelta(hours=3), participant_states=("upcoming",))
+    coviu.seed_session("Tonight", now + timedelta(hours=8), now + timedelta(hours=9), participant_states=("done",))
+    coviu.seed_session("Tomorrow", now + timedelta(days=1), now + timedelta(days=1, hours=1))
+    coviu.seed_session("Dropped", now + timedelta(hours=5), now + timedelta(hours=6), canceled=True)
+    coviu.seed_session("Last week", now - timedelta(days=7), now - timedelta(days=7) + timedelta(hours=1))
+    bot.advance(31)
+    text = text_of(await send_and_wait(bot))
+    # Marathon ran the whole day of the period (1,440 min), Morning an hour; Tonight and Tomorrow are to come.
+    assert "*Sessions in this period*\\n2" in text and "*Minutes*\\n1500" in text and "*Upcoming*\\n2" in text
+    next_up = text.split("Next up")[1]
+    assert next_up.index("Tonight") < next_up.index("Tomorrow")
+    for not_upcoming in ("Marathon", "Morning", "Dropped", "Last week"):
+        assert not_upcoming not in next_up
 
 
 async def test_daily_upload_digest_flags_removed_files_and_keeps_to_its_channel(bot: Harness) -> None:
@@ -261,7 +285,7 @@ async def test_a_channel_the_bot_cannot_post_in_tells_the_subscriber_privately(b
     (told,) = bot.slack.posted("D" + ANN)
     assert "could not be posted in <#CX0GONE> (channel_not_found)" in told["text"]
     assert "/cobrowse digest off" in told["text"]
-    sub = await bot.runtime.store.digest("CX0GONE", "cobrowse")
+    sub = await bot.runtime.store.digest(bot.slack.team_id, "CX0GONE", "cobrowse")
     assert sub is not None and sub.next_run_at == datetime(2026, 11, 24, 12, 30, tzinfo=UTC)
 
 

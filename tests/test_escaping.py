@@ -25,7 +25,7 @@ from handlers import scheduled
 from handlers.digest import send_due_digests
 from handlers.parsing import unescape
 from services.store import NewUpload
-from tests.conftest import ANN, BOB, CHANNEL, Harness
+from tests.conftest import ANN, BOB, CHANNEL, MIROTALK_ALL_ON, Harness
 
 EXAMPLES = 25
 # What a person may type that Slack reads as markup; typed as text, Slack sends it escaped (`&lt;!channel&gt;`).
@@ -217,7 +217,7 @@ async def test_mirrortab_cards_lists_warnings_and_closed_cards(bot: Harness) -> 
         assert said.last_header("chat.postMessage") == name  # plain text: as typed, never escaped
         session_id = bot.slack.api_calls("chat.postMessage")[-1]["blocks"][1]["fields"][1]["text"].split("`")[1]
         await said.run("list --provider mirrortab", command="/cobrowse", responses=1)
-        card = await bot.runtime.store.find_card("mirrortab", session_id)
+        card = await bot.runtime.store.find_card(bot.slack.team_id, "mirrortab", session_id)
         assert card is not None
         await scheduled.warn(bot.runtime.deps, card)  # the warning, as the scheduler sends it before expiry
         await said.run(f"end {session_id}", command="/cobrowse", updates=1, responses=1)
@@ -237,7 +237,7 @@ async def test_samesurf_rooms_schedules_reminders_stats_and_lists(bot: Harness) 
         await said.run(f'new {url} --provider samesurf --name "{sent_name}"', command="/cobrowse", posts=1, responses=1)
         await said.run(f'schedule in 2h {url} --name "{sent_name}"', command="/cobrowse", posts=1, responses=1)
         room = bot.slack.api_calls("chat.postMessage")[-1]["blocks"][1]["fields"][1]["text"].split("`")[1]
-        card = await bot.runtime.store.find_card("samesurf", room)
+        card = await bot.runtime.store.find_card(bot.slack.team_id, "samesurf", room)
         assert card is not None and card.name == unescape(sent_name)
         await scheduled.remind(bot.runtime.deps, card)  # the start reminder, as the scheduler sends it
         await said.run("stats", command="/cobrowse", responses=1)  # the latest URL is the one typed
@@ -247,6 +247,7 @@ async def test_samesurf_rooms_schedules_reminders_stats_and_lists(bot: Harness) 
     await explore(bot, st.tuples(SENT_NAME, PATH_TEXT), example)
 
 
+@MIROTALK_ALL_ON
 async def test_mirotalk_cards_personal_links_lists_stats_and_ending(bot: Harness) -> None:
     said = Recorder(bot)
 
@@ -263,6 +264,29 @@ async def test_mirotalk_cards_personal_links_lists_stats_and_ending(bot: Harness
         said.assert_nothing_live()
 
     await explore(bot, st.tuples(SENT_NAME, PATH_TEXT, PATH_TEXT), example)
+
+
+async def test_mirotalk_as_shipped_cards_warnings_and_what_is_switched_off(bot: Harness) -> None:
+    """A server as shipped (listing, ending and tokens switched off): the card and its warning say the meeting ends
+    on its own, the list says listing is off, and End is refused with the command given back."""
+    said = Recorder(bot)
+
+    async def example(drawn: tuple[str, str]) -> None:
+        sent_name, path = drawn
+        room = f"r{uuid.uuid4().hex[:10]}"
+        await said.run(f'new {room} --name "{sent_name}" --minutes 30', command="/meeting", posts=1, responses=1)
+        card = await bot.runtime.store.find_card(bot.slack.team_id, "mirotalk", room)
+        assert card is not None and card.name == unescape(sent_name)
+        await scheduled.warn(bot.runtime.deps, card)  # the warning, as the scheduler sends it before expiry
+        assert "ends when everyone leaves" in json.dumps(bot.slack.api_calls("chat.postMessage")[-1]["blocks"])
+        await said.run("list", command="/meeting", responses=1)
+        redirect = as_slack_link(web_address("bye.example", path))
+        await said.run(f"end {room} --redirect {redirect}", command="/meeting", responses=1)
+        refused = str(bot.slack.responses[-1].body.get("text"))
+        assert "switched off" in refused and "Your command, to try again" in refused
+        said.assert_nothing_live()
+
+    await explore(bot, st.tuples(SENT_NAME, PATH_TEXT), example)
 
 
 async def test_coviu_cards_schedules_lists_and_updates(bot: Harness) -> None:
@@ -315,6 +339,7 @@ async def test_mirror_to_mirrorace_progress_and_cards_show_file_names_as_text(bo
     await explore(bot, file_name, example)
 
 
+@MIROTALK_ALL_ON  # the meetings listed, with the names of the people in them
 async def test_digests_show_what_people_named_as_text(bot: Harness) -> None:
     said = Recorder(bot)
     # A channel per family: Slack's pace (a message a second per channel) then holds no digest back.

@@ -2,17 +2,49 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
 from datetime import timedelta
 from typing import Any
 
-import jwt
 import pytest
 
+from sandbox.mirotalk import JOIN_OK, SWITCHABLE
+from sandbox.world import Sims
 from tests.conftest import ADA, ANN, BOB, CAROL, CHANNEL, Harness
 from tests.test_cobrowse import actions_of, text_of
+from tests.test_coviu_service import seed_every_kind
+
+#: The host user configured on the MiroTalk server, and given to Cohost (MIROTALK_HOST_USERNAME/PASSWORD).
+HOST_USER, HOST_PASSWORD = "cohost-host", "host-sign-in-0123"
+
+
+@pytest.fixture
+def mirotalk_switched_on() -> frozenset[str]:
+    """Here MiroTalk's admin has switched every endpoint on, and Cohost has a host user (a server as shipped, and
+    Cohost without a host user, are tests/test_mirotalk_servers.py's)."""
+    return frozenset(SWITCHABLE)
+
+
+@pytest.fixture
+def overrides() -> dict[str, Any]:
+    return {"MIROTALK_HOST_USERNAME": HOST_USER, "MIROTALK_HOST_PASSWORD": HOST_PASSWORD}
+
+
+@pytest.fixture(autouse=True)
+def host_user_on_the_server(sims: Sims) -> None:
+    sims.mirotalk.host_users[HOST_USER] = HOST_PASSWORD
+
+
+def token_in(text: str) -> str:
+    return re.search(r"token=([\w.-]+)", text).group(1)  # type: ignore[union-attr]
+
+
+def link_in(text: str) -> str:
+    """The first link in a message, as Slack shows it (and so opens it): its `&amp;` read as `&`."""
+    return html.unescape(re.search(r"https?://[^\s\"`<>|\[\]]+", text).group(0))  # type: ignore[union-attr]
 
 
 async def meeting(bot: Harness, text: str, *, user: str = ANN) -> None:
@@ -63,8 +95,10 @@ async def test_new_mirotalk_meeting_posts_a_card_and_gives_the_creator_a_present
     assert (mine["action_id"], end["action_id"]) == ("meeting_my_link", "meeting_end")
     presenter = await bot.private()
     assert "presenter link" in presenter and "room=standup" in presenter and "name=ann" in presenter
-    token = re.search(r"token=([\w.-]+)", presenter).group(1)  # type: ignore[union-attr]
-    assert jwt.decode(token, bot.mirotalk.api_secret, algorithms=["HS256"])["presenter"] is True
+    assert "duration=00:30:00" in presenter  # --minutes, as the join link carries it
+    issued = bot.mirotalk.read_token(token_in(presenter))
+    assert issued is not None and (issued.username, issued.presenter) == (HOST_USER, True)
+    assert bot.mirotalk.check_join(link_in(presenter)) == JOIN_OK
     assert "token=" not in channel_posts(bot)
 
 
@@ -140,7 +174,7 @@ async def test_a_room_nobody_joined_is_closed_when_ended(bot: Harness) -> None:
 @pytest.mark.parametrize(
     ("setup", "phrase"),
     [
-        (lambda sim: sim.disabled.add("meetingEnd"), "disabled by the server's admin"),
+        (lambda sim: sim.disabled.add("meetingEnd"), "must set API_ALLOW_MEETING_END=true"),
         (lambda sim: setattr(sim, "legacy", True), "does not offer this call"),
         (lambda sim: setattr(sim, "api_secret", "rotated-on-the-server"), "refused Cohost's API secret"),
     ],
@@ -155,7 +189,7 @@ async def test_mirotalk_refusals_are_told_apart_and_the_card_stays(bot: Harness,
     answer = await bot.private(2)
     assert "*MiroTalk*" in answer and phrase in answer
     assert not bot.slack.api_calls("chat.update") and "review" in bot.mirotalk.rooms
-    assert (await bot.runtime.store.find_card("mirotalk", "review")).state == "active"  # type: ignore[union-attr]
+    assert (await bot.runtime.store.find_card(bot.slack.team_id, "mirotalk", "review")).state == "active"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("fault", "phrase"), [("500", "internal error"), ("timeout", "did not answer within 2 s")])
@@ -168,6 +202,7 @@ async def test_mirotalk_faults_are_answered_privately_with_the_command(bot: Harn
 
 
 async def test_a_room_name_a_join_link_could_not_carry_is_refused_before_any_call(bot: Harness) -> None:
+    bot.mirotalk.calls.clear()  # what the bot asked at start
     await meeting(bot, 'new "room with spaces"')
     answer = await bot.private()
     assert "Room names are 1-64 letters" in answer and '/meeting new "room with spaces"' in answer
@@ -190,20 +225,26 @@ async def test_join_carries_every_option_and_presenter_links_follow_the_rule(bot
     await meeting(bot, "join review --presenter", user=BOB)
     assert "presenter link is for the meeting's creator or an admin" in await bot.private(3)
     await meeting(bot, "join review --presenter", user=CAROL)
-    assert "token=" in await bot.private(4)
+    presenter = await bot.private(4)
+    issued = bot.mirotalk.read_token(token_in(presenter))
+    assert issued is not None and issued.username == HOST_USER and "name=carol" in presenter
+    assert bot.mirotalk.check_join(link_in(presenter)) == JOIN_OK
 
 
 async def test_tokens_go_to_the_caller_alone_and_presenter_tokens_to_admins(bot: Harness) -> None:
     await meeting(bot, "token --expire 2h")
     answer = await bot.private()
-    token = answer.split("`")[1]
-    claims = jwt.decode(token, bot.mirotalk.api_secret, algorithms=["HS256"])
-    assert claims["username"] == "ann" and claims["presenter"] is False
+    issued = bot.mirotalk.read_token(answer.split("`")[1])
+    assert issued is not None and (issued.username, issued.password, issued.presenter) == (
+        HOST_USER,
+        HOST_PASSWORD,
+        False,
+    )
     await meeting(bot, "token --presenter", user=BOB)
     assert "for Cohost admins" in await bot.private(2)
     await meeting(bot, "token --presenter", user=ADA)
-    token = (await bot.private(3)).split("`")[1]
-    assert jwt.decode(token, bot.mirotalk.api_secret, algorithms=["HS256"])["presenter"] is True
+    issued = bot.mirotalk.read_token((await bot.private(3)).split("`")[1])
+    assert issued is not None and issued.presenter is True
     await meeting(bot, "token --expire soon")
     assert "Expiry is a number and a unit" in await bot.private(4)
     assert not bot.slack.posted()
@@ -231,13 +272,18 @@ async def test_new_coviu_session_gives_everyone_their_own_participant_link(bot: 
         assert person["entry_url"] not in channel_posts(bot)
 
 
-async def test_get_my_link_on_coviu_reuses_a_persons_participant_and_adds_newcomers_as_guests(bot: Harness) -> None:
+async def coviu_card_and_bobs_link(bot: Harness) -> tuple[dict[str, Any], str, str]:
+    """A Coviu card by ann; bob clicks its Get my link: the card, the button's value and bob's answer."""
     await meeting(bot, "new --provider coviu")
     card = await bot.card()
     await bot.private()
     value = actions_of(card)[0]["value"]
     await bot.click("meeting_my_link", value, card=card, user=BOB)
-    first = await bot.private(2)
+    return card, value, await bot.private(2)
+
+
+async def test_get_my_link_on_coviu_reuses_a_persons_participant_and_adds_newcomers_as_guests(bot: Harness) -> None:
+    card, value, first = await coviu_card_and_bobs_link(bot)
     await bot.click("meeting_my_link", value, card=card, user=BOB)
     second = await bot.private(3)
     await bot.click("meeting_my_link", value, card=card)
@@ -353,11 +399,36 @@ async def test_list_and_stats_show_both_vendors_and_name_the_one_that_fails(bot:
     bot.mirotalk.disabled.add("meetings")
     await meeting(bot, "list")
     answer = await bot.private(3)
-    assert "Clinic" in answer and "disabled by the server" in answer
+    assert "Clinic" in answer and "Listing meetings is switched off" in answer and "API_ALLOW_MEETINGS=true" in answer
     bot.mirotalk.disabled.clear()
     await meeting(bot, "stats")
     answer = await bot.private(4)
     assert "Rooms now" in answer and "People now" in answer and "Bob" in answer
+
+
+async def test_list_shows_coviu_sessions_running_and_upcoming_by_their_times_whatever_their_participants_states(
+    bot: Harness,
+) -> None:
+    seed_every_kind(bot.coviu)
+    await meeting(bot, "list")
+    answer = await bot.private()
+    assert "Coviu: 3 live" in answer
+    assert answer.index("*Long*") < answer.index("*Running*") < answer.index("*Upcoming*")
+    for not_live in ("Finished", "Ended now", "Canceled", "Ancient"):
+        assert f"*{not_live}*" not in answer
+
+
+async def test_a_coviu_participant_canceled_elsewhere_is_never_handed_out_again(bot: Harness) -> None:
+    card, value, first = await coviu_card_and_bobs_link(bot)
+    old = next(p for p in bot.coviu.participants.values() if p["display_name"] == "bob")
+    bot.coviu.cancel_participant_elsewhere(old["participant_id"])  # in Coviu's own console
+    await bot.click("meeting_my_link", value, card=card, user=BOB)
+    second = await bot.private(3)
+    new = next(p for p in bot.coviu.participants.values() if p["display_name"] == "bob" and not p["deleted_at"])
+    assert old["entry_url"] in first and old["entry_url"] not in second and new["entry_url"] in second
+    await meeting(bot, f"uninvite {old['participant_id']}")
+    assert "bob (participant" in await bot.answer_with("was already removed from Coviu session")
+    assert [c.method for c in bot.coviu.calls_to(f"/participants/{old['participant_id']}")].count("DELETE") == 0
 
 
 # -- secrets ----------------------------------------------------------------------------------------------------
@@ -375,7 +446,7 @@ async def test_personal_links_tokens_and_secrets_never_reach_a_channel_or_a_log(
     await bot.slack.wait_for(lambda: len(dms_to(bot, BOB)) == 2, what="bob's two direct messages")
     await meeting(bot, "token --presenter", user=CAROL)
     token = (await bot.answer_with("presenter token")).split("`")[1]
-    secrets = [token, bot.mirotalk.api_secret, bot.coviu.api_key, bot.coviu.api_secret]
+    secrets = [token, bot.mirotalk.api_secret, HOST_PASSWORD, bot.coviu.api_key, bot.coviu.api_secret]
     secrets += [p["entry_url"] for p in bot.coviu.participants.values()]
     secrets += [re.search(r"token=([\w.-]+)", dm["text"]).group(1) for dm in dms_to(bot, BOB) if "token=" in dm["text"]]  # type: ignore[union-attr]
     for secret in secrets:

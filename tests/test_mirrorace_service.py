@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -44,10 +45,25 @@ def client(sim: MirrorAceSim, pool: HttpPool, *, token: str | None = None, chunk
     return MirrorAce(http, sim.api_key, api_token, chunk_cap=chunk_cap)
 
 
-async def source(file_id: str, size: int, piece: int = 10_007) -> AsyncIterator[bytes]:
-    """A file's bytes in odd-sized pieces, as a download hands them over."""
-    for view in file_pieces(file_id, size, piece):
-        yield bytes(view)
+class Source:
+    """A file's bytes in odd-sized pieces, as a download hands them over; each opening is a new download."""
+
+    def __init__(self, file_id: str, size: int, piece: int = 10_007) -> None:
+        self.file_id, self.size, self.piece = file_id, size, piece
+        self.opened = 0
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[AsyncIterator[bytes]]:
+        self.opened += 1
+        yield self._pieces()
+
+    async def _pieces(self) -> AsyncIterator[bytes]:
+        for view in file_pieces(self.file_id, self.size, self.piece):
+            yield bytes(view)
+
+
+def source(file_id: str, size: int, piece: int = 10_007) -> Source:
+    return Source(file_id, size, piece)
 
 
 def ranges(sim: MirrorAceSim, upload_key: str) -> list[tuple[int, int, int]]:
@@ -116,21 +132,106 @@ async def test_more_mirrors_than_allowed_are_refused(sim: MirrorAceSim, pool: Ht
     assert not sim.upload.calls
 
 
+# -- one request up to max_chunk_size, chunks beyond it ------------------------------------------------------------
+
+
+async def test_a_file_of_max_chunk_size_goes_in_one_request_and_one_byte_more_in_chunks(
+    sim: MirrorAceSim, pool: HttpPool
+) -> None:
+    sim.max_chunk_size = 64 * KIB
+    ace = client(sim, pool)
+    whole = await ace.upload("whole.bin", 64 * KIB, source("W", 64 * KIB))
+    (only,) = sim.accepted_chunks()
+    assert only.content_range is None and only.length == 64 * KIB  # one request, no Content-Range
+    assert sim.files[whole.slug].sha256 == file_sha256("W", 64 * KIB) and sim.files[whole.slug].chunks == 1
+
+    split = await ace.upload("split.bin", 64 * KIB + 1, source("S", 64 * KIB + 1))
+    key = sim.accepted_chunks()[-1].upload_key
+    assert ranges(sim, key) == [(0, 64 * KIB - 1, 64 * KIB + 1), (64 * KIB, 64 * KIB, 64 * KIB + 1)]
+    assert sim.files[split.slug].sha256 == file_sha256("S", 64 * KIB + 1)
+    assert not [c for c in sim.chunks if c.error]
+
+
+async def post_to_upload_host(
+    sim: MirrorAceSim,
+    pool: HttpPool,
+    size: int,
+    content_range: str | None = None,
+    *,
+    key_and_tracker: tuple[str, str] | None = None,
+) -> dict[str, object]:
+    """A file of `size` bytes posted by hand to the upload host, with a fresh upload key unless one is given."""
+    if key_and_tracker is None:
+        variables = await client(sim, pool).upload_variables()
+        key_and_tracker = (variables.upload_key, variables.c_tracker)
+    upload_key, c_tracker = key_and_tracker
+    form = aiohttp.FormData()
+    for name, value in (
+        ("api_key", sim.api_key),
+        ("api_token", sim.api_token),
+        ("cTracker", c_tracker),
+        ("upload_key", upload_key),
+        ("mirrors[]", "1"),
+    ):
+        form.add_field(name, value)
+    form.add_field("files[]", b"x" * size, filename="a.bin")
+    headers = {"Content-Range": content_range} if content_range else {}
+    async with pool.session.post(sim.upload.url + UPLOAD_PATH, data=form, headers=headers) as resp:
+        return dict(await resp.json())
+
+
+async def test_the_simulator_refuses_chunks_of_a_small_file_and_a_single_request_over_the_limit(
+    sim: MirrorAceSim, pool: HttpPool
+) -> None:
+    sim.max_chunk_size = 1000
+    chunked = await post_to_upload_host(sim, pool, 500, "bytes 0-499/1000")
+    assert chunked["status"] == "error" and "only for files larger than the maximum chunk size" in str(chunked)
+    whole = await post_to_upload_host(sim, pool, 1001)
+    assert whole["status"] == "error" and "single request may not upload more than" in str(whole)
+    assert (await post_to_upload_host(sim, pool, 1000))["status"] == "success"
+    assert (await post_to_upload_host(sim, pool, 1000, "bytes 0-999/1001"))["status"] == "success"
+
+
+async def test_a_file_sent_whole_streams_with_progress_and_a_resend_downloads_it_again(
+    sim: MirrorAceSim, pool: HttpPool
+) -> None:
+    size = 300 * KIB  # under MirrorAce's own limit (about 95 MiB): one request
+    seen: list[int] = []
+
+    async def progress(done: int) -> None:
+        seen.append(done)
+
+    sim.upload.faults.inject(UPLOAD_PATH, "reset")
+    opened = source("R", size)
+    uploaded = await client(sim, pool).upload("r.bin", size, opened, progress=progress)
+    assert sim.files[uploaded.slug].sha256 == file_sha256("R", size)
+    assert len(sim.upload.calls) == 2 and opened.opened == 2  # the resend read the file from the start again
+    assert seen[-1] == size and len([done for done in seen if done < size]) >= 10  # shown as the bytes go out
+    (accepted,) = sim.accepted_chunks()
+    assert accepted.content_range is None and accepted.length == size
+
+
+async def test_a_source_that_ends_early_or_runs_long_never_completes_a_file_sent_whole(
+    sim: MirrorAceSim, pool: HttpPool
+) -> None:
+    short = source("F7", 50_000)
+    with pytest.raises(SourceFailed, match="ended after 50000 bytes"):
+        await client(sim, pool).upload("a.bin", 60_000, short)
+    assert short.opened == 2  # tried again once, downloading afresh
+    with pytest.raises(SourceFailed, match="longer than its announced size"):
+        await client(sim, pool).upload("b.bin", 40_000, source("F7", 40_001))
+    assert not sim.files and not sim.accepted_chunks()
+
+
 # -- direct uploads in chunks ------------------------------------------------------------------------------------
 
 
 async def test_a_file_of_max_file_size_is_refused_before_a_byte_is_sent(sim: MirrorAceSim, pool: HttpPool) -> None:
     sim.max_file_size = 5000
-    started = False
-
-    async def watched() -> AsyncIterator[bytes]:
-        nonlocal started
-        started = True
-        yield b"x" * 5000
-
+    watched = source("big", 5000)
     with pytest.raises(VendorBadRequest, match="5,000 bytes; MirrorAce takes files under 5,000 bytes"):
-        await client(sim, pool).upload("big.bin", 5000, watched())
-    assert not started and not sim.upload.calls
+        await client(sim, pool).upload("big.bin", 5000, watched)
+    assert not watched.opened and not sim.upload.calls
 
 
 async def test_a_file_spanning_many_chunks_arrives_whole_every_chunk_complete_and_in_order(
@@ -171,6 +272,7 @@ async def test_a_file_spanning_many_chunks_arrives_whole_every_chunk_complete_an
 async def test_chunks_stay_within_cohosts_own_cap_where_mirrorace_allows_more(
     sim: MirrorAceSim, pool: HttpPool
 ) -> None:
+    sim.max_chunk_size = 64 * KIB
     size = 100 * KIB
     uploaded = await client(sim, pool, chunk_cap=16 * KIB).upload("a.bin", size, source("F2", size))
     assert sim.files[uploaded.slug].sha256 == file_sha256("F2", size)
@@ -186,18 +288,8 @@ async def test_each_file_gets_a_fresh_upload_key_and_a_used_key_is_refused(sim: 
 
     # Sending again with a finished file's key and tracker: the simulator refuses, as MirrorAce does.
     used = sim.accepted_chunks()[0]
-    form = aiohttp.FormData()
-    for name, value in (
-        ("api_key", sim.api_key),
-        ("api_token", sim.api_token),
-        ("cTracker", used.c_tracker),
-        ("upload_key", used.upload_key),
-        ("mirrors[]", "1"),
-    ):
-        form.add_field(name, value)
-    form.add_field("files[]", b"x" * 10, filename="again.bin")
-    async with pool.session.post(sim.upload.url + UPLOAD_PATH, data=form) as resp:
-        assert await resp.json() == {"status": "error", "result": "Upload key has already been used."}
+    again = await post_to_upload_host(sim, pool, 10, key_and_tracker=(used.upload_key, used.c_tracker))
+    assert again == {"status": "error", "result": "Upload key has already been used."}
 
 
 @pytest.mark.parametrize("fault", ["500", "reset", "html"])

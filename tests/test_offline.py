@@ -62,6 +62,7 @@ async def test_the_form_private_answers_and_another_person(tmp_path: Path) -> No
 
 async def test_a_meeting_card_gives_each_person_their_own_link(tmp_path: Path) -> None:
     out = await run_offline(["/meeting new standup --name Standup", "as bob", "1", "/meeting list", "quit"], tmp_path)
+    assert "host user `cohost`" in out  # the banner says how MiroTalk's simulator is set up
     assert "== Standup ==" in out
     assert "presenter link" in out  # ann's, privately
     assert "name=bob" in out  # bob's own link after clicking Get my link

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 import pytest
@@ -28,7 +29,14 @@ def bot_env(**values: str) -> dict[str, str]:
     return {**keep, "PYTHONPATH": str(ROOT), **values}
 
 
-async def run_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+async def run_bot(
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    output: int | IO[bytes] = asyncio.subprocess.PIPE,
+    preexec_fn: Callable[[], None] | None = None,
+) -> asyncio.subprocess.Process:
+    """`python -m bot`, its stdout and stderr both to `output`; `preexec_fn` runs in the child before it starts."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -36,8 +44,9 @@ async def run_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
         cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stdout=output,
+        stderr=output,
+        preexec_fn=preexec_fn,
     )
 
 
@@ -63,6 +72,16 @@ async def run_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
             "cohost: MEETING_PROVIDER is coviu, but that vendor has no credentials",
         ),
         ({"MIROTALK_URL": "meet.example.com"}, "cohost: MIROTALK_URL: MIROTALK_URL must be an http(s) URL"),
+        (
+            {"MIROTALK_HOST_USERNAME": "cohost-host"},
+            "cohost: MIROTALK_HOST_PASSWORD is required with MIROTALK_HOST_USERNAME",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": " "},
+            "cohost: SLACK_SIGNING_SECRET: is only whitespace; set it, or leave it empty",
+        ),
+        ({"SLACK_APP_TOKEN": "\t"}, "cohost: SLACK_APP_TOKEN: is only whitespace"),
+        ({"MIRRORTAB_API_KEY": " mt-key "}, "cohost: MIRRORTAB_API_KEY: has whitespace around it"),
     ],
 )
 async def test_a_bad_setting_stops_start_up_with_one_line_naming_it(

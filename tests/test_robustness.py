@@ -88,10 +88,10 @@ async def test_concurrent_claims_of_one_key_win_once(tmp_path: Path) -> None:
     await store.migrate()
     now = datetime.now(UTC)
     keys = [f"command:{i % 50}" for i in range(400)]
-    results = await asyncio.gather(*(store.claim_request(key, now) for key in keys))
+    results = await asyncio.gather(*(store.claim_request("T0ONE", key, now) for key in keys))
     assert sum(results) == 50
     assert {k for k, won in zip(keys, results, strict=True) if won} == set(keys)
-    assert not any(await asyncio.gather(*(store.claim_request(key, now) for key in set(keys))))
+    assert not any(await asyncio.gather(*(store.claim_request("T0ONE", key, now) for key in set(keys))))
     await store.close()
 
 
@@ -99,9 +99,9 @@ async def test_old_request_keys_are_pruned_and_recent_ones_kept(tmp_path: Path) 
     store = Store(f"sqlite+aiosqlite:///{tmp_path / 'prune.db'}")
     await store.migrate()
     old, recent = datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC)
-    assert await store.claim_request("old", old)
-    assert await store.claim_request("recent", recent)
+    assert await store.claim_request("T0ONE", "old", old)
+    assert await store.claim_request("T0ONE", "recent", recent)
     assert await store.prune_requests(datetime(2026, 11, 22, tzinfo=UTC)) == 1
-    assert await store.claim_request("old", recent)  # forgotten, so it counts as new again
-    assert not await store.claim_request("recent", recent)
+    assert await store.claim_request("T0ONE", "old", recent)  # forgotten, so it counts as new again
+    assert not await store.claim_request("T0ONE", "recent", recent)
     await store.close()

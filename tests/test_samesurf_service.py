@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from sandbox.samesurf import SameSurfSim
 from services.errors import VendorAuthError, VendorBadRequest, VendorNotFound
 from services.http import HttpPool, VendorHttp
-from services.samesurf import Bookmark, Cookie, SameSurf, Schedule, SessionData, StorageItem
+from services.samesurf import DEFAULT_START_URL, Bookmark, Cookie, SameSurf, Schedule, SessionData, StorageItem
 
 
 @pytest.fixture
@@ -88,3 +88,28 @@ async def test_errorcodes_become_typed_errors(sim: SameSurfSim, pool: HttpPool) 
     sim.reseller = False
     with pytest.raises(VendorAuthError, match="reseller"):
         await ss.create_subscription("Acme", licensecount=1)
+
+
+async def test_a_room_always_gets_a_start_page_and_samesurf_refuses_one_without(
+    sim: SameSurfSim, pool: HttpPool
+) -> None:
+    ss = client(sim, pool)
+    room = await ss.create_room(title="No URL given")
+    assert sim.rooms[room.room]["starturl"] == DEFAULT_START_URL == "https://www.samesurf.com"
+    with pytest.raises(VendorBadRequest, match="starturl required") as refused:
+        await ss._post("create", {"title": "Sent without a start page"})  # as Cohost once sent it
+    assert refused.value.code == 105
+
+
+async def test_a_scheduled_time_goes_as_the_wall_clock_of_the_zone_sent_whatever_zone_it_came_in(
+    sim: SameSurfSim, pool: HttpPool
+) -> None:
+    ss = client(sim, pool)
+    moment = datetime(2030, 1, 2, 14, 0, tzinfo=UTC)  # 15:00 in Paris
+    await ss.create_room(schedule=Schedule(eventtime=moment, timezone="Europe/Paris"))
+    await ss.create_room(schedule=Schedule(eventtime=moment.astimezone(ZoneInfo("Asia/Tokyo"))))
+    sent = [call.json() for call in sim.calls_to("/api/v3/create")]
+    assert [(s["eventtime"], s.get("timezone")) for s in sent] == [
+        ("2030-01-02T15:00:00", "Europe/Paris"),
+        ("2030-01-02T14:00:00Z", None),
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 
 from bot.app import Runtime
 from handlers import scheduled
-from tests.conftest import ANN, BOB, CHANNEL, Harness, Sims, sandbox_settings, start_bot
+from tests.conftest import ANN, BOB, CHANNEL, MIROTALK_ALL_ON, Harness, Sims, sandbox_settings, start_bot
 from tests.test_cobrowse import actions_of, text_of
 
 #: A due job is posted within this many real seconds (the issue asks for 5).
@@ -79,13 +80,21 @@ async def test_a_warning_in_the_cards_thread_then_the_card_expires(bot: Harness)
     assert len(replies(bot, card["ts"])) == 1 and len(bot.slack.api_calls("chat.update")) == 1
 
 
-async def test_a_mirotalk_meeting_given_a_length_is_ended_on_the_server_when_it_runs_out(bot: Harness) -> None:
+async def mirotalk_meeting_warned(bot: Harness) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A ten-minute MiroTalk meeting `review` with someone in it, five minutes on: its card and the warning."""
     await meeting(bot, "new review --minutes 10")
     card = await bot.card()
     bot.mirotalk.add_peer("review", "Patient")
     bot.advance(5)
     await bot.slack.wait_for(lambda: bool(replies(bot, card["ts"])), WITHIN_S, "the warning")
-    (end_now,) = actions_of(replies(bot, card["ts"])[0])
+    (warning,) = replies(bot, card["ts"])
+    return card, warning
+
+
+@MIROTALK_ALL_ON
+async def test_a_mirotalk_meeting_given_a_length_is_ended_on_the_server_when_it_runs_out(bot: Harness) -> None:
+    _, warning = await mirotalk_meeting_warned(bot)
+    (end_now,) = actions_of(warning)
     assert (end_now["action_id"], end_now["value"]) == ("meeting_end", "mirotalk:review")
     bot.advance(5)
     (expired,) = await bot.slack.wait_for_calls("chat.update", within=WITHIN_S)
@@ -107,6 +116,19 @@ async def test_a_scheduled_coviu_session_is_announced_and_each_participant_gets_
     assert people["bob"] in bot.slack.posted("D" + BOB)[1]["text"]
     assert people["ann"] in bot.slack.posted("D" + ANN)[0]["text"]
     assert people["bob"] not in text_of(reminder)
+
+
+async def test_a_coviu_participant_canceled_elsewhere_is_not_sent_its_dead_link_again(bot: Harness) -> None:
+    await meeting(bot, f"schedule in 2h --minutes 30 --name Case <@{BOB}|bob>")
+    card = await bot.card()
+    await bot.slack.wait_for(lambda: bool(bot.slack.posted("D" + BOB)), what="bob's invitation")
+    bob = next(p for p in bot.coviu.participants.values() if p["display_name"] == "bob")
+    bot.coviu.cancel_participant_elsewhere(bob["participant_id"])  # in Coviu's own console
+    bot.advance(115)
+    await bot.slack.wait_for(lambda: bool(replies(bot, card["ts"])), WITHIN_S, "the reminder")
+    await bot.slack.wait_for(lambda: len(bot.slack.posted("D" + ANN)) == 1, WITHIN_S, "ann's reminder")
+    await runs_finished(bot)
+    assert len(bot.slack.posted("D" + BOB)) == 1  # the invitation, and no reminder with the dead link
 
 
 async def test_a_card_ended_early_gets_no_warning_and_no_expiry(bot: Harness) -> None:
@@ -157,6 +179,7 @@ async def test_two_schedulers_at_once_double_nothing(bot: Harness, second_schedu
     assert len(bot.slack.posted()) == 24 and len(bot.slack.api_calls("chat.update")) == 12
 
 
+@MIROTALK_ALL_ON
 async def test_reconciliation_closes_cards_whose_sessions_ended_elsewhere(bot: Harness) -> None:
     await bot.command("new https://a.example --name Gone")
     gone = await bot.card()
@@ -176,6 +199,34 @@ async def test_reconciliation_closes_cards_whose_sessions_ended_elsewhere(bot: H
     bot.coviu.faults.inject("*", "500", times=50)
     await meeting(bot, "new --provider coviu")
     assert await scheduled.reconcile(deps) == 0  # a vendor that cannot be asked closes nothing
+
+
+async def test_reconciliation_keeps_coviu_cards_of_running_and_upcoming_sessions_and_closes_the_others(
+    bot: Harness,
+) -> None:
+    await meeting(bot, "new --provider coviu --minutes 10000 --name Marathon")
+    posted = {"Marathon": (await bot.card())["ts"]}
+    bot.advance(6 * 24 * 60)  # six days on, it is still running: found although it started long ago
+    for n, (name, command) in enumerate(
+        (("Later", "schedule in 2h"), ("Gone", "new --provider coviu"), ("Over", "new --provider coviu")), 2
+    ):
+        await meeting(bot, f"{command} --name {name}")
+        posted[name] = (await bot.card(n))["ts"]
+    by_name = {s["session_name"]: sid for sid, s in bot.coviu.sessions.items()}
+    bot.advance(2)  # Gone and Over have started
+    now = bot.clock.now()
+    bot.coviu.sessions[by_name["Gone"]]["canceled_time"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")  # in Coviu's console
+    bot.coviu.sessions[by_name["Over"]]["end"] = now  # ended there
+    # Other sessions of the account, and participants in states that name what their sessions are not.
+    bot.coviu.seed_session("Old", now - timedelta(hours=3), now - timedelta(hours=2), participant_states=("running",))
+    bot.coviu.seed_session("Soon", now + timedelta(hours=1), now + timedelta(hours=2), participant_states=("upcoming",))
+    for participant in bot.coviu.participants.values():
+        participant["state"] = "finished"
+    assert await scheduled.reconcile(bot.runtime.deps) == 2
+    updates = await bot.slack.wait_for_calls("chat.update", count=2)
+    assert {update["ts"] for update in updates} == {posted["Gone"], posted["Over"]}
+    assert {card.name for card in await bot.runtime.store.active_cards()} == {"Marathon", "Later"}
+    assert await scheduled.reconcile(bot.runtime.deps) == 0
 
 
 async def test_the_scheduler_looks_for_due_work_every_second_digests_every_five_and_reconciles_every_three_minutes(

@@ -100,7 +100,7 @@ async def test_a_remote_upload_posts_a_card_with_the_files_name_size_and_link(bo
     (button,) = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert button["url"] == stored.url
     assert stored.mirrors == ["1", "3"] and stored.remote_url == url
-    (row,) = await bot.runtime.store.uploads_since(datetime(2000, 1, 1, tzinfo=UTC))
+    (row,) = await bot.runtime.store.uploads_since(bot.slack.team_id, datetime(2000, 1, 1, tzinfo=UTC))
     assert (row.source, row.user_id, row.slug, row.url, row.size) == ("url", ANN, stored.slug, stored.url, 35892)
 
 
@@ -195,7 +195,7 @@ async def test_the_shortcut_streams_a_file_in_many_chunks_with_progress_then_its
 
     assert final["ts"] == progress_post["ts"]  # the progress message became the card
     assert "quarterly.bin" in text_of(final) and "1.0 MiB" in text_of(final) and stored.url in text_of(final)
-    (row,) = await bot.runtime.store.uploads_since(datetime(2000, 1, 1, tzinfo=UTC))
+    (row,) = await bot.runtime.store.uploads_since(bot.slack.team_id, datetime(2000, 1, 1, tzinfo=UTC))
     assert (row.source, row.user_id, row.channel_id, row.name, row.size) == (
         "slack",
         ANN,
@@ -205,6 +205,29 @@ async def test_the_shortcut_streams_a_file_in_many_chunks_with_progress_then_its
     )
     downloads = [c for c in bot.slack.calls if c.path.startswith("/files-pri/")]
     assert [c.headers["Authorization"] for c in downloads] == [f"Bearer {bot.slack.bot_token}"]
+
+
+async def test_a_file_up_to_mirroraces_chunk_limit_goes_in_one_request_and_a_resend_downloads_it_again(
+    bot: Harness,
+) -> None:
+    bot.mirrorace.max_chunk_size = 64 * KIB
+    bot.mirrorace.upload.faults.inject(UPLOAD_PATH, "reset")  # the first request: the file at the limit
+    at_limit = bot.slack.add_file("F0AT", "at-limit.bin", 64 * KIB)
+    over = bot.slack.add_file("F0OVER", "over-limit.bin", 64 * KIB + 1)
+    await mirror(bot, at_limit, over)
+    assert all("Open on MirrorAce" in text_of(m) for m in await settled(bot, 2))
+    for name, file_id, chunks in (("at-limit.bin", "F0AT", 1), ("over-limit.bin", "F0OVER", 2)):
+        stored = bot.mirrorace.file_named(name)
+        assert stored.sha256 == bot.slack.file_sha256(file_id) and stored.chunks == chunks
+    ranges = {(c.filename, c.content_range) for c in bot.mirrorace.accepted_chunks()}
+    assert ranges == {
+        ("at-limit.bin", None),  # one request, no Content-Range
+        ("over-limit.bin", f"bytes 0-{64 * KIB - 1}/{64 * KIB + 1}"),
+        ("over-limit.bin", f"bytes {64 * KIB}-{64 * KIB}/{64 * KIB + 1}"),
+    }
+    downloads = [c.path for c in bot.slack.calls if c.path.startswith("/files-pri/")]
+    assert len([p for p in downloads if "F0AT" in p]) == 2  # downloaded again for the resend, never held
+    assert len([p for p in downloads if "F0OVER" in p]) == 1
 
 
 async def test_a_chunk_failure_is_retried_and_the_file_still_arrives(bot: Harness) -> None:
