@@ -78,7 +78,10 @@ def _and(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _plural(count: int, noun: str) -> str:
+def _plural(count: int | None, noun: str) -> str:
+    """`1 room`, `3 rooms`; a count the vendor did not give (or gave as something else) is said to be unknown."""
+    if count is None:
+        return f"an unknown number of {noun}s"
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
@@ -249,7 +252,13 @@ async def probe_samesurf(vendors: Vendors) -> Finding:
 
 async def probe_mirotalk(vendors: Vendors) -> Finding:
     stats = await vendors.mirotalk.stats()
-    people = "1 person" if stats.total_users == 1 else f"{stats.total_users} people"
+    people = (
+        "1 person"
+        if stats.total_users == 1
+        else f"{stats.total_users} people"
+        if stats.total_users is not None
+        else "an unknown number of people"
+    )
     works = [f"API secret accepted; {_plural(stats.total_rooms, 'room')}, {people} in them"]
     works += await mirotalk_switches(vendors)
     return Finding("ok", "; ".join(works))

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
 
     COBROWSE_PROVIDER: Literal["", "mirrortab", "samesurf"] = ""
     MEETING_PROVIDER: Literal["", "mirotalk", "coviu"] = ""
+    COHOST_ALLOW_PRIVATE_URLS: bool = False
 
     @field_validator("SLACK_API_URL", "MIRRORTAB_URL", "SAMESURF_URL", "MIROTALK_URL", "COVIU_URL", "MIRRORACE_URL")
     @classmethod
@@ -124,6 +125,7 @@ class Settings(BaseSettings):
             mirrorace_url=self.MIRRORACE_URL,
             cobrowse_provider=self.COBROWSE_PROVIDER,
             meeting_provider=self.MEETING_PROVIDER,
+            allow_private_urls=self.COHOST_ALLOW_PRIVATE_URLS,
         )
 
     def check_mode(self) -> None:

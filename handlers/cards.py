@@ -56,13 +56,16 @@ async def may_manage(ix: Interaction, card: Card | None, *, what: str, listing: 
         return True
     if card is None:
         await ix.private(
-            f":no_entry: Cohost did not start this {what}, so only a Cohost admin or a workspace admin can change "
-            f"it. `{listing}` shows the live ones."
+            blocks.Mrkdwn(
+                ":no_entry: Cohost did not start this {}, so only a Cohost admin or a workspace admin can change it. "
+                "{} shows the live ones."
+            ).format(what, blocks.code(listing))
         )
     else:
         await ix.private(
-            f":no_entry: Only {blocks.mention(card.creator_id)} (who started it), a Cohost admin or a workspace "
-            f"admin can do that to this {what}."
+            blocks.Mrkdwn(
+                ":no_entry: Only {} (who started it), a Cohost admin or a workspace admin can do that to this {}."
+            ).format(blocks.mention(card.creator_id), what)
         )
     return False
 

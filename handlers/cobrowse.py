@@ -8,10 +8,21 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from handlers import blocks, cards, cobrowse_views
-from handlers.blocks import Button, LiveRow, LiveSection, SessionCard
+from handlers.blocks import Button, LiveRow, LiveSection, Mrkdwn, SessionCard, code
 from handlers.context import Interaction
 from handlers.digest import add_digest_subcommands
-from handlers.parsing import Family, Option, Parsed, ParseError, web_url
+from handlers.parsing import (
+    MAX_MINUTES,
+    MINUTES,
+    NAME,
+    Family,
+    InputRules,
+    Option,
+    Parsed,
+    ParseError,
+    person_name,
+    web_url,
+)
 from handlers.when import parse_when
 from services import samesurf
 from services.errors import VendorBadRequest, VendorError
@@ -27,8 +38,6 @@ DEFAULT_NAME = "Co-browsing session"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 PROVIDER = Option("provider", "choice", choices=("mirrortab", "samesurf"))
-NAME = Option("name", metavar="TEXT")
-MINUTES = Option("minutes", "int", metavar="N", minimum=1)
 
 
 def feature(text: str) -> str:
@@ -49,9 +58,14 @@ class NewSession:
     access: str | None = None
     disable: list[str] = field(default_factory=list)
 
-    def check(self) -> None:
+    def check(self, rules: InputRules) -> None:
+        """The bounds of what goes to the vendor, checked (again, for the form) right before the call."""
         for url in self.urls:
-            web_url(url)
+            web_url(url, rules)
+        if self.name is not None:
+            person_name(self.name)
+        if self.minutes is not None and not 1 <= self.minutes <= MAX_MINUTES:
+            raise ParseError(f"--minutes is from 1 to {MAX_MINUTES}.")
         if self.vendor == "samesurf" and (self.minutes or self.access):
             option = "--minutes" if self.minutes else "--access"
             raise ParseError(f"{option} is for MirrorTab sessions; SameSurf rooms last while people are in them.")
@@ -93,7 +107,7 @@ async def new(ix: Interaction, p: Parsed) -> None:
 
 
 async def start_session(ix: Interaction, request: NewSession) -> None:
-    request.check()
+    request.check(ix.deps.input_rules)
     name = request.name or DEFAULT_NAME
     if request.vendor == "mirrortab":
         session = await ix.deps.vendors.mirrortab.new_session(
@@ -111,13 +125,14 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
             join_url=session.go_url,
             code=session.gocode,
             expires_at=session.kill_time,
+            note=None if session.kill_time else Mrkdwn("MirrorTab did not say when this session ends: unknown."),
             buttons=[
                 Button(
                     END_ACTION,
                     "End",
                     value=session.session_id,
                     style="danger",
-                    confirm="This ends the session for everyone in it.",
+                    confirm=Mrkdwn("This ends the session for everyone in it."),
                 )
             ],
         )
@@ -145,7 +160,7 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
 async def schedule(ix: Interaction, p: Parsed) -> None:
     tz = await ix.tz(p.opt("tz"))
     starts = parse_when(p.arg("WHEN"), ix.deps.clock.now(), tz)
-    url = web_url(p.arg("URL")) if p.arg("URL") else None
+    url = p.arg("URL")
     invitees = p.opt("invite", [])
     for email in invitees:
         if not _EMAIL.match(email):
@@ -193,15 +208,16 @@ def _samesurf_card(
         starts_at=starts_at,
         expires_at=expires_at,
         buttons=[Button(INVITE_LINK_ACTION, "Invite link", value=room)],
-        note="Invite link: a one-use link just for you. Rooms end when everyone has left.",
+        note=Mrkdwn("Invite link: a one-use link just for you. Rooms end when everyone has left."),
     )
 
 
 async def _send_leader_link(ix: Interaction, room: str, link: str | None) -> None:
     if link:
         await ix.private(
-            f":key: Your leader link for SameSurf room `{room}` (it makes you the room's leader: keep it to "
-            f"yourself): {link}"
+            Mrkdwn(
+                ":key: Your leader link for SameSurf room {} (it makes you the room's leader: keep it to yourself): {}"
+            ).format(code(room), link)
         )
 
 
@@ -217,8 +233,10 @@ async def end(ix: Interaction, p: Parsed) -> None:
     )
     if card is not None and card.vendor == "samesurf":
         await ix.private(
-            f"SameSurf has no way to end room `{session_id}`: a room ends when everyone leaves. "
-            "Revoke its invitations with `/cobrowse revoke TOKEN`."
+            Mrkdwn(
+                "SameSurf has no way to end room {}: a room ends when everyone leaves. "
+                "Revoke its invitations with `/cobrowse revoke TOKEN`."
+            ).format(code(session_id))
         )
         return
     await end_session(ix, session_id, card)
@@ -230,8 +248,9 @@ async def end_card(ix: Interaction, session_id: str) -> None:
 
 
 async def end_session(ix: Interaction, session_id: str, card: Card | None) -> None:
+    what = Mrkdwn("MirrorTab session {}").format(code(session_id))
     if card is not None and card.state != CardState.ACTIVE.value:
-        await ix.private(f"MirrorTab session `{session_id}` has already ended.")
+        await ix.private(what + Mrkdwn(" has already ended."))
         return
     if not await cards.may_manage(ix, card, what="session", listing="/cobrowse list"):
         return
@@ -239,17 +258,17 @@ async def end_session(ix: Interaction, session_id: str, card: Card | None) -> No
         async with cards.ending(ix, card):
             gone = await _remove(ix, session_id)
     except cards.AlreadyEnded:
-        await ix.private(f"MirrorTab session `{session_id}` has already ended.")
+        await ix.private(what + Mrkdwn(" has already ended."))
         return
     if gone:
         if card is not None:
             await cards.close(ix, card, CardState.EXPIRED, by=None)
-        await ix.private(f"MirrorTab session `{session_id}` had already ended.")
+        await ix.private(what + Mrkdwn(" had already ended."))
         return
     if card is not None:
         await cards.close(ix, card, CardState.ENDED, by=ix.user_id)
     if ix.typed:  # from the command; a button click sees the card change instead
-        await ix.private(f"Ended MirrorTab session `{session_id}`.")
+        await ix.private(Mrkdwn("Ended ") + what + Mrkdwn("."))
 
 
 async def _remove(ix: Interaction, session_id: str) -> bool:
@@ -271,7 +290,7 @@ async def _remove(ix: Interaction, session_id: str) -> bool:
     "invite ROOM",
     Option("uses", "int", metavar="N", minimum=1),
     Option("leader", "flag"),
-    Option("as", metavar="NAME"),
+    Option("as", "name", metavar="NAME"),
     summary="A limited-use SameSurf invitation, for you alone (`--leader`: the room's creator or an admin).",
 )
 async def invite(ix: Interaction, p: Parsed) -> None:
@@ -279,16 +298,22 @@ async def invite(ix: Interaction, p: Parsed) -> None:
     if leader:
         card = await ix.deps.store.find_card(ix.team_id, "samesurf", room)
         if not (card is not None and card.creator_id == ix.user_id) and not await ix.is_admin():
-            await ix.private(":no_entry: A leader invitation is for the room's creator or an admin.")
+            await ix.private(Mrkdwn(":no_entry: A leader invitation is for the room's creator or an admin."))
             return
     invitation = await ix.deps.vendors.samesurf.create_invitation(
         room, usagelimit=uses, isleader=leader, usersname=p.opt("as")
     )
-    kind = "leader" if leader else "follower"
+    kind = "Leader" if leader else "Follower"
     await ix.private(
-        f":link: {kind.capitalize()} invitation to SameSurf room `{room}`, good for {uses} "
-        f"use{'s' if uses != 1 else ''}: {invitation.link}\nToken `{invitation.token}` "
-        f"(revoke with `/cobrowse revoke {invitation.token}`)."
+        Mrkdwn(":link: {} invitation to SameSurf room {}, good for {} use{}: {}\nToken {} (revoke with {}).").format(
+            kind,
+            code(room),
+            uses,
+            "s" if uses != 1 else "",
+            invitation.link,
+            code(invitation.token),
+            code(f"/cobrowse revoke {invitation.token}"),
+        )
     )
 
 
@@ -296,13 +321,13 @@ async def invite_link_for_clicker(ix: Interaction, room: str) -> None:
     """The Invite link button: a new one-use follower invitation, named after the person who clicked."""
     person = await ix.deps.people.get(ix.user_id)
     invitation = await ix.deps.vendors.samesurf.create_invitation(room, usagelimit=1, usersname=person.name)
-    await ix.private(f":link: Your one-use link to SameSurf room `{room}`: {invitation.link}")
+    await ix.private(Mrkdwn(":link: Your one-use link to SameSurf room {}: {}").format(code(room), invitation.link))
 
 
 @COBROWSE.sub("revoke TOKEN", summary="Delete a SameSurf limited-use invitation.")
 async def revoke(ix: Interaction, p: Parsed) -> None:
     await ix.deps.vendors.samesurf.delete_invitation(p.arg("TOKEN"))
-    await ix.private(f"Revoked invitation `{p.arg('TOKEN')}`.")
+    await ix.private(Mrkdwn("Revoked invitation {}.").format(code(p.arg("TOKEN"))))
 
 
 # -- lists and analytics (answers to the caller alone) ------------------------------------------------------------
@@ -315,16 +340,26 @@ async def fetch_live(vendors: Vendors, vendor: CobrowseVendor) -> LiveSection:
         if vendor == "mirrortab":
             sessions = await vendors.mirrortab.list_sessions()
             rows = [
-                LiveRow(s.session_id, s.session_name or DEFAULT_NAME, s.go_url, s.gocode, None, s.kill_time)
+                LiveRow(
+                    s.session_id,
+                    s.session_name or DEFAULT_NAME,
+                    s.go_url,
+                    s.gocode,
+                    None,
+                    s.kill_time,
+                    detail=None if s.kill_time else "end unknown",
+                )
                 for s in sessions
             ]
+            unreadable = sessions.unreadable
         else:
             # Only the follower link: a leader link is for the room's creator alone.
             rooms = await vendors.samesurf.all_running_rooms()
             rows = [LiveRow(r.room, r.title or DEFAULT_NAME, r.publicinvitation, None, r.starttime) for r in rooms]
+            unreadable = rooms.unreadable
     except VendorError as exc:
         return LiveSection(name, error=f"{exc.message}. {exc.advice}")
-    return LiveSection(name, rows)
+    return LiveSection(name, rows, unreadable=unreadable)
 
 
 @COBROWSE.sub("list", PROVIDER, summary="Live sessions and rooms, for you alone.")
@@ -334,14 +369,14 @@ async def list_sessions(ix: Interaction, p: Parsed) -> None:
         [p.opt("provider")] if p.opt("provider") else vendors.config.enabled_cobrowse() or [vendors.default_cobrowse()]
     )
     sections = [await fetch_live(vendors, vendor) for vendor in chosen]
-    await ix.private("Live co-browsing sessions", blocks.live_blocks(sections))
+    await ix.private(Mrkdwn("Live co-browsing sessions"), blocks.live_blocks(sections))
 
 
 @COBROWSE.sub("stats", summary="SameSurf analytics overview and live session counts, for you alone.")
 async def stats(ix: Interaction, p: Parsed) -> None:
     overview = await ix.deps.vendors.samesurf.analytics_overview()
     live = [await fetch_live(ix.deps.vendors, v) for v in ix.deps.vendors.config.enabled_cobrowse()]
-    await ix.private("Co-browsing stats", cobrowse_views.stats_blocks(overview, live))
+    await ix.private(Mrkdwn("Co-browsing stats"), cobrowse_views.stats_blocks(overview, live))
 
 
 @COBROWSE.sub(
@@ -353,7 +388,7 @@ async def stats(ix: Interaction, p: Parsed) -> None:
 async def rooms(ix: Interaction, p: Parsed) -> None:
     skip, take = p.opt("skip", 0), min(p.opt("take", 20), 100)
     page = await ix.deps.vendors.samesurf.analytics_rooms(skip=skip, take=take)
-    await ix.private("SameSurf rooms", cobrowse_views.rooms_blocks(page, skip))
+    await ix.private(Mrkdwn("SameSurf rooms"), cobrowse_views.rooms_blocks(page, skip))
 
 
 @COBROWSE.sub(
@@ -364,7 +399,7 @@ async def rooms(ix: Interaction, p: Parsed) -> None:
 async def report(ix: Interaction, p: Parsed) -> None:
     room = p.arg("ROOM")
     analytics = await ix.deps.vendors.samesurf.room_analytics(room, version=p.opt("version", 0))
-    await ix.private(f"SameSurf room {room}", cobrowse_views.report_blocks(room, analytics))
+    await ix.private(Mrkdwn("SameSurf room {}").format(room), cobrowse_views.report_blocks(room, analytics))
 
 
 # -- reseller (admins only) ------------------------------------------------------------------------------------
@@ -373,7 +408,7 @@ async def report(ix: Interaction, p: Parsed) -> None:
 async def _admin_only(ix: Interaction) -> bool:
     if await ix.is_admin():
         return True
-    await ix.private(":no_entry: `/cobrowse reseller` is for Cohost admins and workspace admins.")
+    await ix.private(Mrkdwn(":no_entry: `/cobrowse reseller` is for Cohost admins and workspace admins."))
     return False
 
 
@@ -397,7 +432,7 @@ async def reseller_create(ix: Interaction, p: Parsed) -> None:
     await ix.deps.vendors.samesurf.create_subscription(
         name, licensecount=p.opt("licenses"), overrides=overrides, disabledfeatures=disabled
     )
-    await ix.private(f"Created SameSurf subscription `{name}` with {p.opt('licenses')} licences.")
+    await ix.private(Mrkdwn("Created SameSurf subscription {} with {} licences.").format(code(name), p.opt("licenses")))
 
 
 @COBROWSE.sub(
@@ -409,7 +444,7 @@ async def reseller_delete(ix: Interaction, p: Parsed) -> None:
     if not await _admin_only(ix):
         return
     await ix.deps.vendors.samesurf.delete_subscription(p.arg("NAME"), force=bool(p.opt("force")))
-    await ix.private(f"Deleted SameSurf subscription `{p.arg('NAME')}`.")
+    await ix.private(Mrkdwn("Deleted SameSurf subscription {}.").format(code(p.arg("NAME"))))
 
 
 @COBROWSE.sub("reseller apikey SUBSCRIPTION", summary="New API credentials for a subscription, to you alone (admins).")
@@ -418,8 +453,10 @@ async def reseller_apikey(ix: Interaction, p: Parsed) -> None:
         return
     key = await ix.deps.vendors.samesurf.create_api_key(p.arg("SUBSCRIPTION"))
     await ix.private(
-        f":closed_lock_with_key: API credentials for `{p.arg('SUBSCRIPTION')}` (shown once, to you alone; "
-        f"store them in a secret manager):\nKey: `{key.apikey}`\nSecret: `{key.apisecret.get_secret_value()}`"
+        Mrkdwn(
+            ":closed_lock_with_key: API credentials for {} (shown once, to you alone; store them in a secret "
+            "manager):\nKey: {}\nSecret: {}"
+        ).format(code(p.arg("SUBSCRIPTION")), code(key.apikey), code(key.apisecret.get_secret_value()))
     )
 
 

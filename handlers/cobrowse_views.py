@@ -10,22 +10,22 @@ from handlers.blocks import (
     MAX_ROWS,
     Block,
     LiveSection,
+    Mrkdwn,
+    code,
     context,
     date_token,
     divider,
-    escape,
     fields_section,
     header,
     mrkdwn,
+    number_text,
     plain,
     section,
+    unreadable_note,
 )
+from handlers.parsing import MAX_MINUTES, MAX_NAME
 from services.samesurf import AnalyticsRooms, Overview, RoomAnalytics
 from services.vendors import DISPLAY_NAMES, CobrowseVendor
-
-
-def _minutes(value: float) -> str:
-    return f"{value:g} min"
 
 
 def overview_blocks(overview: Overview, *, all_time: bool = True) -> list[Block]:
@@ -40,73 +40,87 @@ def overview_blocks(overview: Overview, *, all_time: bool = True) -> list[Block]
     if all_time:
         rooms.append(("All time", overview.rooms_total))
         averages.append(("Average all time", overview.averageduration_alltime))
-    pairs = [(label, str(count)) for label, count in rooms] + [(label, _minutes(v)) for label, v in averages]
+    pairs = [(label, number_text(count)) for label, count in rooms]
+    pairs += [(label, number_text(minutes, "min")) for label, minutes in averages]
     out: list[Block] = [fields_section(pairs)]
     urls = []
     if overview.url_latest:
-        urls.append(f"Latest URL: {escape(overview.url_latest)}")
+        urls.append(Mrkdwn("Latest URL: {}").format(overview.url_latest))
     if overview.url_most_popular:
-        urls.append(f"Most popular: {escape(overview.url_most_popular)}")
+        urls.append(Mrkdwn("Most popular: {}").format(overview.url_most_popular))
     if urls:
-        out.append(context(" · ".join(urls)))
+        out.append(context(Mrkdwn(" · ").join(urls)))
     return out
 
 
 def stats_blocks(overview: Overview, live: Sequence[LiveSection]) -> list[Block]:
     out: list[Block] = [header("Co-browsing stats"), *overview_blocks(overview)]
     counts = [
-        f"{s.vendor}: {len(s.rows)} live" if s.error is None else f"{s.vendor}: unavailable ({escape(s.error)})"
+        Mrkdwn("{}: {} live").format(s.vendor, len(s.rows))
+        if s.error is None
+        else Mrkdwn("{}: unavailable ({})").format(s.vendor, s.error)
         for s in live
     ]
     if counts:
-        out.extend([divider(), section("*Live now* — " + " · ".join(counts))])
+        out.extend([divider(), section(Mrkdwn("*Live now* — ") + Mrkdwn(" · ").join(counts))])
     return out
 
 
-def _duration(seconds: int) -> str:
-    minutes, secs = divmod(max(seconds, 0), 60)
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+def duration_text(seconds: int | None) -> Mrkdwn:
+    if seconds is None:
+        return Mrkdwn("unknown length")
+    minutes, secs = divmod(seconds, 60)
+    return Mrkdwn("{} min {} s").format(minutes, secs) if minutes else Mrkdwn("{} s").format(secs)
 
 
 def rooms_blocks(page: AnalyticsRooms, skip: int) -> list[Block]:
-    out: list[Block] = [header(f"SameSurf rooms ({page.total_rooms} in all)")]
+    total = page.total_rooms
+    out: list[Block] = [header(f"SameSurf rooms ({total if total is not None else 'unknown number'} in all)")]
     if not page.rooms:
-        out.append(context("No rooms on this page."))
+        out.append(context(Mrkdwn("No rooms on this page.")))
     for room in page.rooms[:MAX_ROWS]:
-        when = date_token(room.date) if room.date else "unknown date"
-        recordings = f" · {room.screenrecordings} recording(s)" if room.screenrecordings else ""
-        out.append(
-            section(
-                f"*{escape(room.title or 'Untitled')}* `{room.room}` · {when} · {_duration(room.duration)}{recordings}"
-            )
+        when = date_token(room.date) if room.date else Mrkdwn("unknown date")
+        recordings = Mrkdwn(" · {} recording(s)").format(room.screenrecordings) if room.screenrecordings else ""
+        line = Mrkdwn("*{}* {} · {} · {}{}").format(
+            room.title or "Untitled", code(room.room), when, duration_text(room.duration), recordings
         )
-    shown_to = skip + len(page.rooms)
-    if shown_to < page.total_rooms:
-        out.append(context(f"Rooms {skip + 1}–{shown_to}. Next page: `/cobrowse rooms --skip {shown_to}`"))
+        out.append(section(line))
+    if page.unreadable:
+        out.append(context(unreadable_note(page.unreadable, "SameSurf", "room")))
+    shown_to = skip + len(page.rooms) + page.unreadable
+    if total is not None and shown_to < total:
+        next_page = code(f"/cobrowse rooms --skip {shown_to}")
+        out.append(context(Mrkdwn("Rooms {}–{}. Next page: {}").format(skip + 1, shown_to, next_page)))
     return out
 
 
 def report_blocks(room: str, analytics: RoomAnalytics) -> list[Block]:
     out: list[Block] = [header(f"Room {room}: {analytics.title or 'Untitled'}")]
-    out.append(section(f"*People* ({len(analytics.users)})"))
+    out.append(section(Mrkdwn("*People* ({})").format(len(analytics.users))))
     for user in analytics.users[:20]:
         place = ", ".join(part for part in (user.city, user.country) if part)
-        span = " – ".join(date_token(t) for t in (user.joinedat, user.leftat) if t)
+        span = Mrkdwn(" – ").join(date_token(t) for t in (user.joinedat, user.leftat) if t)
         role = " (host)" if user.host else ""
         # IP addresses stay out: a report is for knowing who came, not where from exactly.
         out.append(
-            context(f"{escape(user.name or 'Someone')}{role} · {span or 'no times'}{' · ' + place if place else ''}")
+            context(
+                Mrkdwn("{}{} · {}{}").format(
+                    user.name or "Someone", role, span or "no times", f" · {place}" if place else ""
+                )
+            )
         )
     events = analytics.events
-    out.append(section(f"*Events* ({len(events)})"))
+    out.append(section(Mrkdwn("*Events* ({})").format(len(events))))
     lines = [
-        f"{date_token(e.date) if e.date else '—'} · {e.type}{' · ' + escape(e.data) if e.data else ''}"
+        Mrkdwn("{} · {}{}").format(
+            date_token(e.date) if e.date else "—", e.type or "unknown", f" · {e.data}" if e.data else ""
+        )
         for e in events[:15]
     ]
     if lines:
-        out.append(context("\n".join(lines)))
+        out.append(context(Mrkdwn("\n").join(lines)))
     if len(events) > 15:
-        out.append(context(f"… and {len(events) - 15} more events."))
+        out.append(context(Mrkdwn("… and {} more events.").format(len(events) - 15)))
     return out
 
 
@@ -157,11 +171,16 @@ def new_session_view(channel_id: str, vendors: list[CobrowseVendor], default: Co
                 {"type": "plain_text_input", "multiline": True, "placeholder": plain("https://example.com")},
                 hint="One URL a line. SameSurf starts on the first and bookmarks them all.",
             ),
-            _input("name", "Name", {"type": "plain_text_input", "max_length": 150}),
+            _input("name", "Name", {"type": "plain_text_input", "max_length": MAX_NAME}),
             _input(
                 "minutes",
                 "Minutes (MirrorTab)",
-                {"type": "number_input", "is_decimal_allowed": False, "min_value": "1"},
+                {
+                    "type": "number_input",
+                    "is_decimal_allowed": False,
+                    "min_value": "1",
+                    "max_value": str(MAX_MINUTES),
+                },
                 hint="How long until MirrorTab removes the session; 45 when empty.",
             ),
             _input(
@@ -169,6 +188,9 @@ def new_session_view(channel_id: str, vendors: list[CobrowseVendor], default: Co
                 "Who may join (MirrorTab)",
                 {"type": "static_select", "options": [_option(k, v) for k, v in ACCESS_LABELS.items()]},
             ),
-            {"type": "context", "elements": [mrkdwn("The card is posted in the channel where you typed the command.")]},
+            {
+                "type": "context",
+                "elements": [mrkdwn(Mrkdwn("The card is posted in the channel where you typed the command."))],
+            },
         ],
     }

@@ -15,7 +15,7 @@ from handlers import blocks
 from handlers.cobrowse import COBROWSE
 from handlers.context import Deps, Interaction
 from handlers.meeting import MEETING
-from handlers.parsing import Family, ParseError
+from handlers.parsing import Family, ParseError, as_typed
 from handlers.upload import UPLOAD
 from handlers.workspaces import request_team
 
@@ -28,18 +28,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 def _listener(family: Family, deps: Deps) -> Any:
-    help_hint = f"`{family.command} help` lists what it can do."
+    help_hint = blocks.Mrkdwn("{} lists what it can do.").format(blocks.code(f"{family.command} help"))
 
     async def on_command(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         text = str(command.get("text") or "")
-        typed = f"{family.command} {text}".strip()
+        typed = f"{family.command} {as_typed(text)}".strip()
         try:
-            parsed = family.parse(text)
+            parsed = family.parse(text, deps.input_rules)
         except ParseError as exc:
             answer = blocks.usage_error_text(exc.message, exc.usage, typed, help_hint)
-            await ack(text=answer if exc.usage else f"{answer}\n\n{family.help_text()}")
+            await ack(text=answer if exc.usage else answer + blocks.Mrkdwn("\n\n") + family.help_text())
             return
         if parsed is None:
             await ack(text=family.help_text())

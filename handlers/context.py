@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import blocks, once
-from handlers.parsing import ParseError
+from handlers.parsing import InputRules, ParseError
 from handlers.people import People
 from handlers.when import zone
 from handlers.workspaces import HomeTeam
@@ -46,6 +46,11 @@ class Deps:
     #: The workspace the bot token serves (learned at start); requests from any other team do nothing.
     home: HomeTeam = field(default_factory=HomeTeam)
 
+    @property
+    def input_rules(self) -> InputRules:
+        """What typed input may hold beyond the fixed bounds, by this deployment's settings."""
+        return InputRules(allow_private_urls=self.vendors.config.allow_private_urls)
+
     async def first_delivery(self, team_id: str, body: dict[str, Any]) -> bool:
         """False when Slack redelivers an act already handled: acknowledge it, act on nothing."""
         return await once.first_delivery(self.store, self.clock, team_id, body)
@@ -70,7 +75,7 @@ class Interaction:
     #: The message a button was clicked on.
     message_ts: str | None = None
 
-    async def private(self, text: str, blocks_: list[blocks.Block] | None = None) -> None:
+    async def private(self, text: blocks.Mrkdwn, blocks_: list[blocks.Block] | None = None) -> None:
         if self.respond is not None:
             try:
                 sent = await self.respond(text=text, blocks=blocks_, response_type="ephemeral", replace_original=False)
@@ -84,11 +89,11 @@ class Interaction:
         except SlackApiError:
             await self.dm(self.user_id, text, blocks_)
 
-    async def dm(self, user_id: str, text: str, blocks_: list[blocks.Block] | None = None) -> None:
+    async def dm(self, user_id: str, text: blocks.Mrkdwn, blocks_: list[blocks.Block] | None = None) -> None:
         opened = await self.client.conversations_open(users=user_id)
         await self.client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks_)
 
-    async def post_card(self, text: str, blocks_: list[blocks.Block]) -> str | None:
+    async def post_card(self, text: blocks.Mrkdwn, blocks_: list[blocks.Block]) -> str | None:
         """Posts a card in the channel; returns its ts, or None when the bot may not post there (then the
         card goes to the caller privately, with what to do)."""
         try:
@@ -98,14 +103,16 @@ class Interaction:
             if error not in _CANNOT_POST_HERE:
                 raise
             note = blocks.context(
-                f":information_source: I can't post in this channel ({error}): invite me with `/invite @Cohost`. "
-                "Here is the card, for you alone."
+                blocks.Mrkdwn(
+                    ":information_source: I can't post in this channel ({}): invite me with `/invite @Cohost`. "
+                    "Here is the card, for you alone."
+                ).format(error)
             )
             await self.private(text, [*blocks_, note])
             return None
         return str(resp["ts"])
 
-    async def update_message(self, channel: str, ts: str, text: str, blocks_: list[blocks.Block]) -> None:
+    async def update_message(self, channel: str, ts: str, text: blocks.Mrkdwn, blocks_: list[blocks.Block]) -> None:
         await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks_)
 
     async def is_admin(self) -> bool:
@@ -114,7 +121,7 @@ class Interaction:
     async def tz(self, override: str | None = None) -> ZoneInfo:
         return zone(override) if override else zone((await self.deps.people.get(self.user_id)).tz)
 
-    async def guarded(self, work: Callable[[], Awaitable[Any]], *, help_hint: str = "") -> None:
+    async def guarded(self, work: Callable[[], Awaitable[Any]], *, help_hint: blocks.Mrkdwn | None = None) -> None:
         """Runs `work`; any failure becomes a private answer to the person, never a silent stop."""
         try:
             await work()

@@ -29,7 +29,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import digest_views, retries
-from handlers.blocks import Block, date_token, escape
+from handlers.blocks import Block, Mrkdwn, channel_link, code, date_token
 from handlers.context import Deps, Interaction
 from handlers.digest_views import FAMILY_TITLES, Cadence, Digest, Period, VendorPart
 from handlers.parsing import Family, Option, Parsed, ParseError
@@ -39,6 +39,7 @@ from services.mirotalk import EndpointSwitchedOff
 from services.mirrorace import FileInfo
 from services.samesurf import AnalyticsRoom, SameSurf
 from services.store import DigestSubscription, NewDigest, Upload
+from services.vendor_values import Rows
 from services.vendors import DISPLAY_NAMES, Vendors
 
 log = logging.getLogger("cohost.digest")
@@ -136,20 +137,21 @@ def add_digest_subcommands(family: Family, key: str) -> None:
     @family.sub("digest off", summary=f"Stop this channel's {what}.")
     async def off(ix: Interaction, p: Parsed) -> None:
         if await ix.deps.store.remove_digest(ix.team_id, ix.channel_id, key):
-            await ix.private(f"The {what} of this channel is off.")
+            await ix.private(Mrkdwn("The {} of this channel is off.").format(what))
         else:
-            await ix.private(f"This channel had no {what}.")
+            await ix.private(Mrkdwn("This channel had no {}.").format(what))
 
     @family.sub("digest show", summary=f"When this channel's {what} comes, for you alone.")
     async def show(ix: Interaction, p: Parsed) -> None:
         sub = await ix.deps.store.digest(ix.team_id, ix.channel_id, key)
         if sub is None:
             await ix.private(
-                f"This channel has no {what}. `{family.command} digest daily 09:00` sets one "
-                f"(`{family.command} help` shows the others)."
+                Mrkdwn("This channel has no {}. {} sets one ({} shows the others).").format(
+                    what, code(f"{family.command} digest daily 09:00"), code(f"{family.command} help")
+                )
             )
             return
-        await ix.private(f"{Schedule.of(sub).describe()}, next {date_token(sub.next_run_at)}.")
+        await ix.private(Mrkdwn("{}, next {}.").format(Schedule.of(sub).describe(), date_token(sub.next_run_at)))
 
 
 async def _subscribe(ix: Interaction, key: str, p: Parsed, cadence: Cadence) -> None:
@@ -176,8 +178,9 @@ async def _subscribe(ix: Interaction, key: str, p: Parsed, cadence: Cadence) -> 
     )
     command = _FAMILIES[key].command
     await ix.private(
-        f":calendar: {FAMILY_TITLES[key]} digest of this channel: {schedule.describe()}, next "
-        f"{date_token(saved.next_run_at)}. `{command} digest off` stops it."
+        Mrkdwn(":calendar: {} digest of this channel: {}, next {}. {} stops it.").format(
+            FAMILY_TITLES[key], schedule.describe(), date_token(saved.next_run_at), code(f"{command} digest off")
+        )
     )
 
 
@@ -247,18 +250,22 @@ async def _part(vendor: str, build: Callable[[], Awaitable[VendorPart]]) -> Vend
         return digest_views.failed_part(vendor, "Cohost could not read it; the team has the details.")
 
 
-async def _rooms_in(samesurf: SameSurf, period: Period) -> list[AnalyticsRoom]:
-    """SameSurf's rooms of the period, from its newest-first list."""
-    rooms: list[AnalyticsRoom] = []
+async def _rooms_in(samesurf: SameSurf, period: Period) -> Rows[AnalyticsRoom]:
+    """SameSurf's rooms of the period, from its newest-first list (with how many it sent that were unreadable)."""
+    rooms: Rows[AnalyticsRoom] = Rows()
     for page_no in range(ROOMS_PAGES):
         page = await samesurf.analytics_rooms(skip=page_no * ROOMS_PAGE, take=ROOMS_PAGE)
+        rooms.unreadable += page.unreadable
         for room in page.rooms:
             if room.date is None or room.date >= period.end:
                 continue
             if room.date < period.start:
                 return rooms
             rooms.append(room)
-        if len(page.rooms) < ROOMS_PAGE or (page_no + 1) * ROOMS_PAGE >= page.total_rooms:
+        seen = (page_no + 1) * ROOMS_PAGE
+        if len(page.rooms) + page.unreadable < ROOMS_PAGE or (
+            page.total_rooms is not None and seen >= page.total_rooms
+        ):
             break
     return rooms
 
@@ -273,13 +280,14 @@ async def _cobrowse_parts(vendors: Vendors, answers: VendorAnswers, period: Peri
             rooms = await answers.get(
                 ("samesurf.rooms", period.start, period.end), lambda: _rooms_in(vendors.samesurf, period)
             )
-            return digest_views.samesurf_part(overview, rooms)
+            return digest_views.samesurf_part(overview, rooms, rooms.unreadable)
 
         parts.append(await _part("SameSurf", samesurf))
     if "mirrortab" in enabled:
 
         async def mirrortab() -> VendorPart:
-            return digest_views.mirrortab_part(await answers.get(("mirrortab.live",), vendors.mirrortab.list_sessions))
+            sessions = await answers.get(("mirrortab.live",), vendors.mirrortab.list_sessions)
+            return digest_views.mirrortab_part(sessions, sessions.unreadable)
 
         parts.append(await _part("MirrorTab", mirrortab))
     return parts
@@ -296,7 +304,7 @@ async def _meeting_parts(vendors: Vendors, answers: VendorAnswers, period: Perio
                 meetings = await answers.get(("mirotalk.meetings",), vendors.mirotalk.meetings)
             except EndpointSwitchedOff as off:  # as servers ship: the stats still make the part
                 return digest_views.mirotalk_part(stats, None, unlisted=off.message)
-            return digest_views.mirotalk_part(stats, meetings)
+            return digest_views.mirotalk_part(stats, meetings, meetings.unreadable)
 
         parts.append(await _part("MiroTalk", mirotalk))
     if "coviu" in enabled:
@@ -308,7 +316,7 @@ async def _meeting_parts(vendors: Vendors, answers: VendorAnswers, period: Perio
             )
             # The period ends now: what is still to come starts after its end.
             upcoming = await answers.get(("coviu.upcoming", period.end), lambda: coviu.upcoming_sessions(period.end))
-            return digest_views.coviu_part(in_period, upcoming, period)
+            return digest_views.coviu_part(in_period, upcoming, period, in_period.unreadable + upcoming.unreadable)
 
         parts.append(await _part("Coviu", coviu_part))
     return parts
@@ -479,7 +487,7 @@ async def _share_chart(
         )
     except Exception as exc:
         log.warning("digest chart for %s not shared: %s", sub.channel_id, type(exc).__name__)
-        note = ":warning: This week's chart could not be shared here."
+        note = Mrkdwn(":warning: This week's chart could not be shared here.")
         try:
             await deps.slack_for(sub.team_id).chat_update(
                 channel=sub.channel_id, ts=ts, text=text, blocks=digest_views.with_note(blocks_, note)
@@ -515,24 +523,33 @@ def _command_of(family: str) -> str:
     return _FAMILIES[family].command if family in _FAMILIES else f"/{family}"
 
 
-def _cannot_post_text(sub: DigestSubscription, error: str) -> str:
-    return (
-        f":warning: Your {FAMILY_TITLES.get(sub.family, sub.family).lower()} digest could not be posted in "
-        f"<#{sub.channel_id}> ({error}). Invite me there with `/invite @Cohost`, or stop it with "
-        f"`{_command_of(sub.family)} digest off` in that channel. I will try again at its next time."
+def _cannot_post_text(sub: DigestSubscription, error: str) -> Mrkdwn:
+    return Mrkdwn(
+        ":warning: Your {} digest could not be posted in {} ({}). Invite me there with `/invite @Cohost`, or stop "
+        "it with {} in that channel. I will try again at its next time."
+    ).format(
+        FAMILY_TITLES.get(sub.family, sub.family).lower(),
+        channel_link(sub.channel_id),
+        error,
+        code(f"{_command_of(sub.family)} digest off"),
     )
 
 
-def _gave_up_text(sub: DigestSubscription, failure: str, next_run: datetime) -> str:
-    return (
-        f":warning: I tried {retries.TRIES} times over half an hour to post your "
-        f"{FAMILY_TITLES.get(sub.family, sub.family).lower()} digest in <#{sub.channel_id}>, and could not: "
-        f"{escape(failure)}. This one is skipped; the next comes {date_token(next_run)}. "
-        f"`{_command_of(sub.family)} digest off` in that channel stops it."
+def _gave_up_text(sub: DigestSubscription, failure: str, next_run: datetime) -> Mrkdwn:
+    return Mrkdwn(
+        ":warning: I tried {} times over half an hour to post your {} digest in {}, and could not: {}. This one is "
+        "skipped; the next comes {}. {} in that channel stops it."
+    ).format(
+        retries.TRIES,
+        FAMILY_TITLES.get(sub.family, sub.family).lower(),
+        channel_link(sub.channel_id),
+        failure,
+        date_token(next_run),
+        code(f"{_command_of(sub.family)} digest off"),
     )
 
 
-async def _tell_subscriber(deps: Deps, sub: DigestSubscription, text: str) -> None:
+async def _tell_subscriber(deps: Deps, sub: DigestSubscription, text: Mrkdwn) -> None:
     try:
         client = deps.slack_for(sub.team_id)
         opened = await client.conversations_open(users=sub.created_by)

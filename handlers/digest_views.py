@@ -14,7 +14,19 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
 from handlers import cobrowse_views, meeting_views, upload_views
-from handlers.blocks import Block, context, date_token, divider, escape, fields_section, header, section
+from handlers.blocks import (
+    Block,
+    Mrkdwn,
+    code,
+    context,
+    date_token,
+    divider,
+    fields_section,
+    header,
+    section,
+    unreadable_note,
+    when_text,
+)
 from services.clock import minutes_between
 from services.coviu import Session
 from services.mirotalk import Meeting, Stats
@@ -50,6 +62,8 @@ class VendorPart:
     vendor: str
     blocks: Sequence[Block] = ()
     error: str | None = None
+    #: Rows the vendor sent that could not be read, named in a note under the part.
+    unreadable: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,11 +75,11 @@ class Digest:
     own_counts: Mapping[str, int] = field(default_factory=dict)
 
 
-def _lines(lines: Sequence[str], empty: str) -> list[Block]:
+def _lines(lines: Sequence[Mrkdwn], empty: str) -> list[Block]:
     if not lines:
-        return [context(empty)]
-    shown = "\n".join(lines[:MAX_LINES])
-    more = [context(f"… and {len(lines) - MAX_LINES} more.")] if len(lines) > MAX_LINES else []
+        return [context(Mrkdwn("{}").format(empty))] if empty else []
+    shown = Mrkdwn("\n").join(lines[:MAX_LINES])
+    more = [context(Mrkdwn("… and {} more.").format(len(lines) - MAX_LINES))] if len(lines) > MAX_LINES else []
     return [section(shown), *more]
 
 
@@ -76,65 +90,77 @@ def failed_part(vendor: str, message: str) -> VendorPart:
     return VendorPart(vendor, error=message)
 
 
-def samesurf_part(overview: Overview, rooms: Sequence[AnalyticsRoom]) -> VendorPart:
+def samesurf_part(overview: Overview, rooms: Sequence[AnalyticsRoom], unreadable: int = 0) -> VendorPart:
     out = cobrowse_views.overview_blocks(overview, all_time=False)
-    out.append(section(f"*Rooms in this period* ({len(rooms)})"))
+    out.append(section(Mrkdwn("*Rooms in this period* ({})").format(len(rooms))))
     lines = [
-        f"{escape(room.title or 'Untitled')} `{room.room}` · {date_token(room.date) if room.date else 'no date'}"
-        f" · {round(room.duration / 60)} min"
+        Mrkdwn("{} {} · {} · {}").format(
+            room.title or "Untitled",
+            code(room.room),
+            date_token(room.date) if room.date else "no date",
+            f"{round(room.duration / 60)} min" if room.duration is not None else "unknown length",
+        )
         for room in rooms
     ]
     out.extend(_lines(lines, "No rooms in this period."))
-    return VendorPart("SameSurf", out)
+    return VendorPart("SameSurf", out, unreadable=unreadable)
 
 
-def mirrortab_part(sessions: Sequence[MirrorTabSession]) -> VendorPart:
+def mirrortab_part(sessions: Sequence[MirrorTabSession], unreadable: int = 0) -> VendorPart:
     # No join link or code: a digest may go to a channel other than the one where the session was shared.
     lines = [
-        f"{escape(s.session_name or 'Co-browsing session')} `{s.session_id}`"
-        + (f" · until {date_token(s.kill_time)}" if s.kill_time else "")
+        Mrkdwn("{} {} · until {}").format(
+            s.session_name or "Co-browsing session", code(s.session_id), when_text(s.kill_time)
+        )
         for s in sessions
     ]
-    return VendorPart("MirrorTab", [section(f"*Live sessions now* ({len(sessions)})"), *_lines(lines, "None.")])
+    header_line = section(Mrkdwn("*Live sessions now* ({})").format(len(sessions)))
+    return VendorPart("MirrorTab", [header_line, *_lines(lines, "None.")], unreadable=unreadable)
 
 
-def mirotalk_part(stats: Stats, meetings: Sequence[Meeting] | None, *, unlisted: str = "") -> VendorPart:
+def mirotalk_part(
+    stats: Stats, meetings: Sequence[Meeting] | None, unreadable: int = 0, *, unlisted: str = ""
+) -> VendorPart:
     """`meetings` None: the server does not list them (`unlisted` says why)."""
-    out: list[Block] = [
-        fields_section([("Rooms now", str(stats.total_rooms)), ("People now", str(stats.total_users))]),
-    ]
+    out: list[Block] = [meeting_views.counts_section(stats)]
     if meetings is None:
-        out.append(context(f"{escape(unlisted.rstrip('.'))}."))
+        out.append(context(Mrkdwn("{}.").format(unlisted.rstrip("."))))
         return VendorPart("MiroTalk", out)
-    out.append(section(f"*Live meetings* ({len(meetings)})"))
+    out.append(section(Mrkdwn("*Live meetings* ({})").format(len(meetings))))
     rows = meeting_views.mirotalk_rows(meetings)
-    out.extend(_lines([f"`{escape(row.vendor_id)}` · {escape(row.detail or '')}" for row in rows], "None."))
-    return VendorPart("MiroTalk", out)
+    out.extend(_lines([Mrkdwn("{} · {}").format(code(row.vendor_id), row.detail or "") for row in rows], "None."))
+    return VendorPart("MiroTalk", out, unreadable=unreadable)
 
 
-def coviu_part(in_period: Sequence[Session], upcoming: Sequence[Session], period: Period) -> VendorPart:
-    """Sessions that ran in the period (their minutes within it) and those still to come."""
+def coviu_part(
+    in_period: Sequence[Session], upcoming: Sequence[Session], period: Period, unreadable: int = 0
+) -> VendorPart:
+    """Sessions that ran in the period (their minutes within it) and those still to come. A session whose times
+    Coviu did not give counts as a session, without minutes."""
     minutes = sum(
         minutes_between(max(s.start_time, period.start), min(s.end_time, period.end))
         for s in in_period
-        if s.start_time < period.end
+        if s.start_time is not None and s.end_time is not None and s.start_time < period.end
     )
     out: list[Block] = [
         fields_section(
             [
-                ("Sessions in this period", str(len(in_period))),
-                ("Minutes", str(minutes)),
-                ("Upcoming", str(len(upcoming))),
+                ("Sessions in this period", Mrkdwn("{}").format(len(in_period))),
+                ("Minutes", Mrkdwn("{}").format(minutes)),
+                ("Upcoming", Mrkdwn("{}").format(len(upcoming))),
             ]
         )
     ]
+    soonest_first = sorted(upcoming, key=lambda s: (s.start_time is None, s.start_time or period.end))
     lines = [
-        f"{escape(s.session_name or meeting_views.DEFAULT_NAME)} `{s.session_id}` · {date_token(s.start_time)}"
-        for s in sorted(upcoming, key=lambda s: s.start_time)
+        Mrkdwn("{} {} · {}").format(
+            s.session_name or meeting_views.DEFAULT_NAME, code(s.session_id), when_text(s.start_time)
+        )
+        for s in soonest_first
     ]
     if lines:
-        out.extend([section("*Next up*"), *_lines(lines, "")])
-    return VendorPart("Coviu", out)
+        out.extend([section(Mrkdwn("*Next up*")), *_lines(lines, "")])
+    return VendorPart("Coviu", out, unreadable=unreadable)
 
 
 def mirrorace_part(uploads: Sequence[Upload], status: Mapping[str, FileInfo] | None) -> VendorPart:
@@ -142,20 +168,20 @@ def mirrorace_part(uploads: Sequence[Upload], status: Mapping[str, FileInfo] | N
     (then the files are listed all the same)."""
     removed = [u for u in uploads if status is not None and u.slug in status and status[u.slug].removed]
 
-    def line(upload: Upload) -> str:
-        text = f"{escape(upload.name)} `{upload.slug}` · {upload_views.human_size(upload.size)}"
+    def line(upload: Upload) -> Mrkdwn:
+        text = Mrkdwn("{} {} · {}").format(upload.name, code(upload.slug), upload_views.human_size(upload.size))
         info = status.get(upload.slug) if status is not None else None
         if info is None:
             return text
         if info.removed:
-            return f":no_entry: {text} · *{escape(info.status)}*"
+            return Mrkdwn(":no_entry: {} · *{}*").format(text, info.status)
         if info.status != "active":
-            return f":grey_question: {text} · {escape(info.status)}"
+            return Mrkdwn(":grey_question: {} · {}").format(text, info.status)
         return text
 
-    summary = f"*Files mirrored in this period* ({len(uploads)})"
+    summary = Mrkdwn("*Files mirrored in this period* ({})").format(len(uploads))
     if removed:
-        summary += f" · :no_entry: {len(removed)} removed"
+        summary += Mrkdwn(" · :no_entry: {} removed").format(len(removed))
     return VendorPart("MirrorAce", [section(summary), *_lines([line(u) for u in uploads], "None.")])
 
 
@@ -169,31 +195,37 @@ def title(d: Digest) -> str:
 def digest_blocks(d: Digest) -> list[Block]:
     out: list[Block] = [
         header(title(d)),
-        context(f"From {date_token(d.period.start)} to {date_token(d.period.end)}"),
+        context(Mrkdwn("From {} to {}").format(date_token(d.period.start), date_token(d.period.end))),
     ]
     for part in d.parts:
         out.append(divider())
         if part.error is not None:
-            out.append(section(f":warning: *{part.vendor}* is missing from this digest: {escape(part.error)}"))
+            out.append(
+                section(Mrkdwn(":warning: *{}* is missing from this digest: {}").format(part.vendor, part.error))
+            )
             continue
-        out.append(section(f"*{part.vendor}*"))
+        out.append(section(Mrkdwn("*{}*").format(part.vendor)))
         out.extend(part.blocks)
+        if part.unreadable:
+            out.append(context(unreadable_note(part.unreadable, part.vendor)))
     if d.own_counts:
         counts = " · ".join(f"{vendor} {count}" for vendor, count in d.own_counts.items())
-        out.extend([divider(), context(f"Started through Cohost in this channel in this period: {counts}")])
+        out.extend(
+            [divider(), context(Mrkdwn("Started through Cohost in this channel in this period: {}").format(counts))]
+        )
     if len(out) > MAX_BLOCKS:  # the parts' own limits keep far below; this only guards a future part
-        out = [*out[: MAX_BLOCKS - 1], context("(shortened to fit one message)")]
+        out = [*out[: MAX_BLOCKS - 1], context(Mrkdwn("(shortened to fit one message)"))]
     return out
 
 
-def digest_text(d: Digest) -> str:
+def digest_text(d: Digest) -> Mrkdwn:
     """The notification's text: the title, and any vendor that is missing."""
     failed = [part.vendor for part in d.parts if part.error is not None]
     missing = f" (missing: {', '.join(failed)})" if failed else ""
-    return f"{title(d)}{missing}"
+    return Mrkdwn("{}{}").format(title(d), missing)
 
 
-def with_note(blocks: Sequence[Block], note: str) -> list[Block]:
+def with_note(blocks: Sequence[Block], note: Mrkdwn) -> list[Block]:
     """A digest already posted, with a line added (the weekly chart could not follow it)."""
     return [*blocks, context(note)][:MAX_BLOCKS]
 

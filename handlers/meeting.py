@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers import blocks, cards, meeting_views
-from handlers.blocks import LiveSection
+from handlers.blocks import LiveSection, Mrkdwn, code, mention, when_text
 from handlers.context import Interaction
 from handlers.digest import add_digest_subcommands
 from handlers.meeting_views import DEFAULT_NAME
-from handlers.parsing import Family, Option, Parsed, ParseError, web_url
+from handlers.parsing import MAX_NAME, MINUTES, NAME, Family, Option, Parsed, ParseError
 from handlers.when import parse_when
 from services.coviu import NewParticipant, Participant, Role
 from services.errors import VendorError, VendorNotFound
@@ -41,8 +41,6 @@ PRESENTER_LINK_LIFETIME = "1d"
 FIRST_IN_PRESENTS = "the first person in the room presents"
 
 PROVIDER = Option("provider", "choice", choices=("mirotalk", "coviu"))
-NAME = Option("name", metavar="TEXT")
-MINUTES = Option("minutes", "int", metavar="N", minimum=1)
 TZ = Option("tz", metavar="ZONE")
 
 
@@ -104,19 +102,22 @@ async def _new_mirotalk(
     await _hand_out(
         ix,
         own=lambda: _mirotalk_link(ix, room, ix.user_id, duration, presenter_for=lifetime if presenter else None),
-        own_text=f":key: Your presenter link for MiroTalk room `{room}` (keep it to yourself)"
+        own_text=Mrkdwn(":key: Your presenter link for MiroTalk room {} (keep it to yourself)").format(code(room))
         if presenter
-        else f":key: Your link to MiroTalk room `{room}`, with your name on it ({FIRST_IN_PRESENTS})",
+        else Mrkdwn(":key: Your link to MiroTalk room {}, with your name on it ({})").format(
+            code(room), FIRST_IN_PRESENTS
+        ),
         invitees=invitees,
         link_for=lambda user: _mirotalk_link(ix, room, user, duration),
-        invite_text=f"{blocks.mention(ix.user_id)} invited you to MiroTalk room `{room}`. Your own link",
+        invite_text=Mrkdwn("{} invited you to MiroTalk room {}. Your own link").format(mention(ix.user_id), code(room)),
     )
 
 
 async def _new_coviu(ix: Interaction, name: str | None, start: datetime, end: datetime, invitees: list[str]) -> None:
     session = await ix.deps.vendors.coviu.create_session(start=start, end=end, name=name)
     view = meeting_views.coviu_card(
-        name=session.session_name or name or DEFAULT_NAME,
+        # What was asked for, where Coviu's answer leaves it out (or sends something other than a name).
+        name=(session.session_name or name or DEFAULT_NAME)[:MAX_NAME],
         session_id=session.session_id,
         creator_id=ix.user_id,
         starts_at=session.start_time,
@@ -127,11 +128,12 @@ async def _new_coviu(ix: Interaction, name: str | None, start: datetime, end: da
     await _hand_out(
         ix,
         own=lambda: _coviu_link(ix, sid, ix.user_id, "host"),
-        own_text=f":key: Your host link for Coviu session `{sid}` (yours alone: do not share it)",
+        own_text=Mrkdwn(":key: Your host link for Coviu session {} (yours alone: do not share it)").format(code(sid)),
         invitees=invitees,
         link_for=lambda user: _coviu_link(ix, sid, user, "guest"),
-        invite_text=f"{blocks.mention(ix.user_id)} invited you to Coviu session `{sid}` "
-        f"({blocks.date_token(session.start_time)}). Your own link (do not share it)",
+        invite_text=Mrkdwn("{} invited you to Coviu session {} ({}). Your own link (do not share it)").format(
+            mention(ix.user_id), code(sid), when_text(session.start_time)
+        ),
     )
 
 
@@ -145,33 +147,37 @@ async def _hand_out(
     ix: Interaction,
     *,
     own: Link,
-    own_text: str,
+    own_text: Mrkdwn,
     invitees: list[str],
     link_for: LinkFor,
-    invite_text: str,
+    invite_text: Mrkdwn,
 ) -> None:
     """The caller's own link privately, each mentioned person's by direct message; a link that could not be made
     is named to the caller, and the others still go."""
     try:
-        await ix.private(f"{own_text}: {await own()}")
+        await ix.private(own_text + Mrkdwn(": ") + await own())
     except VendorError as exc:
-        await ix.private(f":warning: The card is up, but your own link could not be made. {blocks.error_text(exc)}")
+        await ix.private(
+            Mrkdwn(":warning: The card is up, but your own link could not be made. ") + blocks.error_text(exc)
+        )
 
     async def send(user_id: str) -> _Handout:
         try:
-            await ix.dm(user_id, f"{invite_text}: {await link_for(user_id)}")
+            await ix.dm(user_id, invite_text + Mrkdwn(": ") + await link_for(user_id))
         except VendorError as exc:
             return _Handout(user_id, f"{exc.message}. {exc.advice}")
         return _Handout(user_id)
 
     others = [user for user in dict.fromkeys(invitees) if user != ix.user_id]
     results = await asyncio.gather(*(send(user) for user in others))
-    sent = [blocks.mention(r.user_id) for r in results if r.error is None]
-    failed = [f"{blocks.mention(r.user_id)} ({blocks.escape(r.error)})" for r in results if r.error is not None]
+    sent = [mention(r.user_id) for r in results if r.error is None]
+    failed = [Mrkdwn("{} ({})").format(mention(r.user_id), r.error) for r in results if r.error is not None]
     if sent:
-        await ix.private(f":envelope: Sent their own links by direct message to {', '.join(sent)}.")
+        await ix.private(
+            Mrkdwn(":envelope: Sent their own links by direct message to {}.").format(Mrkdwn(", ").join(sent))
+        )
     if failed:
-        await ix.private(f":warning: No link could be made for {', '.join(failed)}.")
+        await ix.private(Mrkdwn(":warning: No link could be made for {}.").format(Mrkdwn(", ").join(failed)))
 
 
 # -- personal links ----------------------------------------------------------------------------------------------
@@ -236,22 +242,26 @@ async def my_link(ix: Interaction, value: str) -> None:
     vendor, vendor_id = meeting_views.parse_button_value(value)
     card = await ix.deps.store.find_card(ix.team_id, vendor, vendor_id)
     if card is not None and card.state != CardState.ACTIVE.value:
-        await ix.private(f"This {DISPLAY_NAMES[vendor]} meeting has ended.")
+        await ix.private(Mrkdwn("This {} meeting has ended.").format(DISPLAY_NAMES.get(vendor, vendor)))
         return
     is_creator = card is not None and card.creator_id == ix.user_id
     if vendor == "coviu":
         link = await _coviu_link(ix, vendor_id, ix.user_id, "host" if is_creator else "guest")
-        await ix.private(f":key: Your own link to Coviu session `{vendor_id}` (do not share it): {link}")
+        await ix.private(
+            Mrkdwn(":key: Your own link to Coviu session {} (do not share it): {}").format(code(vendor_id), link)
+        )
         return
     presenter = PRESENTER_LINK_LIFETIME if is_creator and ix.deps.vendors.mirotalk.presenter_links_on else None
     link = await _mirotalk_link(ix, vendor_id, ix.user_id, _duration_left(ix, card), presenter_for=presenter)
     kind = "presenter link" if presenter else "link"
-    await ix.private(f":key: Your {kind} to MiroTalk room `{vendor_id}`, with your name on it: {link}")
+    await ix.private(
+        Mrkdwn(":key: Your {} to MiroTalk room {}, with your name on it: {}").format(kind, code(vendor_id), link)
+    )
 
 
 @MEETING.sub(
     "join ROOM",
-    Option("name", metavar="NAME"),
+    Option("name", "name", metavar="NAME"),
     Option("audio", "flag"),
     Option("video", "flag"),
     Option("screen", "flag"),
@@ -273,7 +283,7 @@ async def join(ix: Interaction, p: Parsed) -> None:
     card = await ix.deps.store.find_card(ix.team_id, "mirotalk", room)
     if presenter:
         if not (card is not None and card.creator_id == ix.user_id) and not await ix.is_admin():
-            await ix.private(":no_entry: A presenter link is for the meeting's creator or an admin.")
+            await ix.private(Mrkdwn(":no_entry: A presenter link is for the meeting's creator or an admin."))
             return
         if not ix.deps.vendors.mirotalk.presenter_links_on:
             raise PresenterLinksOff
@@ -295,7 +305,7 @@ async def join(ix: Interaction, p: Parsed) -> None:
     presenter_for = PRESENTER_LINK_LIFETIME if presenter else None
     link = await ix.deps.vendors.mirotalk.join_link(request, presenter_for=presenter_for)
     kind = "presenter link" if presenter else "link"
-    await ix.private(f":key: Your {kind} to MiroTalk room `{room}` (for you alone): {link}")
+    await ix.private(Mrkdwn(":key: Your {} to MiroTalk room {} (for you alone): {}").format(kind, code(room), link))
 
 
 @MEETING.sub(
@@ -307,14 +317,16 @@ async def join(ix: Interaction, p: Parsed) -> None:
 async def token(ix: Interaction, p: Parsed) -> None:
     presenter = bool(p.opt("presenter"))
     if presenter and not await ix.is_admin():
-        await ix.private(":no_entry: A presenter token is for Cohost admins and workspace admins.")
+        await ix.private(Mrkdwn(":no_entry: A presenter token is for Cohost admins and workspace admins."))
         return
     expire = p.opt("expire", "1h")
     jwt = await ix.deps.vendors.mirotalk.token(presenter=presenter, expire=expire)
     kind = "presenter token" if presenter else "token"
     await ix.private(
-        f":closed_lock_with_key: Your MiroTalk {kind} (it signs in as the server's host user), good for {expire} "
-        f"(keep it to yourself):\n`{jwt}`"
+        Mrkdwn(
+            ":closed_lock_with_key: Your MiroTalk {} (it signs in as the server's host user), good for {} "
+            "(keep it to yourself):\n{}"
+        ).format(kind, expire, code(jwt))
     )
 
 
@@ -324,19 +336,19 @@ async def token(ix: Interaction, p: Parsed) -> None:
 @dataclass(frozen=True)
 class _Outcome:
     state: CardState
-    message: str
+    message: Mrkdwn
     #: Worth telling also after a click on End, whose card change says the rest.
     surprising: bool = False
 
 
 @MEETING.sub(
     "end ROOM_OR_SESSION",
-    Option("redirect", metavar="URL"),
+    Option("redirect", "url", metavar="URL"),
     summary="End a meeting for everyone (its creator or an admin); MiroTalk sends people to `--redirect`.",
 )
 async def end(ix: Interaction, p: Parsed) -> None:
     target = p.arg("ROOM_OR_SESSION")
-    redirect = web_url(p.opt("redirect")) if p.opt("redirect") else None
+    redirect = p.opt("redirect")
     vendor, card = await _find_meeting(ix, target)
     if vendor == "coviu" and redirect:
         raise ParseError("--redirect is for MiroTalk meetings.", MEETING.find("end").usage())
@@ -370,9 +382,11 @@ async def _find_meeting(ix: Interaction, target: str) -> tuple[MeetingVendor, Ca
 async def end_meeting(
     ix: Interaction, vendor: MeetingVendor, vendor_id: str, card: Card | None, redirect: str | None
 ) -> None:
-    what = f"{DISPLAY_NAMES[vendor]} {'room' if vendor == 'mirotalk' else 'session'} `{vendor_id}`"
+    what = Mrkdwn("{} {} {}").format(
+        DISPLAY_NAMES[vendor], "room" if vendor == "mirotalk" else "session", code(vendor_id)
+    )
     if card is not None and card.state != CardState.ACTIVE.value:
-        await ix.private(f"{what} has already ended.")
+        await ix.private(what + Mrkdwn(" has already ended."))
         return
     if not await cards.may_manage(ix, card, what="meeting", listing="/meeting list"):
         return
@@ -383,7 +397,7 @@ async def end_meeting(
             else:
                 outcome = await _end_coviu(ix, vendor_id, what)
     except cards.AlreadyEnded:
-        await ix.private(f"{what} has already ended.")
+        await ix.private(what + Mrkdwn(" has already ended."))
         return
     if card is not None:
         await cards.close(ix, card, outcome.state, by=ix.user_id if outcome.state == CardState.ENDED else None)
@@ -391,26 +405,29 @@ async def end_meeting(
         await ix.private(outcome.message)
 
 
-async def _end_mirotalk(ix: Interaction, room: str, redirect: str | None, what: str) -> _Outcome:
+async def _end_mirotalk(ix: Interaction, room: str, redirect: str | None, what: Mrkdwn) -> _Outcome:
     try:
         await ix.deps.vendors.mirotalk.end_meeting(room, redirect=redirect)
     except VendorNotFound:
         # A MiroTalk room exists only while someone is in it: nobody is, so the meeting is over.
-        return _Outcome(CardState.ENDED, f"Nobody was in {what}; the meeting is closed.", surprising=True)
-    sent_to = f" Everyone in it was sent to {redirect}." if redirect else ""
-    return _Outcome(CardState.ENDED, f"Ended {what} for everyone.{sent_to}")
+        return _Outcome(
+            CardState.ENDED, Mrkdwn("Nobody was in {}; the meeting is closed.").format(what), surprising=True
+        )
+    sent_to = Mrkdwn(" Everyone in it was sent to {}.").format(redirect) if redirect else ""
+    return _Outcome(CardState.ENDED, Mrkdwn("Ended {} for everyone.{}").format(what, sent_to))
 
 
-async def _end_coviu(ix: Interaction, session_id: str, what: str) -> _Outcome:
+async def _end_coviu(ix: Interaction, session_id: str, what: Mrkdwn) -> _Outcome:
+    """Ends the session as Coviu allows for where it stands; where Coviu did not say its times, as if running."""
     coviu, now = ix.deps.vendors.coviu, ix.deps.clock.now()
     session = await coviu.get_session(session_id)
-    if session.canceled_time or session.end_time <= now:
-        return _Outcome(CardState.EXPIRED, f"{what} had already ended.", surprising=True)
-    if session.start_time > now:
+    if session.canceled_time or (session.end_time is not None and session.end_time <= now):
+        return _Outcome(CardState.EXPIRED, Mrkdwn("{} had already ended.").format(what), surprising=True)
+    if session.start_time is not None and session.start_time > now:
         await coviu.cancel_session(session_id)  # not started: Coviu cancels it
-        return _Outcome(CardState.ENDED, f"Cancelled {what} before it started.")
+        return _Outcome(CardState.ENDED, Mrkdwn("Cancelled {} before it started.").format(what))
     await coviu.end_session(session_id, now)  # running: its end becomes now
-    return _Outcome(CardState.ENDED, f"Ended {what} for everyone.")
+    return _Outcome(CardState.ENDED, Mrkdwn("Ended {} for everyone.").format(what))
 
 
 # -- Coviu participants and changes ------------------------------------------------------------------------------
@@ -438,14 +455,18 @@ async def invite(ix: Interaction, p: Parsed) -> None:
             participant = await ix.deps.vendors.coviu.update_participant(participant.participant_id, role=role)
         await ix.dm(
             user_id,
-            f"{blocks.mention(ix.user_id)} added you to Coviu session `{session_id}` "
-            f"({blocks.date_token(session.start_time)}) as {role}. Your own link (do not share it): "
-            f"{participant.entry_url}",
+            Mrkdwn("{} added you to Coviu session {} ({}) as {}. Your own link (do not share it): {}").format(
+                mention(ix.user_id), code(session_id), when_text(session.start_time), role, participant.entry_url
+            ),
         )
-        return f"{blocks.mention(user_id)} as {role} (participant `{participant.participant_id}`)"
+        return Mrkdwn("{} as {} (participant {})").format(mention(user_id), role, code(participant.participant_id))
 
     added = [await add(user) for user in dict.fromkeys(p.arg("@user"))]
-    await ix.private(f"Added to Coviu session `{session_id}`: {', '.join(added)}. Their links went by direct message.")
+    await ix.private(
+        Mrkdwn("Added to Coviu session {}: {}. Their links went by direct message.").format(
+            code(session_id), Mrkdwn(", ").join(added)
+        )
+    )
 
 
 @MEETING.sub("uninvite PARTICIPANT", summary="Remove a participant from a Coviu session (its creator or an admin).")
@@ -459,12 +480,14 @@ async def uninvite(ix: Interaction, p: Parsed) -> None:
     if not participant.deleted:  # one canceled already (here or in Coviu's console) stays canceled
         await coviu.cancel_participant(participant_id)
     await ix.deps.store.forget_guest(ix.team_id, "coviu", participant_id)
-    who = blocks.escape(participant.display_name or participant_id)
-    where = f"Coviu session `{participant.session_id}`"
+    who = participant.display_name or participant_id
+    where = Mrkdwn("Coviu session {}").format(code(participant.session_id or "unknown"))
     if participant.deleted:
-        await ix.private(f"{who} (participant `{participant_id}`) was already removed from {where}.")
+        await ix.private(
+            Mrkdwn("{} (participant {}) was already removed from {}.").format(who, code(participant_id), where)
+        )
     else:
-        await ix.private(f"Removed {who} (participant `{participant_id}`) from {where}.")
+        await ix.private(Mrkdwn("Removed {} (participant {}) from {}.").format(who, code(participant_id), where))
 
 
 @MEETING.sub(
@@ -485,8 +508,18 @@ async def update(ix: Interaction, p: Parsed) -> None:
         return
     coviu = ix.deps.vendors.coviu
     current = await coviu.get_session(session_id)
-    length = timedelta(minutes=p.opt("minutes")) if p.opt("minutes") else current.end_time - current.start_time
-    end = (start or current.start_time) + length if (start or p.opt("minutes")) else None
+    if p.opt("minutes"):
+        length = timedelta(minutes=p.opt("minutes"))
+    elif current.start_time is not None and current.end_time is not None:
+        length = current.end_time - current.start_time
+    else:  # Coviu did not say how long it runs: the default length, as for a new session
+        length = timedelta(minutes=COVIU_DEFAULT_MINUTES)
+    begins = start or current.start_time
+    if begins is None and p.opt("minutes"):
+        raise ParseError(
+            "Coviu did not say when this session starts: give --start with --minutes.", MEETING.find("update").usage()
+        )
+    end = begins + length if begins is not None and (start or p.opt("minutes")) else None
     updated = await coviu.update_session(session_id, name=p.opt("name"), start=start, end=end)
     if card is not None:
         name = updated.session_name or card.name
@@ -502,8 +535,12 @@ async def update(ix: Interaction, p: Parsed) -> None:
         )
         await cards.redraw(ix, card, view)
     await ix.private(
-        f"Updated Coviu session `{session_id}`: {blocks.escape(updated.session_name or DEFAULT_NAME)}, "
-        f"{blocks.date_token(updated.start_time)} to {blocks.date_token(updated.end_time)}."
+        Mrkdwn("Updated Coviu session {}: {}, {} to {}.").format(
+            code(session_id),
+            updated.session_name or DEFAULT_NAME,
+            when_text(updated.start_time),
+            when_text(updated.end_time),
+        )
     )
 
 
@@ -519,12 +556,13 @@ async def fetch_live(ix: Interaction, vendor: MeetingVendor) -> LiveSection:
             meetings = await vendors.mirotalk.meetings()
             ours = await ix.deps.store.active_cards(FAMILY, team_id=ix.team_id)
             names = {c.vendor_id: c.name for c in ours if c.vendor == vendor}
-            rows = meeting_views.mirotalk_rows(meetings, names)
+            rows, unreadable = meeting_views.mirotalk_rows(meetings, names), meetings.unreadable
         else:
-            rows = meeting_views.coviu_rows(await vendors.coviu.live_sessions(ix.deps.clock.now()))
+            sessions = await vendors.coviu.live_sessions(ix.deps.clock.now())
+            rows, unreadable = meeting_views.coviu_rows(sessions), sessions.unreadable
     except VendorError as exc:
         return LiveSection(name, error=f"{exc.message}. {exc.advice}")
-    return LiveSection(name, rows)
+    return LiveSection(name, rows, unreadable=unreadable)
 
 
 @MEETING.sub("list", summary="MiroTalk meetings and Coviu's running and upcoming sessions, for you alone.")
@@ -532,14 +570,14 @@ async def list_meetings(ix: Interaction, p: Parsed) -> None:
     vendors = ix.deps.vendors
     chosen = vendors.config.enabled_meeting() or [vendors.default_meeting()]
     sections = [await fetch_live(ix, vendor) for vendor in chosen]
-    await ix.private("Live meetings", blocks.live_blocks(sections))
+    await ix.private(Mrkdwn("Live meetings"), blocks.live_blocks(sections))
 
 
 @MEETING.sub("stats", summary="MiroTalk server stats and who is in which meeting, for you alone.")
 async def stats(ix: Interaction, p: Parsed) -> None:
     numbers = await ix.deps.vendors.mirotalk.stats()
     live = await fetch_live(ix, "mirotalk")
-    await ix.private("MiroTalk stats", meeting_views.stats_blocks(numbers, live))
+    await ix.private(Mrkdwn("MiroTalk stats"), meeting_views.stats_blocks(numbers, live))
 
 
 add_digest_subcommands(MEETING, FAMILY)

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers import cobrowse
 from handlers.cobrowse_views import NEW_SESSION_VIEW
 from handlers.context import Deps, Interaction
-from handlers.parsing import ParseError, web_url
+from handlers.parsing import MAX_MINUTES, InputRules, ParseError, person_name, web_url
 from handlers.workspaces import request_team
 from services.vendors import CobrowseVendor
 
@@ -29,18 +29,25 @@ def _values(view: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def request_from_form(values: dict[str, str]) -> tuple[cobrowse.NewSession, dict[str, str]]:
-    """The session the form asks for, and the fields in error (block id -> message) if any."""
+def request_from_form(values: dict[str, str], rules: InputRules) -> tuple[cobrowse.NewSession, dict[str, str]]:
+    """The session the form asks for, and the fields in error (block id -> message) if any: the same bounds as
+    the command's, checked before the form closes."""
     errors: dict[str, str] = {}
     urls = [line.strip() for line in values.get("urls", "").splitlines() if line.strip()]
     for url in urls:
         try:
-            web_url(url)
+            web_url(url, rules, "A page")
         except ParseError as exc:
             errors["urls"] = exc.message
-    minutes = int(values["minutes"]) if values.get("minutes", "").isdigit() else None
-    if "minutes" in values and (minutes is None or minutes < 1):
-        errors["minutes"] = "A whole number of minutes, 1 or more."
+    if "name" in values:
+        try:
+            person_name(values["name"], "The name")
+        except ParseError as exc:
+            errors["name"] = exc.message
+    raw_minutes = values.get("minutes", "")
+    minutes = int(raw_minutes) if raw_minutes.isascii() and raw_minutes.isdigit() and len(raw_minutes) <= 6 else None
+    if "minutes" in values and (minutes is None or not 1 <= minutes <= MAX_MINUTES):
+        errors["minutes"] = f"A whole number of minutes, from 1 to {MAX_MINUTES:,} (a week)."
     vendor: CobrowseVendor = "samesurf" if values.get("provider") == "samesurf" else "mirrortab"
     request = cobrowse.NewSession(
         vendor=vendor,
@@ -67,7 +74,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def on_submit(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
-        request, errors = request_from_form(_values(view))
+        request, errors = request_from_form(_values(view), deps.input_rules)
         if errors:
             await ack(response_action="errors", errors=errors)
             return

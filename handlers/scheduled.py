@@ -15,16 +15,18 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from handlers import blocks, cards, retries
-from handlers.blocks import Block, Button
+from handlers.blocks import Block, Button, Mrkdwn, code, link_button
 from handlers.context import Deps
 from handlers.meeting_views import END_ACTION as MEETING_END_ACTION
 from handlers.meeting_views import MIROTALK_ENDS_ON_ITS_OWN, MY_LINK_ACTION, button_value
 from services.errors import VendorAuthError, VendorDisabled, VendorError, VendorNotFound, VendorUnsupported
 from services.store import Card, CardState, Job, JobKind
+from services.vendor_values import Rows
 from services.vendors import DISPLAY_NAMES
 
 log = logging.getLogger("cohost.scheduled")
@@ -127,34 +129,38 @@ async def _give_up(
         log.warning("creator of card %s not told of its failed %s: %s", card.id, job.kind, retries.what_failed(exc))
 
 
-def gave_up_text(job: Job, card: Card, failure: str, *, tries: int, credentials_refused: bool = False) -> str:
+def gave_up_text(job: Job, card: Card, failure: str, *, tries: int, credentials_refused: bool = False) -> Mrkdwn:
     """What the card's creator is told when a job of their card gave up: the card, its vendor, what failed and
     what to do. By direct message: it stays until they read it (an ephemeral one is gone when Slack reloads),
     and it reaches them even when the card's channel is what Slack refused."""
     vendor = DISPLAY_NAMES[card.vendor]
-    what = f"{vendor} {cards.ID_LABELS[card.vendor].lower()} “{blocks.escape(card.name)}” (`{card.vendor_id}`)"
-    where = f" in <#{card.channel_id}>" if card.ts is not None else ""
-    command = f"/{card.family}"
+    what = Mrkdwn("{} ({})").format(_what(card), code(card.vendor_id))
+    where = Mrkdwn(" in {}").format(blocks.channel_link(card.channel_id)) if card.ts is not None else Mrkdwn("")
     if job.kind == JobKind.WARN.value:
-        task = f"post the warning that your {what} ends {_when(card.expires_at)}{where}"
-        todo = "It ends then all the same: tell the people in it yourself if they need to know."
+        task = Mrkdwn("post the warning that your {} ends {}{}").format(what, _when(card.expires_at), where)
+        todo = Mrkdwn("It ends then all the same: tell the people in it yourself if they need to know.")
     elif job.kind == JobKind.REMIND.value:
-        task = f"post the reminder that your {what} starts {_when(card.starts_at)}{where}"
-        todo = "It starts then all the same: remind the people invited yourself."
+        task = Mrkdwn("post the reminder that your {} starts {}{}").format(what, _when(card.starts_at), where)
+        todo = Mrkdwn("It starts then all the same: remind the people invited yourself.")
     elif card.state == CardState.EXPIRED.value:
-        task = f"change the card of your {what}{where} to say it has expired"
-        todo = "The session has expired all the same, and the card's buttons answer so when clicked."
+        task = Mrkdwn("change the card of your {}{} to say it has expired").format(what, where)
+        todo = Mrkdwn("The session has expired all the same, and the card's buttons answer so when clicked.")
     else:
-        task = f"close your {what} when its time ran out"
-        todo = f"It is still open: end it with the card's End button or `{command} end {card.vendor_id}`."
+        task = Mrkdwn("close your {} when its time ran out").format(what)
+        todo = Mrkdwn("It is still open: end it with the card's End button or {}.").format(
+            code(f"/{card.family} end {card.vendor_id}")
+        )
     if credentials_refused:
-        todo += f" {vendor} refused Cohost's credentials: an admin can check them with `python -m bot doctor`."
-    tried = f"I tried {tries} times over half an hour to {task}"
-    return f":warning: {tried}, and could not: {blocks.escape(failure)}. {todo}"
+        todo += Mrkdwn(" {} refused Cohost's credentials: an admin can check them with {}.").format(
+            vendor, code("python -m bot doctor")
+        )
+    return Mrkdwn(":warning: I tried {} times over half an hour to {}, and could not: {}. {}").format(
+        tries, task, failure, todo
+    )
 
 
-def _when(moment: datetime | None) -> str:
-    return blocks.date_token(moment) if moment is not None else "soon"
+def _when(moment: datetime | None) -> Mrkdwn:
+    return blocks.date_token(moment) if moment is not None else Mrkdwn("soon")
 
 
 # -- the jobs -------------------------------------------------------------------------------------------------
@@ -165,17 +171,23 @@ def _end_button(card: Card) -> Button | None:
         return None
     action = "cobrowse_end" if card.family == "cobrowse" else MEETING_END_ACTION
     value = card.vendor_id if card.family == "cobrowse" else button_value(card.vendor, card.vendor_id)
-    return Button(action, "End now", value=value, style="danger", confirm="This ends the session for everyone in it.")
+    confirm = Mrkdwn("This ends the session for everyone in it.")
+    return Button(action, "End now", value=value, style="danger", confirm=confirm)
+
+
+def _what(card: Card) -> Mrkdwn:
+    """`MirrorTab session “Demo”`: the card's session as its warnings and reminders name it."""
+    return Mrkdwn("{} {} “{}”").format(DISPLAY_NAMES[card.vendor], cards.ID_LABELS[card.vendor].lower(), card.name)
 
 
 def warning_blocks(card: Card, *, can_end: bool = True) -> list[Block]:
     """`can_end`: False where the vendor's server does not let Cohost end this session (MiroTalk's switch)."""
     assert card.expires_at is not None
-    what = f"{DISPLAY_NAMES[card.vendor]} {cards.ID_LABELS[card.vendor].lower()} “{blocks.escape(card.name)}”"
     out: list[Block] = [
         blocks.section(
-            f":hourglass_flowing_sand: {blocks.mention(card.creator_id)} {what} ends "
-            f"{blocks.date_token(card.expires_at)}."
+            Mrkdwn(":hourglass_flowing_sand: {} {} ends {}.").format(
+                blocks.mention(card.creator_id), _what(card), blocks.date_token(card.expires_at)
+            )
         )
     ]
     button = _end_button(card) if can_end else None
@@ -184,27 +196,24 @@ def warning_blocks(card: Card, *, can_end: bool = True) -> list[Block]:
     elif card.vendor == "mirotalk":
         out.append(blocks.context(MIROTALK_ENDS_ON_ITS_OWN))
     else:
-        out.append(blocks.context("SameSurf rooms end when everyone has left."))
+        out.append(blocks.context(Mrkdwn("SameSurf rooms end when everyone has left.")))
     return out
 
 
 def reminder_blocks(card: Card) -> list[Block]:
     assert card.starts_at is not None
-    what = f"{DISPLAY_NAMES[card.vendor]} {cards.ID_LABELS[card.vendor].lower()} “{blocks.escape(card.name)}”"
-    buttons: list[Button] = []
-    if card.join_url:
-        buttons.append(Button(blocks.JOIN_ACTION, "Join", url=card.join_url, style="primary"))
+    buttons = [button for button in (link_button("Join", card.join_url),) if button is not None]
     if card.vendor in ("coviu", "mirotalk"):
         buttons.append(Button(MY_LINK_ACTION, "Get my link", value=button_value(card.vendor, card.vendor_id)))
     out: list[Block] = [
-        blocks.section(f":alarm_clock: {what} starts {blocks.date_token(card.starts_at)}."),
+        blocks.section(Mrkdwn(":alarm_clock: {} starts {}.").format(_what(card), blocks.date_token(card.starts_at))),
     ]
     if buttons:
         out.append({"type": "actions", "block_id": "reminder_actions", "elements": [b.render() for b in buttons]})
     return out
 
 
-async def _in_thread(deps: Deps, card: Card, text: str, blocks_: list[Block]) -> None:
+async def _in_thread(deps: Deps, card: Card, text: Mrkdwn, blocks_: list[Block]) -> None:
     """A reply in the card's thread; a card that could not be posted in its channel has no thread, so then its
     creator gets it directly."""
     client = deps.slack_for(card.team_id)
@@ -216,13 +225,12 @@ async def _in_thread(deps: Deps, card: Card, text: str, blocks_: list[Block]) ->
 
 
 async def warn(deps: Deps, card: Card) -> None:
-    text = f"{card.name} ends soon"
     can_end = card.vendor != "mirotalk" or await deps.vendors.mirotalk.ending_on()
-    await _in_thread(deps, card, text, warning_blocks(card, can_end=can_end))
+    await _in_thread(deps, card, Mrkdwn("{} ends soon").format(card.name), warning_blocks(card, can_end=can_end))
 
 
 async def remind(deps: Deps, card: Card) -> None:
-    await _in_thread(deps, card, f"{card.name} starts soon", reminder_blocks(card))
+    await _in_thread(deps, card, Mrkdwn("{} starts soon").format(card.name), reminder_blocks(card))
     if card.vendor == "coviu":
         await _remind_participants(deps, card)
 
@@ -241,8 +249,9 @@ async def _remind_participants(deps: Deps, card: Card) -> None:
         opened = await client.conversations_open(users=user_id)
         await client.chat_postMessage(
             channel=opened["channel"]["id"],
-            text=f":alarm_clock: Coviu session “{card.name}” starts {blocks.date_token(card.starts_at)}. "
-            f"Your own link (do not share it): {participant.entry_url}",
+            text=Mrkdwn(":alarm_clock: Coviu session “{}” starts {}. Your own link (do not share it): {}").format(
+                card.name, blocks.date_token(card.starts_at), participant.entry_url
+            ),
         )
 
 
@@ -276,15 +285,24 @@ _ACTIONS: dict[JobKind, Callable[[Deps, Card], Awaitable[None]]] = {
 # -- reconciliation ------------------------------------------------------------------------------------------
 
 
-async def _live_ids(deps: Deps, vendor: str) -> set[str]:
+async def _live_ids(deps: Deps, vendor: str) -> set[str] | None:
+    """The ids the vendor lists as live; None when some of its rows could not be read (one of them may be the
+    session of an active card, so no card is closed on that list)."""
     vendors = deps.vendors
+    rows: list[Rows[Any]]
     if vendor == "mirrortab":
-        return {s.session_id for s in await vendors.mirrortab.list_sessions()}
-    if vendor == "samesurf":
-        return {r.room for r in await vendors.samesurf.all_running_rooms()}
-    if vendor == "mirotalk":
-        return {m.room for m in await vendors.mirotalk.meetings()}
-    return {s.session_id for s in await vendors.coviu.live_sessions(deps.clock.now())}
+        rows = [await vendors.mirrortab.list_sessions()]
+        ids = {s.session_id for s in rows[0]}
+    elif vendor == "samesurf":
+        rows = [await vendors.samesurf.all_running_rooms()]
+        ids = {r.room for r in rows[0]}
+    elif vendor == "mirotalk":
+        rows = [await vendors.mirotalk.meetings()]
+        ids = {m.room for m in rows[0]}
+    else:
+        rows = [await vendors.coviu.live_sessions(deps.clock.now())]
+        ids = {s.session_id for s in rows[0]}
+    return None if any(page.unreadable for page in rows) else ids
 
 
 #: Vendors whose sessions show in their list only while people are in them: a card there is closed only once
@@ -307,6 +325,9 @@ async def reconcile(deps: Deps) -> int:
             live = await _live_ids(deps, vendor)
         except VendorError as exc:
             log.warning("reconciliation skipped %s: %s", vendor, type(exc).__name__)
+            continue
+        if live is None:
+            log.warning("reconciliation skipped %s: some of its rows could not be read", vendor)
             continue
         await deps.store.seen_live([c.id for c in active if c.vendor_id in live], now)
         for card in active:

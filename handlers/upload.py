@@ -19,10 +19,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import upload_views
-from handlers.blocks import Block
+from handlers.blocks import Block, Mrkdwn
 from handlers.context import Interaction
 from handlers.digest import add_digest_subcommands
-from handlers.parsing import Family, Option, Parsed, ParseError, web_url
+from handlers.parsing import MAX_NAME, Family, Option, Parsed, ParseError
 from handlers.upload_views import FileFailure, Progress, UploadCard
 from services.clock import Clock
 from services.errors import VendorError
@@ -52,11 +52,13 @@ DOWNLOAD_STALL_S = 60.0
     "`--password` protects the download (it is never shown); `--mirrors` picks mirror ids.",
 )
 async def remote(ix: Interaction, p: Parsed) -> None:
-    url = web_url(p.arg("URL"))
+    url = p.arg("URL")  # a public http(s) URL of bounded length: the grammar's URL checked it
     password = p.opt("password")
     uploaded = await ix.deps.vendors.mirrorace.remote_upload(url, password=password, mirrors=p.opt("mirrors"))
-    await _record(ix, "url", uploaded, uploaded.name or url, uploaded.size)
-    card = _card(ix, uploaded, uploaded.name or url, uploaded.size, protected=bool(password), origin=url)
+    # Where MirrorAce names no file, the URL names it (shortened: a name is at most MAX_NAME characters).
+    name = uploaded.name or (url if len(url) <= MAX_NAME else url[: MAX_NAME - 1] + "…")
+    await _record(ix, "url", uploaded, name, uploaded.size)
+    card = _card(ix, uploaded, name, uploaded.size, protected=bool(password), origin=url)
     await ix.post_card(upload_views.upload_card_text(card), upload_views.upload_card_blocks(card))
 
 
@@ -164,11 +166,11 @@ class ProgressMessage:
         progress = self._progress(done)
         await self._edit(upload_views.progress_text(progress), upload_views.progress_blocks(progress))
 
-    async def replace(self, text: str, blocks_: list[Block]) -> bool:
+    async def replace(self, text: Mrkdwn, blocks_: list[Block]) -> bool:
         """Puts the outcome in place of the progress; False when there is no message to edit."""
         return self.ts is not None and await self._edit(text, blocks_)
 
-    async def _edit(self, text: str, blocks_: list[Block]) -> bool:
+    async def _edit(self, text: Mrkdwn, blocks_: list[Block]) -> bool:
         assert self.ts is not None
         try:
             await self._client.chat_update(channel=self._channel, ts=self.ts, text=text, blocks=blocks_)
@@ -217,7 +219,9 @@ async def mirror_message(ix: Interaction, message: dict[str, Any]) -> None:
     """Mirrors every file of `message` to MirrorAce, one after the other; failures are summed up privately."""
     files = [f for f in message.get("files") or [] if isinstance(f, dict)]
     if not files:
-        await ix.private("This message has no files to mirror: use “Mirror to MirrorAce” on a message with files.")
+        await ix.private(
+            Mrkdwn("This message has no files to mirror: use “Mirror to MirrorAce” on a message with files.")
+        )
         return
     mirrorace = ix.deps.vendors.mirrorace  # a MirrorAce that is off is said before any progress message
     thread_ts = str(message.get("thread_ts") or message.get("ts") or "")

@@ -9,14 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from handlers.blocks import (
-    JOIN_ACTION,
     MAX_ROWS,
     Block,
-    Button,
+    Mrkdwn,
+    as_text,
+    code,
     context,
-    escape,
     fields_section,
     header,
+    link,
+    link_button,
     mention,
     section,
 )
@@ -35,7 +37,7 @@ _STATUS_LINES = {
 
 def human_size(size: int | None) -> str:
     """`35892` -> `35.1 KiB`; binary units, as file managers show them."""
-    if size is None:
+    if size is None or size < 0:
         return "unknown size"
     value = float(size)
     for unit in _UNITS:
@@ -97,14 +99,14 @@ def progress_line(progress: Progress) -> str:
     return " · ".join(parts)
 
 
-def progress_text(progress: Progress) -> str:
-    return f"Mirroring {progress.name} to MirrorAce: {int(progress.fraction * 100)}%"
+def progress_text(progress: Progress) -> Mrkdwn:
+    return Mrkdwn("Mirroring {} to MirrorAce: {}%").format(progress.name, int(progress.fraction * 100))
 
 
 def progress_blocks(progress: Progress) -> list[Block]:
     return [
-        section(f":arrow_up: Mirroring *{escape(progress.name)}* to MirrorAce"),
-        context(progress_line(progress)),
+        section(Mrkdwn(":arrow_up: Mirroring *{}* to MirrorAce").format(progress.name)),
+        context(Mrkdwn(progress_line(progress))),
     ]
 
 
@@ -124,38 +126,35 @@ class UploadCard:
 
 def upload_card_blocks(card: UploadCard) -> list[Block]:
     pairs = [
-        ("Size", human_size(card.size)),
-        ("Slug", f"`{escape(card.slug)}`"),
+        ("Size", as_text(human_size(card.size))),
+        ("Slug", code(card.slug)),
         ("Mirrored by", mention(card.uploader_id)),
     ]
     if card.password_protected:
-        pairs.append(("Download", ":lock: password protected"))
-    out: list[Block] = [
-        header(card.name),
-        fields_section(pairs),
-        {
-            "type": "actions",
-            "block_id": "card_actions",
-            "elements": [Button(JOIN_ACTION, "Open on MirrorAce", url=card.url, style="primary").render()],
-        },
-    ]
-    note = f"MirrorAce · {card.url}"
+        pairs.append(("Download", Mrkdwn(":lock: password protected")))
+    out: list[Block] = [header(card.name), fields_section(pairs)]
+    button = link_button("Open on MirrorAce", card.url)
+    if button is not None:
+        out.append({"type": "actions", "block_id": "card_actions", "elements": [button.render()]})
+    note = Mrkdwn("MirrorAce · {}").format(card.url)
     if card.origin:
-        note += f" · from {escape(card.origin)}"
-    out.append(context(note + f" · `/upload info {escape(card.slug)}` shows its status"))
+        note += Mrkdwn(" · from {}").format(card.origin)
+    out.append(context(note + Mrkdwn(" · {} shows its status").format(code(f"/upload info {card.slug}"))))
     return out
 
 
-def upload_card_text(card: UploadCard) -> str:
-    return f"{card.name} ({human_size(card.size)}) mirrored to MirrorAce by {mention(card.uploader_id)}: {card.url}"
+def upload_card_text(card: UploadCard) -> Mrkdwn:
+    return Mrkdwn("{} ({}) mirrored to MirrorAce by {}: {}").format(
+        card.name, human_size(card.size), mention(card.uploader_id), card.url
+    )
 
 
-def failed_text(name: str, reason: str) -> str:
-    return f":x: Could not mirror {name} to MirrorAce: {reason}"
+def failed_text(name: str, reason: str) -> Mrkdwn:
+    return Mrkdwn(":x: Could not mirror {} to MirrorAce: {}").format(name, reason)
 
 
 def failed_blocks(name: str, reason: str) -> list[Block]:
-    return [section(f":x: Could not mirror *{escape(name)}* to MirrorAce: {escape(reason)}")]
+    return [section(Mrkdwn(":x: Could not mirror *{}* to MirrorAce: {}").format(name, reason))]
 
 
 @dataclass(frozen=True)
@@ -165,22 +164,31 @@ class FileFailure:
     reason: str
 
 
-def failures_text(failures: Sequence[FileFailure], of: int) -> str:
+def failures_text(failures: Sequence[FileFailure], of: int) -> Mrkdwn:
     """The caller's private summary of the files that did not make it (the others are in the thread)."""
-    lines = [f":warning: *MirrorAce*: {len(failures)} of {of} file{'s' if of != 1 else ''} could not be mirrored:"]
-    lines += [f"• *{escape(failure.name)}*: {escape(failure.reason)}" for failure in failures]
+    lines = [
+        Mrkdwn(":warning: *MirrorAce*: {} of {} file{} could not be mirrored:").format(
+            len(failures), of, "s" if of != 1 else ""
+        )
+    ]
+    lines += [Mrkdwn("• *{}*: {}").format(failure.name, failure.reason) for failure in failures]
     if len(failures) < of:
-        lines.append("The others are mirrored: their cards are in the message's thread.")
-    return "\n".join(lines)
+        lines.append(Mrkdwn("The others are mirrored: their cards are in the message's thread."))
+    return Mrkdwn("\n").join(lines)
 
 
-def _info_line(info: FileInfo) -> str:
-    status = _STATUS_LINES.get(info.status, escape(info.status))
+def status_text(status: str) -> Mrkdwn:
+    return Mrkdwn(_STATUS_LINES[status]) if status in _STATUS_LINES else as_text(status)
+
+
+def _info_line(info: FileInfo) -> Mrkdwn:
+    status = status_text(info.status)
     if info.status == "not found":
-        return f"`{escape(info.slug)}` · {status}"
-    name = escape(info.name or "unnamed")
-    link = f" · <{info.url}|open>" if info.url and not info.removed else ""
-    return f"*{name}* `{escape(info.slug)}` · {human_size(info.size)} · {status}{link}"
+        return Mrkdwn("{} · {}").format(code(info.slug), status)
+    opened = Mrkdwn("") if info.removed else link(info.url, "open")
+    return Mrkdwn("*{}* {} · {} · {}{}").format(
+        info.name or "unnamed", code(info.slug), human_size(info.size), status, Mrkdwn(" · ") + opened if opened else ""
+    )
 
 
 def info_blocks(infos: Sequence[FileInfo]) -> list[Block]:
@@ -190,11 +198,13 @@ def info_blocks(infos: Sequence[FileInfo]) -> list[Block]:
     shown = list(infos)[:MAX_ROWS]
     out.extend(section(_info_line(info)) for info in shown)
     if len(shown) < len(infos):
-        out.append(context(f"… and {len(infos) - len(shown)} more."))
+        out.append(context(Mrkdwn("… and {} more.").format(len(infos) - len(shown))))
     if removed:
-        out.append(context(f":no_entry: {removed} removed: their links no longer work."))
+        out.append(context(Mrkdwn(":no_entry: {} removed: their links no longer work.").format(removed)))
     return out
 
 
-def info_text(infos: Sequence[FileInfo]) -> str:
-    return "MirrorAce files: " + ", ".join(f"{info.slug} ({info.status})" for info in infos)
+def info_text(infos: Sequence[FileInfo]) -> Mrkdwn:
+    return Mrkdwn("MirrorAce files: ") + Mrkdwn(", ").join(
+        Mrkdwn("{} ({})").format(info.slug, info.status) for info in infos
+    )

@@ -32,6 +32,9 @@ _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 #: (a chunk sent twice or skipped changes the checksum).
 _PATTERN_LENGTH = 1_000_003
 _DOWNLOAD_PIECE = 256 * 1024
+#: Block Kit's limits (Slack's Block Kit reference): a message breaking one is refused with `invalid_blocks`.
+MAX_BLOCKS, MAX_SECTION_TEXT, MAX_FIELDS, MAX_FIELD_TEXT, MAX_HEADER_TEXT = 50, 3000, 10, 2000, 150
+MAX_CONTEXT_ELEMENTS, MAX_BUTTON_TEXT, MAX_BUTTON_URL, MAX_BUTTON_VALUE = 10, 75, 3000, 2000
 #: What files.slack.com shows a download without the bot token (it redirects to the sign-in page).
 _SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 
@@ -300,6 +303,8 @@ class SlackStandIn(SimServer):
             return {"ok": False, "error": "channel_not_found"}
         if not payload.get("text") and not payload.get("blocks"):
             return {"ok": False, "error": "no_text"}
+        if blocks_problem(payload.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         if channel in self.not_in_channel:
             return {"ok": False, "error": "not_in_channel"}
         if channel.startswith("CX"):
@@ -314,6 +319,8 @@ class SlackStandIn(SimServer):
         key = (str(payload.get("channel", "")), str(payload.get("ts", "")))
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}
+        if blocks_problem(payload.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         message = {**self.messages[key], **_message_fields(payload)}
         if "blocks" not in payload:
             message.pop("blocks", None)
@@ -327,6 +334,8 @@ class SlackStandIn(SimServer):
             return {"ok": False, "error": "channel_not_found"}
         if payload.get("user") not in self.users:
             return {"ok": False, "error": "user_not_in_channel"}
+        if blocks_problem(payload.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _chat_delete(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -419,6 +428,9 @@ class SlackStandIn(SimServer):
 
     async def _response(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if blocks_problem(body.get("blocks")):
+            self._changed.set()
+            return web.Response(status=400, text="invalid_blocks")
         self.responses.append(ResponsePost(request.match_info["key"], body))
         self._changed.set()
         return web.Response(text="ok")
@@ -608,6 +620,51 @@ class SlackStandIn(SimServer):
         async with session.post(events_url, data=request.body, headers=request.headers) as resp:
             text = await resp.text()
             return resp.status, text, time.perf_counter() - started
+
+
+def blocks_problem(blocks: Any) -> str | None:
+    """What makes a message's blocks break Block Kit's limits (Slack then refuses it), or None."""
+    if blocks is None or blocks == "":
+        return None
+    if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
+        return f"more than {MAX_BLOCKS} blocks"
+    for block in blocks:
+        problem = _block_problem(block) if isinstance(block, dict) else "a block that is not an object"
+        if problem:
+            return problem
+    return None
+
+
+def _text_of(element: Any) -> str:
+    return str(element.get("text", "")) if isinstance(element, dict) else ""
+
+
+def _block_problem(block: dict[str, Any]) -> str | None:
+    kind = block.get("type")
+    if kind == "header" and not 0 < len(_text_of(block.get("text"))) <= MAX_HEADER_TEXT:
+        return "a header's text is empty or too long"
+    if kind == "section":
+        fields = block.get("fields") or []
+        if len(_text_of(block.get("text"))) > MAX_SECTION_TEXT:
+            return "a section's text is too long"
+        if len(fields) > MAX_FIELDS or any(len(_text_of(f)) > MAX_FIELD_TEXT for f in fields):
+            return "a section's fields are too many or too long"
+        if not block.get("text") and not fields:
+            return "a section without text"
+    if kind == "context":
+        elements = block.get("elements") or []
+        if not 0 < len(elements) <= MAX_CONTEXT_ELEMENTS or any(len(_text_of(e)) > MAX_SECTION_TEXT for e in elements):
+            return "a context's elements are none, too many or too long"
+    if kind == "actions":
+        for element in block.get("elements") or []:
+            if not 0 < len(_text_of(element.get("text"))) <= MAX_BUTTON_TEXT:
+                return "a button's text is empty or too long"
+            if (
+                len(str(element.get("url", ""))) > MAX_BUTTON_URL
+                or len(str(element.get("value", ""))) > MAX_BUTTON_VALUE
+            ):
+                return "a button's url or value is too long"
+    return None
 
 
 def _trigger_id() -> str:

@@ -19,16 +19,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from services.errors import VendorAuthError, VendorBadRequest, VendorError
 from services.http import VendorHttp
+from services.vendor_values import (
+    Rows,
+    VendorId,
+    VendorText,
+    VendorTime,
+    flag,
+    read_one,
+    read_rows,
+    rows_of,
+)
 
 VENDOR = "Coviu"
 Role = Literal["host", "guest"]
 MAX_PAGE_SIZE = 200
+#: Pages read at most (10,000 sessions): a server that always says `more` cannot keep Cohost asking forever.
+MAX_PAGES = 50
 #: The longest session Cohost makes or stretches (`--minutes` is at most 10,080: a week). Coviu filters pages by
 #: when sessions *start*, so a session still running now started at most this long ago: lists of live sessions
 #: reach back this far and keep those whose end is still to come. A session made elsewhere that runs longer than a
@@ -47,17 +59,17 @@ class _Model(BaseModel):
 
 
 class Participant(_Model):
-    participant_id: str
-    session_id: str | None = None
-    display_name: str | None = None
-    role: str | None = None
-    state: str | None = None
-    picture: str | None = None
-    entry_url: str | None = None
-    client_id: str | None = None
-    coviu_user_id: str | None = None
+    participant_id: VendorId
+    session_id: VendorText = None
+    display_name: VendorText = None
+    role: VendorText = None
+    state: VendorText = None
+    picture: VendorText = None
+    entry_url: VendorText = None
+    client_id: VendorText = None
+    coviu_user_id: VendorText = None
     #: Set once the participant was canceled (by Cohost or elsewhere): its entry link no longer lets anyone in.
-    deleted_at: str | None = None
+    deleted_at: VendorText = None
 
     @property
     def deleted(self) -> bool:
@@ -69,31 +81,51 @@ class Participant(_Model):
         return value.lower() if value else value  # Coviu answers HOST / GUEST
 
 
+def _texts(value: object) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
 class Session(_Model):
-    session_id: str
-    session_name: str | None = None
-    start_time: datetime
-    end_time: datetime
-    canceled_time: str | None = None
-    team_id: str | None = None
-    client_id: str | None = None
-    picture: str | None = None
-    feature_flags: list[str] = Field(default_factory=list)
-    participants: list[Participant] = Field(default_factory=list)
+    session_id: VendorId
+    session_name: VendorText = None
+    #: None where Coviu sent no time, or one out of range (shown as unknown).
+    start_time: VendorTime = None
+    end_time: VendorTime = None
+    canceled_time: VendorText = None
+    team_id: VendorText = None
+    client_id: VendorText = None
+    picture: VendorText = None
+    feature_flags: Annotated[list[str], BeforeValidator(_texts)] = Field(default_factory=list)
+    participants: Annotated[list[Participant], BeforeValidator(rows_of(Participant))] = Field(default_factory=list)
 
     @property
     def canceled(self) -> bool:
         return bool(self.canceled_time)
 
+    # A time Coviu did not give (or gave out of range) rules nothing out: Coviu listed the session among those
+    # starting in the range asked for, so it stays in (shown with its times unknown), and no card is closed for it.
+
     def running(self, now: datetime) -> bool:
-        return not self.canceled and self.start_time <= now < self.end_time
+        return (
+            not self.canceled
+            and (self.start_time is None or self.start_time <= now)
+            and (self.end_time is None or now < self.end_time)
+        )
 
     def upcoming(self, now: datetime) -> bool:
-        return not self.canceled and now < self.start_time
+        return not self.canceled and (self.start_time is None or now < self.start_time)
 
     def live(self, now: datetime) -> bool:
         """Running or upcoming: not canceled, and its end still to come."""
-        return not self.canceled and now < self.end_time
+        return not self.canceled and (self.end_time is None or now < self.end_time)
+
+    def during(self, start: datetime, end: datetime) -> bool:
+        """Ran at some time in [start, end): not canceled, started before `end` and ended after `start`."""
+        return (
+            not self.canceled
+            and (self.start_time is None or self.start_time < end)
+            and (self.end_time is None or self.end_time > start)
+        )
 
 
 @dataclass(frozen=True)
@@ -186,6 +218,16 @@ def error_text(body: Any) -> str | None:
     return None
 
 
+def _kept(sessions: Rows[Session], keep: Callable[[Session], bool]) -> Rows[Session]:
+    """The sessions `keep` keeps, earliest start first (those whose start is unknown last); the unreadable rows
+    still counted."""
+    kept = sorted((s for s in sessions if keep(s)), key=lambda s: (s.start_time is None, s.start_time or _EPOCH))
+    return Rows(kept, sessions.unreadable)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class Coviu:
     vendor = VENDOR
 
@@ -230,7 +272,7 @@ class Coviu:
             body["picture"] = picture
         if feature_flags:
             body["feature_flags"] = list(feature_flags)
-        return Session.model_validate(await self._call("POST", "sessions", json_body=body))
+        return read_one(Session, await self._call("POST", "sessions", json_body=body), VENDOR, "a session")
 
     async def sessions_page(
         self,
@@ -241,7 +283,7 @@ class Coviu:
         starting_until: datetime | None = None,
         include_canceled: bool = False,
         participant_state: str | None = None,
-    ) -> tuple[list[Session], bool]:
+    ) -> tuple[Rows[Session], bool]:
         """One page of sessions. `starting_from` / `starting_until` (Coviu's `start_time` / `end_time`) bound when
         a session starts, both inclusive; `participant_state` (Coviu's `state`) keeps sessions with a participant in
         that free-form state. Canceled sessions are left out unless asked for (sent explicitly either way)."""
@@ -256,8 +298,10 @@ class Coviu:
             params["end_time"] = iso(starting_until)
         if participant_state:
             params["state"] = participant_state
-        body = await self._call("GET", "sessions", params=params, safe=True) or {}
-        return [Session.model_validate(s) for s in body.get("content") or []], bool(body.get("more"))
+        body = await self._call("GET", "sessions", params=params, safe=True)
+        if not isinstance(body, dict):
+            return Rows(unreadable=1 if body else 0), False
+        return read_rows(Session, body.get("content")), flag(body.get("more"))
 
     async def all_sessions(
         self,
@@ -266,11 +310,10 @@ class Coviu:
         starting_until: datetime | None = None,
         include_canceled: bool = False,
         participant_state: str | None = None,
-    ) -> list[Session]:
-        """Every page (`more` says whether another follows)."""
-        out: list[Session] = []
-        page = 0
-        while True:
+    ) -> Rows[Session]:
+        """Every page (`more` says whether another follows), up to MAX_PAGES."""
+        out: Rows[Session] = Rows()
+        for page in range(MAX_PAGES):
             sessions, more = await self.sessions_page(
                 page=page,
                 starting_from=starting_from,
@@ -279,32 +322,28 @@ class Coviu:
                 participant_state=participant_state,
             )
             out.extend(sessions)
-            if not more or not sessions:
-                return out
-            page += 1
+            out.unreadable += sessions.unreadable
+            if not more or not (sessions or sessions.unreadable):
+                break
+        return out
 
-    async def live_sessions(self, now: datetime) -> list[Session]:
+    async def live_sessions(self, now: datetime) -> Rows[Session]:
         """The sessions running or still to come at `now`, earliest start first: every session that starts at or
         after `now - LONGEST_SESSION` (all pages), kept when it is not canceled and its end is after `now`."""
-        sessions = await self.all_sessions(starting_from=now - LONGEST_SESSION)
-        return sorted((s for s in sessions if s.live(now)), key=lambda s: s.start_time)
+        return _kept(await self.all_sessions(starting_from=now - LONGEST_SESSION), lambda s: s.live(now))
 
-    async def upcoming_sessions(self, now: datetime) -> list[Session]:
+    async def upcoming_sessions(self, now: datetime) -> Rows[Session]:
         """The sessions that start after `now`, earliest first."""
-        sessions = await self.all_sessions(starting_from=now)
-        return sorted((s for s in sessions if s.upcoming(now)), key=lambda s: s.start_time)
+        return _kept(await self.all_sessions(starting_from=now), lambda s: s.upcoming(now))
 
-    async def sessions_during(self, start: datetime, end: datetime) -> list[Session]:
+    async def sessions_during(self, start: datetime, end: datetime) -> Rows[Session]:
         """The sessions that ran at some time in [start, end) (not canceled), earliest start first: those that
         start up to `end`, reaching back `LONGEST_SESSION` before `start` for one that began before it."""
         sessions = await self.all_sessions(starting_from=start - LONGEST_SESSION, starting_until=end)
-        return sorted(
-            (s for s in sessions if not s.canceled and s.start_time < end and s.end_time > start),
-            key=lambda s: s.start_time,
-        )
+        return _kept(sessions, lambda s: s.during(start, end))
 
     async def get_session(self, session_id: str) -> Session:
-        return Session.model_validate(await self._call("GET", f"sessions/{session_id}", safe=True))
+        return read_one(Session, await self._call("GET", f"sessions/{session_id}", safe=True), VENDOR, "a session")
 
     async def update_session(
         self,
@@ -324,7 +363,8 @@ class Coviu:
             body["end_time"] = iso(end)
         if picture:
             body["picture"] = picture
-        return Session.model_validate(await self._call("PUT", f"sessions/{session_id}", json_body=body))
+        data = await self._call("PUT", f"sessions/{session_id}", json_body=body)
+        return read_one(Session, data, VENDOR, "a session")
 
     async def cancel_session(self, session_id: str) -> None:
         """Cancels a session that has not started (Coviu refuses this for a running one)."""
@@ -338,15 +378,16 @@ class Coviu:
 
     async def add_participant(self, session_id: str, participant: NewParticipant) -> Participant:
         body = await self._call("POST", f"sessions/{session_id}/participants", json_body=participant.body())
-        return Participant.model_validate(body)
+        return read_one(Participant, body, VENDOR, "a participant")
 
     async def participants(self, session_id: str) -> list[Participant]:
         body = await self._call("GET", f"sessions/{session_id}/participants", safe=True)
         items = body.get("content") if isinstance(body, dict) else body
-        return [Participant.model_validate(p) for p in items or []]
+        return list(read_rows(Participant, items))
 
     async def get_participant(self, participant_id: str) -> Participant:
-        return Participant.model_validate(await self._call("GET", f"participants/{participant_id}", safe=True))
+        data = await self._call("GET", f"participants/{participant_id}", safe=True)
+        return read_one(Participant, data, VENDOR, "a participant")
 
     async def update_participant(
         self, participant_id: str, *, display_name: str | None = None, role: Role | None = None
@@ -356,7 +397,8 @@ class Coviu:
             body["display_name"] = display_name
         if role:
             body["role"] = role.lower()
-        return Participant.model_validate(await self._call("PUT", f"participants/{participant_id}", json_body=body))
+        data = await self._call("PUT", f"participants/{participant_id}", json_body=body)
+        return read_one(Participant, data, VENDOR, "a participant")
 
     async def cancel_participant(self, participant_id: str) -> None:
         await self._call("DELETE", f"participants/{participant_id}")

@@ -23,10 +23,10 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.clock import Clock, SystemClock
 from services.errors import (
@@ -39,6 +39,17 @@ from services.errors import (
     VendorUnsupported,
 )
 from services.http import VendorHttp, VendorResponse
+from services.vendor_values import (
+    Rows,
+    VendorCount,
+    VendorFlag,
+    VendorId,
+    VendorText,
+    VendorTime,
+    read_one,
+    read_rows,
+    rows_of,
+)
 
 log = logging.getLogger("cohost.mirotalk")
 
@@ -75,25 +86,27 @@ class _Model(BaseModel):
 
 
 class Stats(_Model):
-    timestamp: datetime | None = None
-    total_rooms: int = Field(0, alias="totalRooms")
-    total_users: int = Field(0, alias="totalUsers")
+    """None where the server left a figure out or sent something that is not one (shown as unknown)."""
+
+    timestamp: VendorTime = None
+    total_rooms: VendorCount = Field(None, alias="totalRooms")
+    total_users: VendorCount = Field(None, alias="totalUsers")
 
 
 class Peer(_Model):
-    name: str = ""
-    presenter: bool = False
-    video: bool = False
-    audio: bool = False
-    screen: bool = False
-    hand: bool = False
-    os: str | None = None
-    browser: str | None = None
+    name: VendorText = None
+    presenter: VendorFlag = False
+    video: VendorFlag = False
+    audio: VendorFlag = False
+    screen: VendorFlag = False
+    hand: VendorFlag = False
+    os: VendorText = None
+    browser: VendorText = None
 
 
 class Meeting(_Model):
-    room: str = Field(alias="roomId")
-    peers: list[Peer] = Field(default_factory=list)
+    room: VendorId = Field(alias="roomId")
+    peers: Annotated[list[Peer], BeforeValidator(rows_of(Peer))] = Field(default_factory=list)
 
 
 class TokenRequest(_Model):
@@ -342,13 +355,14 @@ class MiroTalk:
     async def stats(self) -> Stats:
         body = (await self._http.call("GET", "stats", safe_to_repeat=True)).body or {}
         # A real server says `totalUsers`; the swagger says `totalPeers`.
-        if "totalUsers" not in body and "totalPeers" in body:
+        if isinstance(body, dict) and "totalUsers" not in body and "totalPeers" in body:
             body = {**body, "totalUsers": body["totalPeers"]}
-        return Stats.model_validate(body)
+        return read_one(Stats, body, VENDOR, "stats")
 
-    async def meetings(self) -> list[Meeting]:
+    async def meetings(self) -> Rows[Meeting]:
+        """The live meetings; one whose room cannot be read is counted in `unreadable`."""
         body = (await self._call("meetings", "GET", "meetings", safe_to_repeat=True)).body or {}
-        return [Meeting.model_validate(m) for m in body.get("meetings") or []]
+        return read_rows(Meeting, body.get("meetings") if isinstance(body, dict) else body)
 
     async def meeting_link(self) -> str:
         """A fresh meeting link (`/join/<uuid>`); the room exists once someone joins it."""
@@ -362,6 +376,8 @@ class MiroTalk:
             check_room(room)
         link = await self.meeting_link()
         base, _, fresh = link.rpartition("/")
+        if room is None and not ROOM_NAME.match(fresh):
+            raise VendorError(VENDOR, "MiroTalk answered with a meeting link Cohost could not read")
         return (room, f"{base}/{room}") if room is not None else (fresh, link)
 
     async def join_link(self, request: JoinRequest, *, presenter_for: str | None = None) -> str:
@@ -379,8 +395,8 @@ class MiroTalk:
         """A sign-in token for the configured host user (`PresenterLinksOff` without one)."""
         request = self._token(presenter=presenter, expire=expire)
         body = (await self._call("token", "POST", "token", json_body=request.model_dump())).body or {}
-        token = str(body.get("token") or "")
-        if not token:
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
             raise VendorError(VENDOR, "MiroTalk answered without a token")
         return token
 
@@ -401,8 +417,8 @@ def _switch_state(switch: Switch, error: VendorError) -> bool | None:
     return None
 
 
-def _url(body: dict[str, Any], key: str) -> str:
-    url = body.get(key)
+def _url(body: Any, key: str) -> str:
+    url = body.get(key) if isinstance(body, dict) else None
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise VendorError(VENDOR, f"MiroTalk answered without a {key} link")
     return url

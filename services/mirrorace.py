@@ -31,6 +31,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from services.clock import parse_vendor_time
 from services.errors import VendorAuthError, VendorBadRequest, VendorError
 from services.http import FilePart, MultipartFields, VendorHttp, VendorResponse
+from services.vendor_values import read_one
 
 VENDOR = "MirrorAce"
 #: `file/info` takes at most this many slugs a call.
@@ -115,8 +116,12 @@ class UploadVariables(_Model):
         return [*defaults, *others]
 
 
+def _status(value: Any) -> str:
+    return value if isinstance(value, str) and value.strip() else "unknown"
+
+
 class UploadedFile(_Model):
-    name: str = ""
+    name: Annotated[str, BeforeValidator(lambda v: v if isinstance(v, str) else "")] = ""
     size: OptionalNumber = None
     slug: str
     url: str
@@ -124,7 +129,8 @@ class UploadedFile(_Model):
 
 class FileInfo(_Model):
     slug: str
-    status: str = "not found"
+    #: One of STATUSES, as MirrorAce says it; "unknown" where it sent something else than text.
+    status: Annotated[str, BeforeValidator(_status)] = "not found"
     id: OptionalText = None
     name: OptionalText = None
     size: OptionalNumber = None
@@ -360,7 +366,7 @@ class MirrorAce:
     def _complete(self, result: Any) -> UploadedFile:
         if not isinstance(result, dict) or result.get("info") != "complete" or not result.get("slug"):
             raise VendorError(VENDOR, "MirrorAce did not finish the upload or gave no link to it")
-        return UploadedFile.model_validate(result)
+        return read_one(UploadedFile, result, VENDOR, "a finished upload")
 
     async def remote_upload(
         self, url: str, *, password: str | None = None, mirrors: Sequence[str] | None = None

@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jwt
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 
 from services.errors import (
     VendorAuthError,
@@ -22,8 +22,24 @@ from services.errors import (
     VendorNotFound,
 )
 from services.http import VendorHttp
+from services.vendor_values import (
+    Rows,
+    VendorAmount,
+    VendorCount,
+    VendorFlag,
+    VendorId,
+    VendorText,
+    VendorTime,
+    count_or_none,
+    read_one,
+    read_rows,
+    rows_of,
+)
 
 VENDOR = "SameSurf"
+#: Pages of running rooms read at most (10,000 rooms): a server that always says there are more cannot keep
+#: Cohost asking forever.
+MAX_PAGES = 100
 #: The page a room opens on when no URL is given. The doc calls `starturl` optional, yet SameSurf lists error 105
 #: "starturl required" (NOTES.md) and every create example sends one: so one is always sent. SameSurf's own home
 #: page (the doc's examples' own start page) is neutral (nothing of any customer's) and surely loads in its browser.
@@ -116,11 +132,11 @@ class Room(_Model):
 
 
 class RunningRoom(_Model):
-    room: str
-    starttime: datetime | None = None
-    publicinvitation: str | None = None
-    privateinvitation: str | None = None
-    title: str | None = None
+    room: VendorId
+    starttime: VendorTime = None
+    publicinvitation: VendorText = None
+    privateinvitation: VendorText = None
+    title: VendorText = None
 
 
 class Invitation(_Model):
@@ -129,54 +145,59 @@ class Invitation(_Model):
 
 
 class Overview(_Model):
-    url_latest: str | None = None
-    url_most_popular: str | None = None
-    rooms_total: int = 0
-    rooms_today: int = 0
-    rooms_thisweek: int = 0
-    rooms_thismonth: int = 0
-    averageduration_alltime: float = 0
-    averageduration_today: float = 0
-    averageduration_thisweek: float = 0
-    averageduration_thismonth: float = 0
+    """Every figure None where SameSurf left it out or sent something that is not one (shown as unknown)."""
+
+    url_latest: VendorText = None
+    url_most_popular: VendorText = None
+    rooms_total: VendorCount = None
+    rooms_today: VendorCount = None
+    rooms_thisweek: VendorCount = None
+    rooms_thismonth: VendorCount = None
+    averageduration_alltime: VendorAmount = None
+    averageduration_today: VendorAmount = None
+    averageduration_thisweek: VendorAmount = None
+    averageduration_thismonth: VendorAmount = None
 
 
 class AnalyticsRoom(_Model):
-    room: str
-    title: str | None = None
-    date: datetime | None = None
-    duration: int = 0
-    screenrecordings: int = 0
+    room: VendorId
+    title: VendorText = None
+    date: VendorTime = None
+    #: Seconds.
+    duration: VendorCount = None
+    screenrecordings: VendorCount = None
 
 
 class AnalyticsRooms(_Model):
-    total_rooms: int = 0
+    total_rooms: VendorCount = None
     rooms: list[AnalyticsRoom] = Field(default_factory=list)
+    #: Rooms on the page that could not be read.
+    unreadable: int = 0
 
 
 class RoomEvent(_Model):
-    type: str
-    date: datetime | None = None
-    sender: str | None = None
-    target: str | None = None
-    data: str | None = None
+    type: VendorText = None
+    date: VendorTime = None
+    sender: VendorText = None
+    target: VendorText = None
+    data: VendorText = None
 
 
 class RoomUser(_Model):
-    guid: str | None = None
-    host: bool = False
-    joinedat: datetime | None = None
-    leftat: datetime | None = None
-    name: str | None = None
-    ipaddress: str | None = None
-    city: str | None = None
-    country: str | None = None
+    guid: VendorText = None
+    host: VendorFlag = False
+    joinedat: VendorTime = None
+    leftat: VendorTime = None
+    name: VendorText = None
+    ipaddress: VendorText = None
+    city: VendorText = None
+    country: VendorText = None
 
 
 class RoomAnalytics(_Model):
-    title: str | None = None
-    events: list[RoomEvent] = Field(default_factory=list)
-    users: list[RoomUser] = Field(default_factory=list)
+    title: VendorText = None
+    events: Annotated[list[RoomEvent], BeforeValidator(rows_of(RoomEvent))] = Field(default_factory=list)
+    users: Annotated[list[RoomUser], BeforeValidator(rows_of(RoomUser))] = Field(default_factory=list)
 
 
 class ApiKey(_Model):
@@ -253,23 +274,27 @@ class SameSurf:
             body["disabledfeatures"] = list(disabledfeatures)
         if schedule is not None:
             body.update(_schedule_fields(schedule))
-        return Room.model_validate(await self._post("create", body))
+        return read_one(Room, await self._post("create", body), VENDOR, "a room")
 
-    async def running_rooms(self, *, skip: int = 0, limit: int | None = None) -> tuple[list[RunningRoom], int]:
+    async def running_rooms(self, *, skip: int = 0, limit: int | None = None) -> tuple[Rows[RunningRoom], int]:
+        """A page of running rooms, and how many rooms run in all (as SameSurf counts them)."""
         body: dict[str, Any] = {"skip": skip}
         if limit is not None:
             body["limit"] = limit
         data = await self._post("runningrooms", body, safe=True)
-        rooms = [RunningRoom.model_validate(room) for room in data.get("rooms") or []]
-        return rooms, int(data.get("totalrooms") or len(rooms))
+        rooms = read_rows(RunningRoom, data.get("rooms"))
+        total = count_or_none(data.get("totalrooms"))
+        return rooms, total if total is not None else len(rooms) + rooms.unreadable
 
-    async def all_running_rooms(self) -> list[RunningRoom]:
-        rooms: list[RunningRoom] = []
-        while True:
-            page, total = await self.running_rooms(skip=len(rooms), limit=self.page_size)
+    async def all_running_rooms(self) -> Rows[RunningRoom]:
+        rooms: Rows[RunningRoom] = Rows()
+        for _ in range(MAX_PAGES):
+            page, total = await self.running_rooms(skip=len(rooms) + rooms.unreadable, limit=self.page_size)
             rooms.extend(page)
-            if not page or len(rooms) >= total:
-                return rooms
+            rooms.unreadable += page.unreadable
+            if (not page and not page.unreadable) or len(rooms) + rooms.unreadable >= total:
+                break
+        return rooms
 
     async def create_invitation(
         self, room: str, *, usagelimit: int = 1, isleader: bool = False, usersname: str | None = None
@@ -277,22 +302,22 @@ class SameSurf:
         body: dict[str, Any] = {"room": room, "usagelimit": usagelimit, "isleader": isleader}
         if usersname:
             body["usersname"] = usersname
-        return Invitation.model_validate(await self._post("createlimitedusetoken", body))
+        return read_one(Invitation, await self._post("createlimitedusetoken", body), VENDOR, "an invitation")
 
     async def delete_invitation(self, token: str) -> None:
         await self._post("deletelimitedusetoken", {"token": token})
 
     async def analytics_overview(self) -> Overview:
-        return Overview.model_validate(await self._post("analyticsoverview", safe=True))
+        return read_one(Overview, await self._post("analyticsoverview", safe=True), VENDOR, "an overview")
 
     async def analytics_rooms(self, *, skip: int = 0, take: int = 20) -> AnalyticsRooms:
-        return AnalyticsRooms.model_validate(
-            await self._post("analyticsrooms", {"skip": skip, "take": take}, safe=True)
-        )
+        data = await self._post("analyticsrooms", {"skip": skip, "take": take}, safe=True)
+        rooms = read_rows(AnalyticsRoom, data.get("rooms"))
+        return AnalyticsRooms(total_rooms=data.get("total_rooms"), rooms=rooms, unreadable=rooms.unreadable)
 
     async def room_analytics(self, room: str, *, version: int = 0) -> RoomAnalytics:
         data = await self._post("roomanalytics", {"room": room, "version": version}, safe=True)
-        return RoomAnalytics.model_validate(data)
+        return read_one(RoomAnalytics, data, VENDOR, "room analytics")
 
     async def create_subscription(
         self,
@@ -322,7 +347,8 @@ class SameSurf:
         await self._post("reseller/deletesubscription", body)
 
     async def create_api_key(self, subscription: str) -> ApiKey:
-        return ApiKey.model_validate(await self._post("reseller/createapikey", {"subscription": subscription}))
+        data = await self._post("reseller/createapikey", {"subscription": subscription})
+        return read_one(ApiKey, data, VENDOR, "API credentials")
 
 
 def _schedule_fields(schedule: Schedule) -> dict[str, Any]:

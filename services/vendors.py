@@ -55,6 +55,8 @@ class VendorConfig:
     mirrorace_url: str = "https://mirrorace.com/api/v1"
     cobrowse_provider: str = ""
     meeting_provider: str = ""
+    #: `COHOST_ALLOW_PRIVATE_URLS`: URLs naming loopback, private or link-local hosts may be handed to vendors.
+    allow_private_urls: bool = False
     #: How often a call that is safe to repeat is retried through a failure a retry may cure (`doctor`: never).
     retries: int = 3
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -42,7 +43,8 @@ def token_in(text: str) -> str:
 
 
 def link_in(text: str) -> str:
-    return re.search(r"https?://[^\s\"`<>|\[\]]+", text).group(0)  # type: ignore[union-attr]
+    """The first link in a message, as Slack shows it (and so opens it): its `&amp;` read as `&`."""
+    return html.unescape(re.search(r"https?://[^\s\"`<>|\[\]]+", text).group(0))  # type: ignore[union-attr]
 
 
 async def meeting(bot: Harness, text: str, *, user: str = ANN) -> None:

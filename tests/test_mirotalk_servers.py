@@ -7,6 +7,7 @@ opens it (a token for anyone but one of its host users locks its holder out).
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -39,7 +40,8 @@ def handed_out(bot: Harness) -> str:
 
 
 def links_in(text: str) -> list[str]:
-    return [link for link in LINK.findall(text) if "/join" in link]
+    """The join links in a message, as Slack shows them (and so opens them): their `&amp;` read as `&`."""
+    return [html.unescape(link) for link in LINK.findall(text) if "/join" in link]
 
 
 def token_of(link: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -10,8 +11,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handlers.addresses import private_reason
 from handlers.cobrowse import COBROWSE
-from handlers.parsing import ParseError, mention_id, tokenize, unescape
+from handlers.parsing import (
+    STRICT,
+    InputRules,
+    ParseError,
+    as_typed,
+    mention_id,
+    person_name,
+    tokenize,
+    unescape,
+    web_url,
+)
 from handlers.when import parse_when
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
@@ -147,3 +159,56 @@ def test_a_group_word_with_an_unknown_second_word_lists_the_groups_forms() -> No
     assert "`/upload digest` is one of:" in raised.value.message
     assert "/upload digest weekly DAY HH:MM" in raised.value.message
     assert "web address" not in raised.value.message
+
+
+# -- what is given back, and the bounds ------------------------------------------------------------------------
+
+
+def test_the_command_given_back_reads_as_the_person_typed_it() -> None:
+    sent = (
+        "new <https://a.example/x?a=1&amp;b=2|a.example> --name &lt;!channel&gt; <@U0BOB|bob> <#C0GEN|general> <!here>"
+    )
+    assert as_typed(sent) == "new https://a.example/x?a=1&b=2 --name <!channel> @bob #general @here"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1/", "a loopback address (127.0.0.1)"),
+        ("http://127.1/", "a loopback address (127.0.0.1)"),
+        ("http://0177.0.0.1/", "a loopback address (127.0.0.1)"),
+        ("http://0x7f000001/", "a loopback address (127.0.0.1)"),
+        ("http://%31%32%37.0.0.1/", "a loopback address (127.0.0.1)"),
+        ("http://１２７。０。０。１/", "a loopback address (127.0.0.1)"),
+        ("http://[0:0:0:0:0:ffff:7f00:1]/", "a loopback address (127.0.0.1)"),
+        ("http://[fe80::1%25eth0]/", "a link-local address (fe80::1)"),
+        ("http://[fd00::5]/", "a private address (fd00::5)"),
+        ("http://100.64.0.1/", "a private address (100.64.0.1)"),
+        ("http://[::]/", "an unspecified address (::)"),
+        ("http://LocalHost./", "this machine (localhost)"),
+        ("https://a.example/", None),
+        ("https://8.8.8.8/", None),
+        ("https://127.0.0.1.nip.io/", None),  # a name: no DNS lookups, as DESIGN.md says
+    ],
+)
+def test_private_hosts_in_every_spelling_browsers_read(url: str, reason: str | None) -> None:
+    assert private_reason(url) == reason
+    if reason is not None:
+        with pytest.raises(ParseError, match="COHOST_ALLOW_PRIVATE_URLS"):
+            web_url(url, STRICT)
+        assert web_url(url, InputRules(allow_private_urls=True)) == url
+
+
+def test_names_and_minutes_at_their_bounds() -> None:
+    assert COBROWSE.parse(f"new https://a.example --name {'n' * 150} --minutes 10080") is not None
+    for text, problem in (
+        (f"new https://a.example --name {'n' * 151}", "at most 150"),
+        ("new https://a.example --minutes 10081", "at most 10080"),
+        ("new https://a.example --minutes 0", "at least 1"),
+        ("new https://a.example --minutes " + "9" * 5000, "at most 10080"),  # no int() of 5,000 digits
+    ):
+        with pytest.raises(ParseError, match=problem):
+            COBROWSE.parse(text)
+    with pytest.raises(ParseError, match=re.escape("a direction-changing character (U+2066)")):
+        person_name("a\u2066b")
+    assert person_name("Zoë 👩‍💻 demo") == "Zoë 👩‍💻 demo"  # a joiner in an emoji is no control character

@@ -121,8 +121,8 @@ async def test_the_password_never_reaches_the_channel_nor_a_log_line(
 
 
 async def test_a_url_that_is_not_http_is_refused_privately_with_the_command_given_back(bot: Harness) -> None:
-    await upload(bot, "ftp://files.example/a.zip --mirrors 1")
-    answer = await bot.private()
+    ack = await bot.command("ftp://files.example/a.zip --mirrors 1", command="/upload")
+    answer = ack.text  # the grammar refuses it: answered in the acknowledgement, to the caller alone
     assert "`ftp://files.example/a.zip` is not a web address" in answer
     assert "/upload ftp://files.example/a.zip --mirrors 1" in answer
     assert not bot.mirrorace.calls and not bot.mirrorace.upload.calls and not bot.slack.posted()
