@@ -37,8 +37,8 @@ from bot.front_door import (
 )
 from bot.jobs import JobRuns, build_scheduler
 from bot.settings import Settings
-from handlers.context import Deps
-from handlers.people import People
+from handlers.core.interaction import Deps
+from handlers.core.people import People
 from services.clock import Clock, SystemClock
 from services.http import HttpPool
 from services.store import Store

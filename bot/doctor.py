@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.app import slack_client
 from bot.settings import Settings
-from handlers.upload_views import human_size
+from handlers.upload.views import human_size
 from services.errors import (
     VendorAuthError,
     VendorDisabled,

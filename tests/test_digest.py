@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers.context import Deps
-from handlers.digest import Schedule, send_due_digests
+from handlers.core.interaction import Deps
+from handlers.digest.schedule import Schedule
+from handlers.digest.sending import send_due_digests
 from sandbox.mirotalk import SWITCHABLE
 from services.store import NewUpload
 from tests.conftest import ANN, BOB, CHANNEL, Harness

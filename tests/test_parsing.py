@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.addresses import private_reason
 from handlers.cobrowse import COBROWSE
-from handlers.parsing import (
+from handlers.core.addresses import private_reason
+from handlers.core.parsing import (
     STRICT,
     InputRules,
     ParseError,
@@ -24,7 +24,7 @@ from handlers.parsing import (
     unescape,
     web_url,
 )
-from handlers.when import parse_when
+from handlers.core.when import parse_when
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.upload import ProgressMessage
+from handlers.upload.shortcuts import ProgressMessage
 from sandbox.mirrorace import UPLOAD_PATH
 from services.clock import FakeClock
 from tests.conftest import ANN, BOB, CHANNEL, Harness

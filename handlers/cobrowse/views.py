@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.blocks import (
+from handlers.core.blocks import (
     MAX_ROWS,
     Block,
     LiveSection,
@@ -23,9 +23,13 @@ from handlers.blocks import (
     section,
     unreadable_note,
 )
-from handlers.parsing import MAX_MINUTES, MAX_NAME
+from handlers.core.parsing import MAX_MINUTES, MAX_NAME
 from services.samesurf import AnalyticsRooms, Overview, RoomAnalytics
 from services.vendors import DISPLAY_NAMES, CobrowseVendor
+
+#: The buttons of co-browsing cards: End (MirrorTab) and Invite link (SameSurf); their value is the session's id.
+END_ACTION = "cobrowse_end"
+INVITE_LINK_ACTION = "cobrowse_invite_link"
 
 
 def overview_blocks(overview: Overview, *, all_time: bool = True) -> list[Block]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from handlers.blocks import (
+from handlers.core.blocks import (
     MAX_ROWS,
     Block,
     Button,

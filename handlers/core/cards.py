@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from handlers import blocks
-from handlers.blocks import ClosedCard, SessionCard
-from handlers.context import Deps, Interaction
+from handlers.core import blocks
+from handlers.core.blocks import ClosedCard, SessionCard
+from handlers.core.interaction import Deps, Interaction
 from services.clock import minutes_between
 from services.store import Card, CardState, JobKind, NewCard
 from services.vendors import DISPLAY_NAMES

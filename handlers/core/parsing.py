@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from handlers.addresses import invalid_host, private_reason
-from handlers.blocks import Mrkdwn, code
+from handlers.core.addresses import invalid_host, private_reason
+from handlers.core.blocks import Mrkdwn, code
 
 OptionKind = Literal["text", "int", "flag", "choice", "list", "pair", "name", "url"]
 PositionalKind = Literal["text", "when", "users", "name", "url"]
@@ -247,6 +247,9 @@ class Parsed:
 
     def opt(self, name: str, default: Any = None) -> Any:
         return self.opts.get(name, default)
+
+    async def run(self, ix: Any) -> None:
+        await self.sub.handler(ix, self)
 
 
 Handler = Callable[..., Awaitable[None]]

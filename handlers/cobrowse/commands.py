@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from handlers import blocks, cards, cobrowse_views
-from handlers.blocks import Button, LiveRow, LiveSection, Mrkdwn, SessionCard, code
-from handlers.context import Interaction
-from handlers.digest import add_digest_subcommands
-from handlers.parsing import (
+from handlers.cobrowse import views as cobrowse_views
+from handlers.cobrowse.views import END_ACTION, INVITE_LINK_ACTION
+from handlers.core import blocks, cards
+from handlers.core.blocks import Button, LiveRow, LiveSection, Mrkdwn, SessionCard, code
+from handlers.core.interaction import Interaction
+from handlers.core.parsing import (
     MAX_MINUTES,
     MINUTES,
     NAME,
@@ -23,7 +24,7 @@ from handlers.parsing import (
     person_name,
     web_url,
 )
-from handlers.when import parse_when
+from handlers.core.when import parse_when
 from services import samesurf
 from services.errors import VendorBadRequest, VendorError
 from services.samesurf import Bookmark, Schedule
@@ -32,8 +33,6 @@ from services.vendors import DISPLAY_NAMES, CobrowseVendor, Vendors
 
 COBROWSE = Family("/cobrowse", "co-browsing sessions on MirrorTab and SameSurf")
 FAMILY = "cobrowse"
-END_ACTION = "cobrowse_end"
-INVITE_LINK_ACTION = "cobrowse_invite_link"
 DEFAULT_NAME = "Co-browsing session"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -242,11 +241,6 @@ async def end(ix: Interaction, p: Parsed) -> None:
     await end_session(ix, session_id, card)
 
 
-async def end_card(ix: Interaction, session_id: str) -> None:
-    """The End button of a MirrorTab card."""
-    await end_session(ix, session_id, await ix.deps.store.find_card(ix.team_id, "mirrortab", session_id))
-
-
 async def end_session(ix: Interaction, session_id: str, card: Card | None) -> None:
     what = Mrkdwn("MirrorTab session {}").format(code(session_id))
     if card is not None and card.state != CardState.ACTIVE.value:
@@ -315,13 +309,6 @@ async def invite(ix: Interaction, p: Parsed) -> None:
             code(f"/cobrowse revoke {invitation.token}"),
         )
     )
-
-
-async def invite_link_for_clicker(ix: Interaction, room: str) -> None:
-    """The Invite link button: a new one-use follower invitation, named after the person who clicked."""
-    person = await ix.deps.people.get(ix.user_id)
-    invitation = await ix.deps.vendors.samesurf.create_invitation(room, usagelimit=1, usersname=person.name)
-    await ix.private(Mrkdwn(":link: Your one-use link to SameSurf room {}: {}").format(code(room), invitation.link))
 
 
 @COBROWSE.sub("revoke TOKEN", summary="Delete a SameSurf limited-use invitation.")
@@ -400,64 +387,3 @@ async def report(ix: Interaction, p: Parsed) -> None:
     room = p.arg("ROOM")
     analytics = await ix.deps.vendors.samesurf.room_analytics(room, version=p.opt("version", 0))
     await ix.private(Mrkdwn("SameSurf room {}").format(room), cobrowse_views.report_blocks(room, analytics))
-
-
-# -- reseller (admins only) ------------------------------------------------------------------------------------
-
-
-async def _admin_only(ix: Interaction) -> bool:
-    if await ix.is_admin():
-        return True
-    await ix.private(Mrkdwn(":no_entry: `/cobrowse reseller` is for Cohost admins and workspace admins."))
-    return False
-
-
-@COBROWSE.sub(
-    "reseller create NAME",
-    Option("licenses", "int", metavar="N", minimum=1, required=True),
-    Option("set", "pair", metavar="KEY=VALUE", repeat=True),
-    Option("disable", metavar="FEATURE", repeat=True),
-    summary="Create a SameSurf subscription (admins).",
-)
-async def reseller_create(ix: Interaction, p: Parsed) -> None:
-    overrides = dict(p.opt("set", []))
-    usage = COBROWSE.find("reseller create").usage()
-    for key in overrides:
-        if key not in samesurf.OVERRIDE_KEYS:
-            raise ParseError(f"`{key}` is not a SameSurf setting. One of: {', '.join(samesurf.OVERRIDE_KEYS)}.", usage)
-    disabled = [feature(name) for name in p.opt("disable", [])]
-    if not await _admin_only(ix):
-        return
-    name = p.arg("NAME")
-    await ix.deps.vendors.samesurf.create_subscription(
-        name, licensecount=p.opt("licenses"), overrides=overrides, disabledfeatures=disabled
-    )
-    await ix.private(Mrkdwn("Created SameSurf subscription {} with {} licences.").format(code(name), p.opt("licenses")))
-
-
-@COBROWSE.sub(
-    "reseller delete NAME",
-    Option("force", "flag"),
-    summary="Delete a SameSurf subscription (admins; `--force` when it has API keys).",
-)
-async def reseller_delete(ix: Interaction, p: Parsed) -> None:
-    if not await _admin_only(ix):
-        return
-    await ix.deps.vendors.samesurf.delete_subscription(p.arg("NAME"), force=bool(p.opt("force")))
-    await ix.private(Mrkdwn("Deleted SameSurf subscription {}.").format(code(p.arg("NAME"))))
-
-
-@COBROWSE.sub("reseller apikey SUBSCRIPTION", summary="New API credentials for a subscription, to you alone (admins).")
-async def reseller_apikey(ix: Interaction, p: Parsed) -> None:
-    if not await _admin_only(ix):
-        return
-    key = await ix.deps.vendors.samesurf.create_api_key(p.arg("SUBSCRIPTION"))
-    await ix.private(
-        Mrkdwn(
-            ":closed_lock_with_key: API credentials for {} (shown once, to you alone; store them in a secret "
-            "manager):\nKey: {}\nSecret: {}"
-        ).format(code(p.arg("SUBSCRIPTION")), code(key.apikey), code(key.apisecret.get_secret_value()))
-    )
-
-
-add_digest_subcommands(COBROWSE, FAMILY)

@@ -7,38 +7,36 @@ its person's own participant. They go to the caller privately and to mentioned p
 
 from __future__ import annotations
 
-import asyncio
-import math
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from handlers import blocks, cards, meeting_views
-from handlers.blocks import LiveSection, Mrkdwn, code, mention, when_text
-from handlers.context import Interaction
-from handlers.digest import add_digest_subcommands
-from handlers.meeting_views import DEFAULT_NAME
-from handlers.parsing import MAX_NAME, MINUTES, NAME, Family, Option, Parsed, ParseError
-from handlers.when import parse_when
-from services.coviu import NewParticipant, Participant, Role
+from handlers.core import blocks, cards
+from handlers.core.blocks import LiveSection, Mrkdwn, code, mention, when_text
+from handlers.core.interaction import Interaction
+from handlers.core.parsing import MAX_NAME, MINUTES, NAME, Family, Option, Parsed, ParseError
+from handlers.core.when import parse_when
+from handlers.meeting import views as meeting_views
+from handlers.meeting.actions import end_meeting, my_link
+from handlers.meeting.links import (
+    FIRST_IN_PRESENTS,
+    PRESENTER_LINK_LIFETIME,
+    coviu_link,
+    coviu_participant,
+    duration_left,
+    hand_out,
+    mirotalk_link,
+)
+from handlers.meeting.views import DEFAULT_NAME
 from services.errors import VendorError, VendorNotFound
-from services.mirotalk import MAX_DURATION_MINUTES, JoinRequest, PresenterLinksOff, duration_of
+from services.mirotalk import JoinRequest, PresenterLinksOff, duration_of
 from services.store import Card, CardState
 from services.vendors import DISPLAY_NAMES, MeetingVendor, Vendors
 
 MEETING = Family("/meeting", "video meetings on MiroTalk SFU and Coviu")
 FAMILY = "meeting"
-#: A personal link in the making: the caller's own, or a mentioned person's (by user id).
-Link = Callable[[], Awaitable[str]]
-LinkFor = Callable[[str], Awaitable[str]]
 
 #: Coviu wants a start in the future: `new` starts one minute from now.
 COVIU_START_LEAD = timedelta(minutes=1)
 COVIU_DEFAULT_MINUTES = 60
-#: How long a presenter link made for a meeting without a set length stays good.
-PRESENTER_LINK_LIFETIME = "1d"
-#: What a creator is told when links carry no presenter token (no MiroTalk host user configured).
-FIRST_IN_PRESENTS = "the first person in the room presents"
 
 PROVIDER = Option("provider", "choice", choices=("mirotalk", "coviu"))
 TZ = Option("tz", metavar="ZONE")
@@ -99,16 +97,16 @@ async def _new_mirotalk(
     await cards.post(ix, FAMILY, "mirotalk", view)
     lifetime = f"{minutes + 60}m" if minutes else PRESENTER_LINK_LIFETIME
     presenter = mirotalk.presenter_links_on
-    await _hand_out(
+    await hand_out(
         ix,
-        own=lambda: _mirotalk_link(ix, room, ix.user_id, duration, presenter_for=lifetime if presenter else None),
+        own=lambda: mirotalk_link(ix, room, ix.user_id, duration, presenter_for=lifetime if presenter else None),
         own_text=Mrkdwn(":key: Your presenter link for MiroTalk room {} (keep it to yourself)").format(code(room))
         if presenter
         else Mrkdwn(":key: Your link to MiroTalk room {}, with your name on it ({})").format(
             code(room), FIRST_IN_PRESENTS
         ),
         invitees=invitees,
-        link_for=lambda user: _mirotalk_link(ix, room, user, duration),
+        link_for=lambda user: mirotalk_link(ix, room, user, duration),
         invite_text=Mrkdwn("{} invited you to MiroTalk room {}. Your own link").format(mention(ix.user_id), code(room)),
     )
 
@@ -125,138 +123,19 @@ async def _new_coviu(ix: Interaction, name: str | None, start: datetime, end: da
     )
     await cards.post(ix, FAMILY, "coviu", view)
     sid = session.session_id
-    await _hand_out(
+    await hand_out(
         ix,
-        own=lambda: _coviu_link(ix, sid, ix.user_id, "host"),
+        own=lambda: coviu_link(ix, sid, ix.user_id, "host"),
         own_text=Mrkdwn(":key: Your host link for Coviu session {} (yours alone: do not share it)").format(code(sid)),
         invitees=invitees,
-        link_for=lambda user: _coviu_link(ix, sid, user, "guest"),
+        link_for=lambda user: coviu_link(ix, sid, user, "guest"),
         invite_text=Mrkdwn("{} invited you to Coviu session {} ({}). Your own link (do not share it)").format(
             mention(ix.user_id), code(sid), when_text(session.start_time)
         ),
     )
 
 
-@dataclass(frozen=True)
-class _Handout:
-    user_id: str
-    error: str | None = None
-
-
-async def _hand_out(
-    ix: Interaction,
-    *,
-    own: Link,
-    own_text: Mrkdwn,
-    invitees: list[str],
-    link_for: LinkFor,
-    invite_text: Mrkdwn,
-) -> None:
-    """The caller's own link privately, each mentioned person's by direct message; a link that could not be made
-    is named to the caller, and the others still go."""
-    try:
-        await ix.private(own_text + Mrkdwn(": ") + await own())
-    except VendorError as exc:
-        await ix.private(
-            Mrkdwn(":warning: The card is up, but your own link could not be made. ") + blocks.error_text(exc)
-        )
-
-    async def send(user_id: str) -> _Handout:
-        try:
-            await ix.dm(user_id, invite_text + Mrkdwn(": ") + await link_for(user_id))
-        except VendorError as exc:
-            return _Handout(user_id, f"{exc.message}. {exc.advice}")
-        return _Handout(user_id)
-
-    others = [user for user in dict.fromkeys(invitees) if user != ix.user_id]
-    results = await asyncio.gather(*(send(user) for user in others))
-    sent = [mention(r.user_id) for r in results if r.error is None]
-    failed = [Mrkdwn("{} ({})").format(mention(r.user_id), r.error) for r in results if r.error is not None]
-    if sent:
-        await ix.private(
-            Mrkdwn(":envelope: Sent their own links by direct message to {}.").format(Mrkdwn(", ").join(sent))
-        )
-    if failed:
-        await ix.private(Mrkdwn(":warning: No link could be made for {}.").format(Mrkdwn(", ").join(failed)))
-
-
 # -- personal links ----------------------------------------------------------------------------------------------
-
-
-async def _mirotalk_link(
-    ix: Interaction, room: str, user_id: str, duration: str, *, presenter_for: str | None = None
-) -> str:
-    """The person's own link, their name on it; a presenter token (for the host user) when `presenter_for`."""
-    person = await ix.deps.people.get(user_id)
-    request = JoinRequest(room=room, name=person.name, duration=duration)
-    return await ix.deps.vendors.mirotalk.join_link(request, presenter_for=presenter_for)
-
-
-def _duration_left(ix: Interaction, card: Card | None) -> str:
-    """A link made after the start lasts what is left of the meeting's length (whole minutes, rounded up)."""
-    if card is None or card.expires_at is None:
-        return "unlimited"
-    left = (card.expires_at - ix.deps.clock.now()) / timedelta(minutes=1)
-    return duration_of(min(max(1, math.ceil(left)), MAX_DURATION_MINUTES))
-
-
-async def _coviu_link(ix: Interaction, session_id: str, user_id: str, role: Role) -> str:
-    participant = await coviu_participant(ix, session_id, user_id, role)
-    if not participant.entry_url:
-        raise VendorError("Coviu", "Coviu answered without an entry link for this participant")
-    return participant.entry_url
-
-
-async def coviu_participant(ix: Interaction, session_id: str, user_id: str, role: Role) -> Participant:
-    """The person's own participant in the session: the one they have (role brought up to date), else a new one.
-    Never another person's: each Coviu entry link belongs to one person."""
-    coviu, store = ix.deps.vendors.coviu, ix.deps.store
-    known = await store.guest(ix.team_id, "coviu", session_id, user_id)
-    if known is not None:
-        try:
-            participant: Participant | None = await coviu.get_participant(known)
-        except VendorNotFound:
-            participant = None
-        if participant is None or participant.deleted:
-            # Canceled on Coviu's side (it keeps the participant with its `deleted_at`): its link lets nobody in
-            # any more, so the person gets a new participant instead.
-            await store.forget_guest(ix.team_id, "coviu", known)
-        else:
-            if role == "host" and participant.role != "host":
-                participant = await coviu.update_participant(known, role="host")
-            return participant
-    person = await ix.deps.people.get(user_id)
-    created = await coviu.add_participant(session_id, NewParticipant(display_name=person.name, role=role))
-    winner = await store.add_guest(
-        ix.team_id, "coviu", session_id, user_id, created.participant_id, ix.deps.clock.now()
-    )
-    if winner != created.participant_id:
-        # A second click of the same person got there first: keep theirs, drop ours.
-        await coviu.cancel_participant(created.participant_id)
-        return await coviu.get_participant(winner)
-    return created
-
-
-async def my_link(ix: Interaction, value: str) -> None:
-    """The "Get my link" button: the clicker's own link, to them alone."""
-    vendor, vendor_id = meeting_views.parse_button_value(value)
-    card = await ix.deps.store.find_card(ix.team_id, vendor, vendor_id)
-    if card is not None and card.state != CardState.ACTIVE.value:
-        await ix.private(Mrkdwn("This {} meeting has ended.").format(DISPLAY_NAMES.get(vendor, vendor)))
-        return
-    is_creator = card is not None and card.creator_id == ix.user_id
-    if vendor == "coviu":
-        link = await _coviu_link(ix, vendor_id, ix.user_id, "host" if is_creator else "guest")
-        await ix.private(
-            Mrkdwn(":key: Your own link to Coviu session {} (do not share it): {}").format(code(vendor_id), link)
-        )
-        return
-    presenter = PRESENTER_LINK_LIFETIME if is_creator and ix.deps.vendors.mirotalk.presenter_links_on else None
-    link = await _mirotalk_link(ix, vendor_id, ix.user_id, _duration_left(ix, card), presenter_for=presenter)
-    kind = "presenter link" if presenter else "link"
-    await ix.private(
-        Mrkdwn(":key: Your {} to MiroTalk room {}, with your name on it: {}").format(kind, code(vendor_id), link)
-    )
 
 
 @MEETING.sub(
@@ -300,7 +179,7 @@ async def join(ix: Interaction, p: Parsed) -> None:
         chat=bool(p.opt("chat")),
         hide=bool(p.opt("hide")),
         notify=bool(p.opt("notify")),
-        duration=p.opt("duration") or _duration_left(ix, active),
+        duration=p.opt("duration") or duration_left(ix, active),
     )
     presenter_for = PRESENTER_LINK_LIFETIME if presenter else None
     link = await ix.deps.vendors.mirotalk.join_link(request, presenter_for=presenter_for)
@@ -333,14 +212,6 @@ async def token(ix: Interaction, p: Parsed) -> None:
 # -- ending ----------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    state: CardState
-    message: Mrkdwn
-    #: Worth telling also after a click on End, whose card change says the rest.
-    surprising: bool = False
-
-
 @MEETING.sub(
     "end ROOM_OR_SESSION",
     Option("redirect", "url", metavar="URL"),
@@ -353,13 +224,6 @@ async def end(ix: Interaction, p: Parsed) -> None:
     if vendor == "coviu" and redirect:
         raise ParseError("--redirect is for MiroTalk meetings.", MEETING.find("end").usage())
     await end_meeting(ix, vendor, target, card, redirect)
-
-
-async def end_card(ix: Interaction, value: str) -> None:
-    """The End button of a meeting card."""
-    vendor, vendor_id = meeting_views.parse_button_value(value)
-    meeting_vendor: MeetingVendor = "coviu" if vendor == "coviu" else "mirotalk"
-    await end_meeting(ix, meeting_vendor, vendor_id, await ix.deps.store.find_card(ix.team_id, vendor, vendor_id), None)
 
 
 async def _find_meeting(ix: Interaction, target: str) -> tuple[MeetingVendor, Card | None]:
@@ -377,57 +241,6 @@ async def _find_meeting(ix: Interaction, target: str) -> tuple[MeetingVendor, Ca
     except VendorNotFound:
         return "mirotalk", None
     return "coviu", None
-
-
-async def end_meeting(
-    ix: Interaction, vendor: MeetingVendor, vendor_id: str, card: Card | None, redirect: str | None
-) -> None:
-    what = Mrkdwn("{} {} {}").format(
-        DISPLAY_NAMES[vendor], "room" if vendor == "mirotalk" else "session", code(vendor_id)
-    )
-    if card is not None and card.state != CardState.ACTIVE.value:
-        await ix.private(what + Mrkdwn(" has already ended."))
-        return
-    if not await cards.may_manage(ix, card, what="meeting", listing="/meeting list"):
-        return
-    try:
-        async with cards.ending(ix, card):
-            if vendor == "mirotalk":
-                outcome = await _end_mirotalk(ix, vendor_id, redirect, what)
-            else:
-                outcome = await _end_coviu(ix, vendor_id, what)
-    except cards.AlreadyEnded:
-        await ix.private(what + Mrkdwn(" has already ended."))
-        return
-    if card is not None:
-        await cards.close(ix, card, outcome.state, by=ix.user_id if outcome.state == CardState.ENDED else None)
-    if ix.typed or outcome.surprising:  # a click on End sees the card change instead
-        await ix.private(outcome.message)
-
-
-async def _end_mirotalk(ix: Interaction, room: str, redirect: str | None, what: Mrkdwn) -> _Outcome:
-    try:
-        await ix.deps.vendors.mirotalk.end_meeting(room, redirect=redirect)
-    except VendorNotFound:
-        # A MiroTalk room exists only while someone is in it: nobody is, so the meeting is over.
-        return _Outcome(
-            CardState.ENDED, Mrkdwn("Nobody was in {}; the meeting is closed.").format(what), surprising=True
-        )
-    sent_to = Mrkdwn(" Everyone in it was sent to {}.").format(redirect) if redirect else ""
-    return _Outcome(CardState.ENDED, Mrkdwn("Ended {} for everyone.{}").format(what, sent_to))
-
-
-async def _end_coviu(ix: Interaction, session_id: str, what: Mrkdwn) -> _Outcome:
-    """Ends the session as Coviu allows for where it stands; where Coviu did not say its times, as if running."""
-    coviu, now = ix.deps.vendors.coviu, ix.deps.clock.now()
-    session = await coviu.get_session(session_id)
-    if session.canceled_time or (session.end_time is not None and session.end_time <= now):
-        return _Outcome(CardState.EXPIRED, Mrkdwn("{} had already ended.").format(what), surprising=True)
-    if session.start_time is not None and session.start_time > now:
-        await coviu.cancel_session(session_id)  # not started: Coviu cancels it
-        return _Outcome(CardState.ENDED, Mrkdwn("Cancelled {} before it started.").format(what))
-    await coviu.end_session(session_id, now)  # running: its end becomes now
-    return _Outcome(CardState.ENDED, Mrkdwn("Ended {} for everyone.").format(what))
 
 
 # -- Coviu participants and changes ------------------------------------------------------------------------------
@@ -578,6 +391,3 @@ async def stats(ix: Interaction, p: Parsed) -> None:
     numbers = await ix.deps.vendors.mirotalk.stats()
     live = await fetch_live(ix, "mirotalk")
     await ix.private(Mrkdwn("MiroTalk stats"), meeting_views.stats_blocks(numbers, live))
-
-
-add_digest_subcommands(MEETING, FAMILY)

@@ -1,4 +1,5 @@
-"""Submitted forms: `/cobrowse new` (the form itself is drawn in `cobrowse_views`)."""
+"""What `/cobrowse` cards and forms do: the End and Invite link buttons, and the `/cobrowse new` form submitted
+(the form itself is drawn in `views`)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,12 @@ import json
 import shlex
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
-from slack_sdk.web.async_client import AsyncWebClient
-
-from handlers import cobrowse
-from handlers.cobrowse_views import NEW_SESSION_VIEW
-from handlers.context import Deps, Interaction
-from handlers.parsing import MAX_MINUTES, InputRules, ParseError, person_name, web_url
-from handlers.workspaces import request_team
+from handlers.cobrowse import commands as cobrowse
+from handlers.cobrowse.commands import end_session
+from handlers.core.blocks import Mrkdwn, code
+from handlers.core.interaction import Interaction
+from handlers.core.listeners import Submission
+from handlers.core.parsing import MAX_MINUTES, InputRules, ParseError, person_name, web_url
 from services.vendors import CobrowseVendor
 
 
@@ -69,26 +68,28 @@ def as_command(request: cobrowse.NewSession) -> str:
     return " ".join([*parts, "--provider", request.vendor])
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.view(NEW_SESSION_VIEW)
-    async def on_submit(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-    ) -> None:
-        request, errors = request_from_form(_values(view), deps.input_rules)
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        await ack()
-        team_id = request_team(context)
-        if not await deps.first_delivery(team_id, body):
-            return
+def read_form(view: dict[str, Any], rules: InputRules) -> Submission:
+    """The submitted `/cobrowse new` form: its errors, or the session to start in the channel it came from."""
+    request, errors = request_from_form(_values(view), rules)
+    try:
         metadata = json.loads(view.get("private_metadata") or "{}")
-        ix = Interaction(
-            deps=deps,
-            client=client,
-            team_id=team_id,
-            user_id=str(body["user"]["id"]),
-            channel_id=str(metadata.get("channel_id", "")),
-            typed=as_command(request),
-        )
-        await ix.guarded(lambda: cobrowse.start_session(ix, request))
+    except ValueError:
+        metadata = {}
+    channel_id = str(metadata.get("channel_id", "")) if isinstance(metadata, dict) else ""
+
+    async def start(ix: Interaction) -> None:
+        await cobrowse.start_session(ix, request)
+
+    return Submission(start, as_command(request), channel_id, errors)
+
+
+async def end_card(ix: Interaction, session_id: str) -> None:
+    """The End button of a MirrorTab card."""
+    await end_session(ix, session_id, await ix.deps.store.find_card(ix.team_id, "mirrortab", session_id))
+
+
+async def invite_link_for_clicker(ix: Interaction, room: str) -> None:
+    """The Invite link button: a new one-use follower invitation, named after the person who clicked."""
+    person = await ix.deps.people.get(ix.user_id)
+    invitation = await ix.deps.vendors.samesurf.create_invitation(room, usagelimit=1, usersname=person.name)
+    await ix.private(Mrkdwn(":link: Your one-use link to SameSurf room {}: {}").format(code(room), invitation.link))
