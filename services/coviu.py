@@ -17,7 +17,7 @@ import asyncio
 import base64
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -161,7 +161,7 @@ class TokenSource:
     def __init__(
         self, http: VendorHttp, api_key: str, api_secret: str, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._http = http
+        self._http = replace(http, error_text=error_text)
         basic = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
         self._headers = {"Authorization": f"Basic {basic}"}
         self._clock = clock
@@ -232,8 +232,7 @@ class Coviu:
     vendor = VENDOR
 
     def __init__(self, http: VendorHttp, tokens: TokenSource) -> None:
-        self._http = http
-        http.error_text = error_text
+        self._http = replace(http, error_text=error_text)
         self.tokens = tokens
 
     async def _call(self, method: str, path: str, *, safe: bool = False, **kwargs: Any) -> Any:

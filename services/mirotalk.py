@@ -21,7 +21,7 @@ import asyncio
 import logging
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -241,10 +241,9 @@ class MiroTalk:
         host_user: HostUser | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self._http = http
-        http.auth_headers = lambda: {"authorization": api_secret}  # the raw secret, no `Bearer`
-        http.classify = classify
-        http.page_means_unsupported = True
+        # The raw secret, no `Bearer`; an unknown path answers with a web page, which means "no such call".
+        auth = {"authorization": api_secret}
+        self._http = replace(http, auth_headers=lambda: auth, classify=classify, page_means_unsupported=True)
         self._host_user = host_user
         self._clock: Clock = clock or SystemClock()
         self._switches: MiroTalkSwitches | None = None

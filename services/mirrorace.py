@@ -22,6 +22,7 @@ import asyncio
 import re
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -320,12 +321,10 @@ class MirrorAce:
     vendor = VENDOR
 
     def __init__(self, http: VendorHttp, api_key: str, api_token: str, *, chunk_cap: int = CHUNK_CAP) -> None:
-        self._http = http
+        self._http = replace(http, classify=classify, error_text=error_text)
         self._api_key = api_key
         self._api_token = api_token
         self._chunk_cap = chunk_cap
-        http.classify = classify
-        http.error_text = error_text
 
     def _credentials(self) -> list[tuple[str, str]]:
         return [("api_key", self._api_key), ("api_token", self._api_token)]

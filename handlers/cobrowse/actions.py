@@ -8,12 +8,14 @@ import shlex
 from typing import Any
 
 from handlers.cobrowse import commands as cobrowse
-from handlers.cobrowse.commands import end_session
+from handlers.cobrowse.commands import FAMILY
+from handlers.core import cards
 from handlers.core.blocks import Mrkdwn, code
 from handlers.core.interaction import Interaction
 from handlers.core.listeners import Submission
 from handlers.core.parsing import MAX_MINUTES, InputRules, ParseError, person_name, web_url
-from services.vendors import CobrowseVendor
+from services import registry
+from services.cobrowsing import ACCESS, MINUTES
 
 
 def _values(view: dict[str, Any]) -> dict[str, str]:
@@ -47,14 +49,15 @@ def request_from_form(values: dict[str, str], rules: InputRules) -> tuple[cobrow
     minutes = int(raw_minutes) if raw_minutes.isascii() and raw_minutes.isdigit() and len(raw_minutes) <= 6 else None
     if "minutes" in values and (minutes is None or not 1 <= minutes <= MAX_MINUTES):
         errors["minutes"] = f"A whole number of minutes, from 1 to {MAX_MINUTES:,} (a week)."
-    vendor: CobrowseVendor = "samesurf" if values.get("provider") == "samesurf" else "mirrortab"
+    vendors = registry.family_vendors(FAMILY)
+    entry = next((v for v in vendors if v.key == values.get("provider")), vendors[0])
     request = cobrowse.NewSession(
-        vendor=vendor,
+        vendor=entry.key,
         urls=urls,
         name=values.get("name"),
-        # The MirrorTab-only fields are simply not used for SameSurf, rather than refused.
-        minutes=minutes if vendor == "mirrortab" else None,
-        access=values.get("access") if vendor == "mirrortab" else None,
+        # Fields of another vendor's options are simply not used, rather than refused.
+        minutes=minutes if MINUTES in entry.options else None,
+        access=values.get("access") if ACCESS in entry.options else None,
     )
     return request, errors
 
@@ -83,9 +86,9 @@ def read_form(view: dict[str, Any], rules: InputRules) -> Submission:
     return Submission(start, as_command(request), channel_id, errors)
 
 
-async def end_card(ix: Interaction, session_id: str) -> None:
-    """The End button of a MirrorTab card."""
-    await end_session(ix, session_id, await ix.deps.store.find_card(ix.team_id, "mirrortab", session_id))
+async def end_card(ix: Interaction, value: str) -> None:
+    """The End button of a co-browsing card."""
+    await cards.end_clicked(ix, FAMILY, value)
 
 
 async def invite_link_for_clicker(ix: Interaction, room: str) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from datetime import timedelta
+from typing import Any
 
 from handlers.cobrowse import views as cobrowse_views
-from handlers.cobrowse.views import END_ACTION, INVITE_LINK_ACTION
 from handlers.core import blocks, cards
-from handlers.core.blocks import Button, LiveRow, LiveSection, Mrkdwn, SessionCard, code
+from handlers.core.blocks import Mrkdwn, code
 from handlers.core.interaction import Interaction
+from handlers.core.live import fetch_live
 from handlers.core.parsing import (
     MAX_MINUTES,
     MINUTES,
@@ -25,18 +25,18 @@ from handlers.core.parsing import (
     web_url,
 )
 from handlers.core.when import parse_when
-from services import samesurf
-from services.errors import VendorBadRequest, VendorError
-from services.samesurf import Bookmark, Schedule
-from services.store import Card, CardState
-from services.vendors import DISPLAY_NAMES, CobrowseVendor, Vendors
+from services import registry, samesurf
+from services.cobrowsing import ACCESS, DISABLE, NewCobrowse, StartedCobrowse
+from services.cobrowsing import MINUTES as MINUTES_OPTION
+from services.registry import SAMESURF, VendorEntry
+from services.samesurf import Schedule
 
 COBROWSE = Family("/cobrowse", "co-browsing sessions on MirrorTab and SameSurf")
 FAMILY = "cobrowse"
 DEFAULT_NAME = "Co-browsing session"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-PROVIDER = Option("provider", "choice", choices=("mirrortab", "samesurf"))
+PROVIDER = Option("provider", "choice", choices=tuple(v.key for v in registry.family_vendors(FAMILY)))
 
 
 def feature(text: str) -> str:
@@ -50,7 +50,7 @@ def feature(text: str) -> str:
 class NewSession:
     """A session to start, from the command line or the modal."""
 
-    vendor: CobrowseVendor
+    vendor: str
     urls: list[str] = field(default_factory=list)
     name: str | None = None
     minutes: int | None = None
@@ -65,11 +65,10 @@ class NewSession:
             person_name(self.name)
         if self.minutes is not None and not 1 <= self.minutes <= MAX_MINUTES:
             raise ParseError(f"--minutes is from 1 to {MAX_MINUTES}.")
-        if self.vendor == "samesurf" and (self.minutes or self.access):
-            option = "--minutes" if self.minutes else "--access"
-            raise ParseError(f"{option} is for MirrorTab sessions; SameSurf rooms last while people are in them.")
-        if self.vendor == "mirrortab" and self.disable:
-            raise ParseError("--disable is for SameSurf rooms.")
+        entry = registry.vendor(self.vendor)
+        for option, given in ((MINUTES_OPTION, self.minutes), (ACCESS, self.access), (DISABLE, self.disable)):
+            if given and option not in entry.options:
+                raise ParseError(cards.option_refused(entry, option))
         for name in self.disable:
             feature(name)
 
@@ -89,13 +88,11 @@ class NewSession:
 async def new(ix: Interaction, p: Parsed) -> None:
     if not p.args["URL"] and not p.opts:
         vendors = ix.deps.vendors
-        form = cobrowse_views.new_session_view(
-            ix.channel_id, vendors.config.enabled_cobrowse(), vendors.default_cobrowse()
-        )
+        form = cobrowse_views.new_session_view(ix.channel_id, vendors.config.enabled(FAMILY), vendors.default(FAMILY))
         await ix.client.views_open(trigger_id=ix.trigger_id, view=form)
         return
     request = NewSession(
-        vendor=p.opt("provider") or ix.deps.vendors.default_cobrowse(),
+        vendor=p.opt("provider") or ix.deps.vendors.default(FAMILY),
         urls=p.arg("URL"),
         name=p.opt("name"),
         minutes=p.opt("minutes"),
@@ -107,44 +104,13 @@ async def new(ix: Interaction, p: Parsed) -> None:
 
 async def start_session(ix: Interaction, request: NewSession) -> None:
     request.check(ix.deps.input_rules)
+    entry = registry.vendor(request.vendor)
     name = request.name or DEFAULT_NAME
-    if request.vendor == "mirrortab":
-        session = await ix.deps.vendors.mirrortab.new_session(
-            name=name,
-            permissions=request.access or "gocode",  # type: ignore[arg-type]
-            duration_min=request.minutes or 45,
-            urls=request.urls,
-        )
-        view = SessionCard(
-            name=name,
-            vendor="MirrorTab",
-            id_label="Session",
-            vendor_id=session.session_id,
-            creator_id=ix.user_id,
-            join_url=session.go_url,
-            code=session.gocode,
-            expires_at=session.kill_time,
-            note=None if session.kill_time else Mrkdwn("MirrorTab did not say when this session ends: unknown."),
-            buttons=[
-                Button(
-                    END_ACTION,
-                    "End",
-                    value=session.session_id,
-                    style="danger",
-                    confirm=Mrkdwn("This ends the session for everyone in it."),
-                )
-            ],
-        )
-        await cards.post(ix, FAMILY, "mirrortab", view)
-        return
-    room = await ix.deps.vendors.samesurf.create_room(
-        starturl=request.urls[0] if request.urls else None,
-        title=name,
-        bookmarks=_bookmarks(request.urls),
-        disabledfeatures=request.disable,
+    started = await ix.deps.vendors.cobrowse(entry.key).start(
+        NewCobrowse(name, request.urls, request.minutes, request.access, request.disable)
     )
-    await cards.post(ix, FAMILY, "samesurf", _samesurf_card(ix, room.room, name, room.publicinvitation))
-    await _send_leader_link(ix, room.room, room.privateinvitation)
+    await cards.post(ix, FAMILY, entry.key, cobrowse_views.session_card(entry, started, name, ix.user_id))
+    await _send_leader_link(ix, entry, started)
 
 
 @COBROWSE.sub(
@@ -178,45 +144,19 @@ async def schedule(ix: Interaction, p: Parsed) -> None:
         ),
     )
     ends = starts + timedelta(minutes=minutes) if minutes else None
-    view = _samesurf_card(ix, room.room, name, room.publicinvitation, starts_at=starts, expires_at=ends)
-    await cards.post(ix, FAMILY, "samesurf", view)
-    await _send_leader_link(ix, room.room, room.privateinvitation)
+    started = StartedCobrowse(room.room, room.publicinvitation, leader_link=room.privateinvitation)
+    view = cobrowse_views.session_card(SAMESURF, started, name, ix.user_id, starts_at=starts, expires_at=ends)
+    await cards.post(ix, FAMILY, SAMESURF.key, view)
+    await _send_leader_link(ix, SAMESURF, started)
 
 
-def _bookmarks(urls: list[str]) -> list[Bookmark]:
-    # Every URL given becomes a bookmark, so the room can get back to any of them.
-    return [Bookmark(name=urlsplit(url).netloc or url, link=url) for url in urls] if len(urls) > 1 else []
-
-
-def _samesurf_card(
-    ix: Interaction,
-    room: str,
-    name: str,
-    public_link: str,
-    *,
-    starts_at: datetime | None = None,
-    expires_at: datetime | None = None,
-) -> SessionCard:
-    return SessionCard(
-        name=name,
-        vendor="SameSurf",
-        id_label="Room",
-        vendor_id=room,
-        creator_id=ix.user_id,
-        join_url=public_link,
-        starts_at=starts_at,
-        expires_at=expires_at,
-        buttons=[Button(INVITE_LINK_ACTION, "Invite link", value=room)],
-        note=Mrkdwn("Invite link: a one-use link just for you. Rooms end when everyone has left."),
-    )
-
-
-async def _send_leader_link(ix: Interaction, room: str, link: str | None) -> None:
-    if link:
+async def _send_leader_link(ix: Interaction, entry: VendorEntry[Any], started: StartedCobrowse) -> None:
+    if started.leader_link:
+        label = entry.id_label.lower()
         await ix.private(
             Mrkdwn(
-                ":key: Your leader link for SameSurf room {} (it makes you the room's leader: keep it to yourself): {}"
-            ).format(code(room), link)
+                ":key: Your leader link for {} {} {} (it makes you the {}'s leader: keep it to yourself): {}"
+            ).format(entry.name, label, code(started.vendor_id), label, started.leader_link)
         )
 
 
@@ -226,55 +166,18 @@ async def _send_leader_link(ix: Interaction, room: str, link: str | None) -> Non
 @COBROWSE.sub("end SESSION", summary="End a MirrorTab session for everyone (its creator or an admin).")
 async def end(ix: Interaction, p: Parsed) -> None:
     session_id = p.arg("SESSION")
-    store = ix.deps.store
-    card = await store.find_card(ix.team_id, "mirrortab", session_id) or await store.find_card(
-        ix.team_id, "samesurf", session_id
-    )
-    if card is not None and card.vendor == "samesurf":
+    card = await cards.find_card(ix, FAMILY, session_id)
+    entry = registry.vendor(card.vendor) if card is not None else cards.endable(FAMILY)
+    if not entry.endable:
+        label = entry.id_label.lower()
         await ix.private(
-            Mrkdwn(
-                "SameSurf has no way to end room {}: a room ends when everyone leaves. "
-                "Revoke its invitations with `/cobrowse revoke TOKEN`."
-            ).format(code(session_id))
+            Mrkdwn("{} has no way to end {} {}: a {} ends when everyone leaves. ").format(
+                entry.name, label, code(session_id), label
+            )
+            + Mrkdwn("Revoke its invitations with `/cobrowse revoke TOKEN`.")
         )
         return
-    await end_session(ix, session_id, card)
-
-
-async def end_session(ix: Interaction, session_id: str, card: Card | None) -> None:
-    what = Mrkdwn("MirrorTab session {}").format(code(session_id))
-    if card is not None and card.state != CardState.ACTIVE.value:
-        await ix.private(what + Mrkdwn(" has already ended."))
-        return
-    if not await cards.may_manage(ix, card, what="session", listing="/cobrowse list"):
-        return
-    try:
-        async with cards.ending(ix, card):
-            gone = await _remove(ix, session_id)
-    except cards.AlreadyEnded:
-        await ix.private(what + Mrkdwn(" has already ended."))
-        return
-    if gone:
-        if card is not None:
-            await cards.close(ix, card, CardState.EXPIRED, by=None)
-        await ix.private(what + Mrkdwn(" had already ended."))
-        return
-    if card is not None:
-        await cards.close(ix, card, CardState.ENDED, by=ix.user_id)
-    if ix.typed:  # from the command; a button click sees the card change instead
-        await ix.private(Mrkdwn("Ended ") + what + Mrkdwn("."))
-
-
-async def _remove(ix: Interaction, session_id: str) -> bool:
-    """Removes the session; True when MirrorTab had already dropped it (it refuses to remove a timed-out one)."""
-    try:
-        await ix.deps.vendors.mirrortab.remove_session(session_id)
-    except VendorBadRequest:
-        live = {s.session_id for s in await ix.deps.vendors.mirrortab.list_sessions()}
-        if session_id in live:
-            raise
-        return True
-    return False
+    await cards.end(ix, entry, session_id, card)
 
 
 # -- invitations -----------------------------------------------------------------------------------------------
@@ -320,49 +223,18 @@ async def revoke(ix: Interaction, p: Parsed) -> None:
 # -- lists and analytics (answers to the caller alone) ------------------------------------------------------------
 
 
-async def fetch_live(vendors: Vendors, vendor: CobrowseVendor) -> LiveSection:
-    """One vendor's live sessions; its failure becomes a line in the answer, so the other vendors still show."""
-    name = DISPLAY_NAMES[vendor]
-    try:
-        if vendor == "mirrortab":
-            sessions = await vendors.mirrortab.list_sessions()
-            rows = [
-                LiveRow(
-                    s.session_id,
-                    s.session_name or DEFAULT_NAME,
-                    s.go_url,
-                    s.gocode,
-                    None,
-                    s.kill_time,
-                    detail=None if s.kill_time else "end unknown",
-                )
-                for s in sessions
-            ]
-            unreadable = sessions.unreadable
-        else:
-            # Only the follower link: a leader link is for the room's creator alone.
-            rooms = await vendors.samesurf.all_running_rooms()
-            rows = [LiveRow(r.room, r.title or DEFAULT_NAME, r.publicinvitation, None, r.starttime) for r in rooms]
-            unreadable = rooms.unreadable
-    except VendorError as exc:
-        return LiveSection(name, error=f"{exc.message}. {exc.advice}")
-    return LiveSection(name, rows, unreadable=unreadable)
-
-
 @COBROWSE.sub("list", PROVIDER, summary="Live sessions and rooms, for you alone.")
 async def list_sessions(ix: Interaction, p: Parsed) -> None:
     vendors = ix.deps.vendors
-    chosen: list[CobrowseVendor] = (
-        [p.opt("provider")] if p.opt("provider") else vendors.config.enabled_cobrowse() or [vendors.default_cobrowse()]
-    )
-    sections = [await fetch_live(vendors, vendor) for vendor in chosen]
+    chosen = [p.opt("provider")] if p.opt("provider") else vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
+    sections = [await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen]
     await ix.private(Mrkdwn("Live co-browsing sessions"), blocks.live_blocks(sections))
 
 
 @COBROWSE.sub("stats", summary="SameSurf analytics overview and live session counts, for you alone.")
 async def stats(ix: Interaction, p: Parsed) -> None:
     overview = await ix.deps.vendors.samesurf.analytics_overview()
-    live = [await fetch_live(ix.deps.vendors, v) for v in ix.deps.vendors.config.enabled_cobrowse()]
+    live = [await fetch_live(ix.deps, ix.team_id, v, DEFAULT_NAME) for v in ix.deps.vendors.config.enabled(FAMILY)]
     await ix.private(Mrkdwn("Co-browsing stats"), cobrowse_views.stats_blocks(overview, live))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from handlers.core.blocks import (
@@ -11,6 +12,7 @@ from handlers.core.blocks import (
     Block,
     LiveSection,
     Mrkdwn,
+    SessionCard,
     code,
     context,
     date_token,
@@ -23,13 +25,45 @@ from handlers.core.blocks import (
     section,
     unreadable_note,
 )
+from handlers.core.cards import card_buttons, ends_on_its_own
 from handlers.core.parsing import MAX_MINUTES, MAX_NAME
+from services.cobrowsing import StartedCobrowse
+from services.registry import CardButton, VendorEntry, display_name
 from services.samesurf import AnalyticsRooms, Overview, RoomAnalytics
-from services.vendors import DISPLAY_NAMES, CobrowseVendor
 
-#: The buttons of co-browsing cards: End (MirrorTab) and Invite link (SameSurf); their value is the session's id.
-END_ACTION = "cobrowse_end"
-INVITE_LINK_ACTION = "cobrowse_invite_link"
+
+def session_card(
+    entry: VendorEntry[Any],
+    started: StartedCobrowse,
+    name: str,
+    creator_id: str,
+    *,
+    starts_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> SessionCard:
+    """A co-browsing card: its buttons as the vendor's entry lists them, and a note of what they do and of how
+    the session ends where it ends on its own (or the vendor did not say when)."""
+    label = entry.id_label.lower()
+    notes = []
+    if CardButton.INVITE_LINK in entry.buttons:
+        notes.append(Mrkdwn("Invite link: a one-use link just for you."))
+    if not entry.endable:
+        notes.append(ends_on_its_own(entry))
+    if started.end_unknown:
+        notes.append(Mrkdwn("{} did not say when this {} ends: unknown.").format(entry.name, label))
+    return SessionCard(
+        name=name,
+        vendor=entry.name,
+        id_label=entry.id_label,
+        vendor_id=started.vendor_id,
+        creator_id=creator_id,
+        join_url=started.join_url,
+        code=started.code,
+        starts_at=starts_at,
+        expires_at=expires_at or started.expires_at,
+        buttons=card_buttons(entry, started.vendor_id),
+        note=Mrkdwn(" ").join(notes) if notes else None,
+    )
 
 
 def overview_blocks(overview: Overview, *, all_time: bool = True) -> list[Block]:
@@ -151,9 +185,9 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool
     return block
 
 
-def new_session_view(channel_id: str, vendors: list[CobrowseVendor], default: CobrowseVendor) -> dict[str, Any]:
+def new_session_view(channel_id: str, vendors: list[str], default: str) -> dict[str, Any]:
     """The form; `private_metadata` carries the channel the card goes to."""
-    providers = [_option(v, DISPLAY_NAMES[v]) for v in vendors] or [_option(default, DISPLAY_NAMES[default])]
+    providers = [_option(v, display_name(v)) for v in vendors or [default]]
     initial = next((o for o in providers if o["value"] == default), providers[0])
     return {
         "type": "modal",

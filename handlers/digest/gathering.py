@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -15,13 +16,15 @@ from handlers.digest import views as digest_views
 from handlers.digest.chart import chart_of
 from handlers.digest.schedule import PERIODS, Schedule
 from handlers.digest.views import Digest, Period, VendorPart
+from services import registry
 from services.errors import VendorError
 from services.mirotalk import EndpointSwitchedOff
 from services.mirrorace import FileInfo
+from services.registry import MIRRORACE
 from services.samesurf import AnalyticsRoom, SameSurf
 from services.store import DigestSubscription, Upload
 from services.vendor_values import Rows
-from services.vendors import DISPLAY_NAMES, Vendors
+from services.vendors import Vendors
 
 log = logging.getLogger("cohost.digest")
 
@@ -78,60 +81,70 @@ async def _rooms_in(samesurf: SameSurf, period: Period) -> Rows[AnalyticsRoom]:
     return rooms
 
 
-async def _cobrowse_parts(vendors: Vendors, answers: VendorAnswers, period: Period) -> list[VendorPart]:
-    enabled = vendors.config.enabled_cobrowse()
-    parts = []
-    if "samesurf" in enabled:
+@dataclass(frozen=True)
+class _Run:
+    """What a vendor's part is gathered for: one subscription's period, with the answers shared by the run."""
 
-        async def samesurf() -> VendorPart:
-            overview = await answers.get(("samesurf.overview",), vendors.samesurf.analytics_overview)
-            rooms = await answers.get(
-                ("samesurf.rooms", period.start, period.end), lambda: _rooms_in(vendors.samesurf, period)
-            )
-            return digest_views.samesurf_part(overview, rooms, rooms.unreadable)
-
-        parts.append(await _part("SameSurf", samesurf))
-    if "mirrortab" in enabled:
-
-        async def mirrortab() -> VendorPart:
-            sessions = await answers.get(("mirrortab.live",), vendors.mirrortab.list_sessions)
-            return digest_views.mirrortab_part(sessions, sessions.unreadable)
-
-        parts.append(await _part("MirrorTab", mirrortab))
-    return parts
+    deps: Deps
+    sub: DigestSubscription
+    period: Period
+    answers: VendorAnswers
 
 
-async def _meeting_parts(vendors: Vendors, answers: VendorAnswers, period: Period) -> list[VendorPart]:
-    enabled = vendors.config.enabled_meeting()
-    parts = []
-    if "mirotalk" in enabled:
+async def _samesurf_part(run: _Run) -> list[VendorPart]:
+    vendors, answers, period = run.deps.vendors, run.answers, run.period
 
-        async def mirotalk() -> VendorPart:
-            stats = await answers.get(("mirotalk.stats",), vendors.mirotalk.stats)
-            try:
-                meetings = await answers.get(("mirotalk.meetings",), vendors.mirotalk.meetings)
-            except EndpointSwitchedOff as off:  # as servers ship: the stats still make the part
-                return digest_views.mirotalk_part(stats, None, unlisted=off.message)
-            return digest_views.mirotalk_part(stats, meetings, meetings.unreadable)
+    async def build() -> VendorPart:
+        overview = await answers.get(("samesurf.overview",), vendors.samesurf.analytics_overview)
+        rooms = await answers.get(
+            ("samesurf.rooms", period.start, period.end), lambda: _rooms_in(vendors.samesurf, period)
+        )
+        return digest_views.samesurf_part(overview, rooms, rooms.unreadable)
 
-        parts.append(await _part("MiroTalk", mirotalk))
-    if "coviu" in enabled:
-        coviu = vendors.coviu
-
-        async def coviu_part() -> VendorPart:
-            in_period = await answers.get(
-                ("coviu.period", period.start, period.end), lambda: coviu.sessions_during(period.start, period.end)
-            )
-            # The period ends now: what is still to come starts after its end.
-            upcoming = await answers.get(("coviu.upcoming", period.end), lambda: coviu.upcoming_sessions(period.end))
-            return digest_views.coviu_part(in_period, upcoming, period, in_period.unreadable + upcoming.unreadable)
-
-        parts.append(await _part("Coviu", coviu_part))
-    return parts
+    return [await _part("SameSurf", build)]
 
 
-async def _upload_parts(deps: Deps, sub: DigestSubscription, period: Period) -> list[VendorPart]:
-    uploads = await _uploads_in(deps, sub, period)
+async def _mirrortab_part(run: _Run) -> list[VendorPart]:
+    vendors, answers = run.deps.vendors, run.answers
+
+    async def build() -> VendorPart:
+        sessions = await answers.get(("mirrortab.live",), vendors.mirrortab.list_sessions)
+        return digest_views.mirrortab_part(sessions, sessions.unreadable)
+
+    return [await _part("MirrorTab", build)]
+
+
+async def _mirotalk_part(run: _Run) -> list[VendorPart]:
+    vendors, answers = run.deps.vendors, run.answers
+
+    async def build() -> VendorPart:
+        stats = await answers.get(("mirotalk.stats",), vendors.mirotalk.stats)
+        try:
+            meetings = await answers.get(("mirotalk.meetings",), vendors.mirotalk.meetings)
+        except EndpointSwitchedOff as off:  # as servers ship: the stats still make the part
+            return digest_views.mirotalk_part(stats, None, unlisted=off.message)
+        return digest_views.mirotalk_part(stats, meetings, meetings.unreadable)
+
+    return [await _part("MiroTalk", build)]
+
+
+async def _coviu_part(run: _Run) -> list[VendorPart]:
+    coviu, answers, period = run.deps.vendors.coviu, run.answers, run.period
+
+    async def build() -> VendorPart:
+        in_period = await answers.get(
+            ("coviu.period", period.start, period.end), lambda: coviu.sessions_during(period.start, period.end)
+        )
+        # The period ends now: what is still to come starts after its end.
+        upcoming = await answers.get(("coviu.upcoming", period.end), lambda: coviu.upcoming_sessions(period.end))
+        return digest_views.coviu_part(in_period, upcoming, period, in_period.unreadable + upcoming.unreadable)
+
+    return [await _part("Coviu", build)]
+
+
+async def _mirrorace_part(run: _Run) -> list[VendorPart]:
+    deps = run.deps
+    uploads = await _uploads_in(deps, run.sub, run.period)
     if deps.vendors.config.missing("mirrorace"):
         return [digest_views.mirrorace_part(uploads, None)]
     try:
@@ -144,6 +157,31 @@ async def _upload_parts(deps: Deps, sub: DigestSubscription, period: Period) -> 
     return [digest_views.mirrorace_part(uploads, status)]
 
 
+@dataclass(frozen=True)
+class _Part:
+    gather: Callable[[_Run], Awaitable[list[VendorPart]]]
+    #: The part has something to say while its vendor is off (the files Cohost recorded).
+    while_off: bool = False
+
+
+#: What a digest says of each vendor, in the order the parts come.
+_PARTS: dict[str, _Part] = {
+    "samesurf": _Part(_samesurf_part),
+    "mirrortab": _Part(_mirrortab_part),
+    "mirotalk": _Part(_mirotalk_part),
+    "coviu": _Part(_coviu_part),
+    "mirrorace": _Part(_mirrorace_part, while_off=True),
+}
+
+
+def _in_digest(vendors: Vendors, family: str) -> list[str]:
+    """The vendors of the family a digest has a part of: those on, and those whose part speaks when off."""
+    of_family = {v.key for v in registry.family_vendors(family)}
+    return [
+        key for key, part in _PARTS.items() if key in of_family and (part.while_off or not vendors.config.missing(key))
+    ]
+
+
 async def _uploads_in(deps: Deps, sub: DigestSubscription, period: Period) -> list[Upload]:
     # Only this channel's files: a digest is public, and a file mirrored elsewhere may be private there.
     uploads = await deps.store.uploads_since(sub.team_id, period.start)
@@ -152,20 +190,12 @@ async def _uploads_in(deps: Deps, sub: DigestSubscription, period: Period) -> li
 
 async def _own_starts(deps: Deps, sub: DigestSubscription, period: Period) -> list[tuple[str, datetime]]:
     """(vendor display name, when) of each session or file Cohost started in the channel during the period."""
-    if sub.family == "upload":
-        return [("MirrorAce", u.created_at) for u in await _uploads_in(deps, sub, period)]
+    if sub.family == MIRRORACE.family:  # files, not cards
+        return [(MIRRORACE.name, u.created_at) for u in await _uploads_in(deps, sub, period)]
     cards = await deps.store.cards_between(
         sub.team_id, period.start, period.end, family=sub.family, channel_id=sub.channel_id
     )
-    return [(DISPLAY_NAMES.get(card.vendor, card.vendor), card.created_at) for card in cards]
-
-
-def _family_vendors(vendors: Vendors, family: str) -> list[str]:
-    if family == "cobrowse":
-        return [DISPLAY_NAMES[v] for v in vendors.config.enabled_cobrowse()]
-    if family == "meeting":
-        return [DISPLAY_NAMES[v] for v in vendors.config.enabled_meeting()]
-    return ["MirrorAce"]
+    return [(registry.display_name(card.vendor), card.created_at) for card in cards]
 
 
 async def build_digest(
@@ -174,14 +204,12 @@ async def build_digest(
     """The digest of one subscription as of `now`, and its chart when it is a weekly one."""
     schedule = Schedule.of(sub)
     period = Period(now - PERIODS[schedule.cadence], now, schedule.cadence, schedule.tz.key)
-    if sub.family == "cobrowse":
-        parts = await _cobrowse_parts(deps.vendors, answers, period)
-    elif sub.family == "meeting":
-        parts = await _meeting_parts(deps.vendors, answers, period)
-    else:
-        parts = await _upload_parts(deps, sub, period)
+    run = _Run(deps, sub, period, answers)
+    keys = _in_digest(deps.vendors, sub.family)
+    parts = [part for key in keys for part in await _PARTS[key].gather(run)]
     starts = await _own_starts(deps, sub, period)
-    vendors = _family_vendors(deps.vendors, sub.family)
+    # Counted and charted in the order of the configuration contract.
+    vendors = [v.name for v in registry.family_vendors(sub.family) if v.key in keys]
     counts = Counter(vendor for vendor, _ in starts)
     own = {vendor: counts.get(vendor, 0) for vendor in dict.fromkeys([*vendors, *counts])}
     digest = Digest(sub.family, period, parts, own)

@@ -4,16 +4,18 @@
 from slack_bolt.async_app import AsyncApp
 
 from handlers.core import listeners
+from handlers.core.cards import action_id
 from handlers.core.interaction import Deps
 from handlers.digest.commands import add_digest_subcommands
 from handlers.meeting import actions
-from handlers.meeting.commands import FAMILY, MEETING
-from handlers.meeting.views import END_ACTION, MY_LINK_ACTION
+from handlers.meeting.commands import MEETING
+from handlers.meeting.views import FAMILY
+from services.registry import CardButton
 
 add_digest_subcommands(MEETING, FAMILY)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
     listeners.command(app, deps, MEETING)
-    listeners.click(app, deps, MY_LINK_ACTION, actions.my_link)
-    listeners.click(app, deps, END_ACTION, actions.end_card)
+    listeners.click(app, deps, action_id(FAMILY, CardButton.MY_LINK), actions.my_link)
+    listeners.click(app, deps, action_id(FAMILY, CardButton.END), actions.end_card)

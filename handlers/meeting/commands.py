@@ -8,14 +8,16 @@ its person's own participant. They go to the caller privately and to mentioned p
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from handlers.core import blocks, cards
-from handlers.core.blocks import LiveSection, Mrkdwn, code, mention, when_text
+from handlers.core.blocks import Mrkdwn, code, mention, when_text
 from handlers.core.interaction import Interaction
+from handlers.core.live import fetch_live
 from handlers.core.parsing import MAX_NAME, MINUTES, NAME, Family, Option, Parsed, ParseError
 from handlers.core.when import parse_when
 from handlers.meeting import views as meeting_views
-from handlers.meeting.actions import end_meeting, my_link
+from handlers.meeting.actions import my_link
 from handlers.meeting.links import (
     FIRST_IN_PRESENTS,
     PRESENTER_LINK_LIFETIME,
@@ -25,20 +27,19 @@ from handlers.meeting.links import (
     hand_out,
     mirotalk_link,
 )
-from handlers.meeting.views import DEFAULT_NAME
-from services.errors import VendorError, VendorNotFound
+from handlers.meeting.views import DEFAULT_NAME, FAMILY
+from services import registry
 from services.mirotalk import JoinRequest, PresenterLinksOff, duration_of
+from services.registry import COVIU, MIROTALK, REDIRECT, CardButton, VendorEntry
 from services.store import Card, CardState
-from services.vendors import DISPLAY_NAMES, MeetingVendor, Vendors
 
 MEETING = Family("/meeting", "video meetings on MiroTalk SFU and Coviu")
-FAMILY = "meeting"
 
 #: Coviu wants a start in the future: `new` starts one minute from now.
 COVIU_START_LEAD = timedelta(minutes=1)
 COVIU_DEFAULT_MINUTES = 60
 
-PROVIDER = Option("provider", "choice", choices=("mirotalk", "coviu"))
+PROVIDER = Option("provider", "choice", choices=tuple(v.key for v in registry.family_vendors(FAMILY)))
 TZ = Option("tz", metavar="ZONE")
 
 
@@ -53,8 +54,8 @@ TZ = Option("tz", metavar="ZONE")
     summary="Start a meeting and post its card here; people you mention get their own link by direct message.",
 )
 async def new(ix: Interaction, p: Parsed) -> None:
-    vendor: MeetingVendor = p.opt("provider") or ix.deps.vendors.default_meeting()
-    if vendor == "coviu":
+    vendor = p.opt("provider") or ix.deps.vendors.default(FAMILY)
+    if vendor == "coviu":  # a session at set times, each person its own participant; MiroTalk: a named room
         if p.arg("ROOM"):
             raise ParseError(
                 "Coviu sessions have no room name: name the session with --name.", MEETING.find("new").usage()
@@ -154,9 +155,9 @@ async def _new_coviu(ix: Interaction, name: str | None, start: datetime, end: da
 )
 async def join(ix: Interaction, p: Parsed) -> None:
     room = p.arg("ROOM")
-    coviu_card = await ix.deps.store.find_card(ix.team_id, "coviu", room)
+    coviu_card = await ix.deps.store.find_card(ix.team_id, COVIU.key, room)
     if coviu_card is not None:  # a Coviu session's id: its own link is the way in
-        await my_link(ix, meeting_views.button_value("coviu", room))
+        await my_link(ix, cards.button_value(COVIU, CardButton.MY_LINK, room))
         return
     presenter = bool(p.opt("presenter"))
     card = await ix.deps.store.find_card(ix.team_id, "mirotalk", room)
@@ -214,33 +215,32 @@ async def token(ix: Interaction, p: Parsed) -> None:
 
 @MEETING.sub(
     "end ROOM_OR_SESSION",
-    Option("redirect", "url", metavar="URL"),
+    Option(REDIRECT, "url", metavar="URL"),
     summary="End a meeting for everyone (its creator or an admin); MiroTalk sends people to `--redirect`.",
 )
 async def end(ix: Interaction, p: Parsed) -> None:
     target = p.arg("ROOM_OR_SESSION")
-    redirect = p.opt("redirect")
-    vendor, card = await _find_meeting(ix, target)
-    if vendor == "coviu" and redirect:
-        raise ParseError("--redirect is for MiroTalk meetings.", MEETING.find("end").usage())
-    await end_meeting(ix, vendor, target, card, redirect)
+    redirect = p.opt(REDIRECT)
+    entry, card = await _find_meeting(ix, target)
+    if redirect and REDIRECT not in entry.options:
+        raise ParseError(cards.option_refused(entry, REDIRECT), MEETING.find("end").usage())
+    await cards.end(ix, entry, target, card, redirect=redirect)
 
 
-async def _find_meeting(ix: Interaction, target: str) -> tuple[MeetingVendor, Card | None]:
-    """Whose meeting `target` is: its card's vendor; else, with both vendors on, Coviu if it knows the id."""
-    store, vendors = ix.deps.store, ix.deps.vendors
-    for vendor in ("mirotalk", "coviu"):
-        card = await store.find_card(ix.team_id, vendor, target)
-        if card is not None:
-            return ("coviu" if vendor == "coviu" else "mirotalk"), card
-    enabled = vendors.config.enabled_meeting()
-    if len(enabled) != 2:
-        return vendors.default_meeting(), None
-    try:
-        await vendors.coviu.get_session(target)
-    except VendorNotFound:
-        return "mirotalk", None
-    return "coviu", None
+async def _find_meeting(ix: Interaction, target: str) -> tuple[VendorEntry[Any], Card | None]:
+    """Whose meeting `target` is: its card's vendor; else, with several vendors on, the first that knows the id,
+    else the first on (a MiroTalk room may have any name)."""
+    card = await cards.find_card(ix, FAMILY, target)
+    if card is not None:
+        return registry.vendor(card.vendor), card
+    vendors = ix.deps.vendors
+    enabled = vendors.config.enabled(FAMILY)
+    if len(enabled) < 2:
+        return registry.vendor(vendors.default(FAMILY)), None
+    for key in enabled:
+        if await vendors.sessions(key).knows(target):
+            return registry.vendor(key), None
+    return registry.vendor(enabled[0]), None
 
 
 # -- Coviu participants and changes ------------------------------------------------------------------------------
@@ -360,34 +360,16 @@ async def update(ix: Interaction, p: Parsed) -> None:
 # -- lists and stats (answers to the caller alone) ------------------------------------------------------------------
 
 
-async def fetch_live(ix: Interaction, vendor: MeetingVendor) -> LiveSection:
-    """One vendor's live meetings; its failure becomes a line in the answer, so the other vendor still shows."""
-    vendors: Vendors = ix.deps.vendors
-    name = DISPLAY_NAMES[vendor]
-    try:
-        if vendor == "mirotalk":
-            meetings = await vendors.mirotalk.meetings()
-            ours = await ix.deps.store.active_cards(FAMILY, team_id=ix.team_id)
-            names = {c.vendor_id: c.name for c in ours if c.vendor == vendor}
-            rows, unreadable = meeting_views.mirotalk_rows(meetings, names), meetings.unreadable
-        else:
-            sessions = await vendors.coviu.live_sessions(ix.deps.clock.now())
-            rows, unreadable = meeting_views.coviu_rows(sessions), sessions.unreadable
-    except VendorError as exc:
-        return LiveSection(name, error=f"{exc.message}. {exc.advice}")
-    return LiveSection(name, rows, unreadable=unreadable)
-
-
 @MEETING.sub("list", summary="MiroTalk meetings and Coviu's running and upcoming sessions, for you alone.")
 async def list_meetings(ix: Interaction, p: Parsed) -> None:
     vendors = ix.deps.vendors
-    chosen = vendors.config.enabled_meeting() or [vendors.default_meeting()]
-    sections = [await fetch_live(ix, vendor) for vendor in chosen]
+    chosen = vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
+    sections = [await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen]
     await ix.private(Mrkdwn("Live meetings"), blocks.live_blocks(sections))
 
 
 @MEETING.sub("stats", summary="MiroTalk server stats and who is in which meeting, for you alone.")
 async def stats(ix: Interaction, p: Parsed) -> None:
     numbers = await ix.deps.vendors.mirotalk.stats()
-    live = await fetch_live(ix, "mirotalk")
+    live = await fetch_live(ix.deps, ix.team_id, MIROTALK.key, DEFAULT_NAME)
     await ix.private(Mrkdwn("MiroTalk stats"), meeting_views.stats_blocks(numbers, live))

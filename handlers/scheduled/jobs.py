@@ -21,8 +21,8 @@ from handlers.core.blocks import Mrkdwn, code
 from handlers.core.interaction import Deps
 from handlers.scheduled.notices import expire, remind, warn, what_of
 from services.errors import VendorAuthError, VendorError
+from services.registry import display_name
 from services.store import Card, CardState, Job, JobKind
-from services.vendors import DISPLAY_NAMES
 
 log = logging.getLogger("cohost.scheduled")
 
@@ -124,7 +124,7 @@ def gave_up_text(job: Job, card: Card, failure: str, *, tries: int, credentials_
     """What the card's creator is told when a job of their card gave up: the card, its vendor, what failed and
     what to do. By direct message: it stays until they read it (an ephemeral one is gone when Slack reloads),
     and it reaches them even when the card's channel is what Slack refused."""
-    vendor = DISPLAY_NAMES[card.vendor]
+    vendor = display_name(card.vendor)
     what = Mrkdwn("{} ({})").format(what_of(card), code(card.vendor_id))
     where = Mrkdwn(" in {}").format(blocks.channel_link(card.channel_id)) if card.ts is not None else Mrkdwn("")
     if job.kind == JobKind.WARN.value:

@@ -3,42 +3,30 @@ it), a reminder before a scheduled start, and at expiry the card edited to say s
 
 from __future__ import annotations
 
-import contextlib
 import logging
+from typing import Any
 
 from handlers.core import blocks, cards, slack_io
-from handlers.core.blocks import Block, Button, Mrkdwn, link_button
+from handlers.core.blocks import Block, Mrkdwn, link_button
 from handlers.core.interaction import Deps
-from handlers.meeting.views import END_ACTION as MEETING_END_ACTION
-from handlers.meeting.views import MIROTALK_ENDS_ON_ITS_OWN, MY_LINK_ACTION, button_value
-from services.errors import VendorDisabled, VendorNotFound, VendorUnsupported
+from services import registry
+from services.registry import CardButton, VendorEntry
 from services.store import Card, CardState, JobKind
-from services.vendors import DISPLAY_NAMES
 
 log = logging.getLogger("cohost.scheduled")
 
 
-#: Vendors whose End button a warning carries (SameSurf rooms end when people leave).
-ENDABLE = {"mirrortab", "mirotalk", "coviu"}
-
-
-def _end_button(card: Card) -> Button | None:
-    if card.vendor not in ENDABLE:
-        return None
-    action = "cobrowse_end" if card.family == "cobrowse" else MEETING_END_ACTION
-    value = card.vendor_id if card.family == "cobrowse" else button_value(card.vendor, card.vendor_id)
-    confirm = Mrkdwn("This ends the session for everyone in it.")
-    return Button(action, "End now", value=value, style="danger", confirm=confirm)
-
-
 def what_of(card: Card) -> Mrkdwn:
     """`MirrorTab session “Demo”`: the card's session as its warnings and reminders name it."""
-    return Mrkdwn("{} {} “{}”").format(DISPLAY_NAMES[card.vendor], cards.ID_LABELS[card.vendor].lower(), card.name)
+    entry = registry.vendor(card.vendor)
+    return Mrkdwn("{} {} “{}”").format(entry.name, entry.id_label.lower(), card.name)
 
 
 def warning_blocks(card: Card, *, can_end: bool = True) -> list[Block]:
-    """`can_end`: False where the vendor's server does not let Cohost end this session (MiroTalk's switch)."""
+    """`can_end`: False where Cohost cannot end this session now (the vendor has no way, or its server has the
+    ending switched off)."""
     assert card.expires_at is not None
+    entry = registry.vendor(card.vendor)
     out: list[Block] = [
         blocks.section(
             Mrkdwn(":hourglass_flowing_sand: {} {} ends {}.").format(
@@ -46,21 +34,20 @@ def warning_blocks(card: Card, *, can_end: bool = True) -> list[Block]:
             )
         )
     ]
-    button = _end_button(card) if can_end else None
-    if button is not None:
+    if entry.endable and can_end:
+        button = cards.card_button(entry, CardButton.END, card.vendor_id, label="End now")
         out.append({"type": "actions", "block_id": "warning_actions", "elements": [button.render()]})
-    elif card.vendor == "mirotalk":
-        out.append(blocks.context(MIROTALK_ENDS_ON_ITS_OWN))
     else:
-        out.append(blocks.context(Mrkdwn("SameSurf rooms end when everyone has left.")))
+        out.append(blocks.context(cards.ends_on_its_own(entry)))
     return out
 
 
 def reminder_blocks(card: Card) -> list[Block]:
     assert card.starts_at is not None
+    entry = registry.vendor(card.vendor)
     buttons = [button for button in (link_button("Join", card.join_url),) if button is not None]
-    if card.vendor in ("coviu", "mirotalk"):
-        buttons.append(Button(MY_LINK_ACTION, "Get my link", value=button_value(card.vendor, card.vendor_id)))
+    if CardButton.MY_LINK in entry.buttons:
+        buttons.append(cards.card_button(entry, CardButton.MY_LINK, card.vendor_id))
     out: list[Block] = [
         blocks.section(Mrkdwn(":alarm_clock: {} starts {}.").format(what_of(card), blocks.date_token(card.starts_at))),
     ]
@@ -76,51 +63,57 @@ async def _in_thread(deps: Deps, card: Card, text: Mrkdwn, blocks_: list[Block])
     )
 
 
+async def _can_end(deps: Deps, entry: VendorEntry[Any]) -> bool:
+    if not entry.endable:
+        return False
+    if deps.vendors.config.missing(entry.key):
+        return True  # its End button answers why not
+    return await deps.vendors.sessions(entry.key).can_end()
+
+
 async def warn(deps: Deps, card: Card) -> None:
-    can_end = card.vendor != "mirotalk" or await deps.vendors.mirotalk.ending_on()
+    can_end = await _can_end(deps, registry.vendor(card.vendor))
     await _in_thread(deps, card, Mrkdwn("{} ends soon").format(card.name), warning_blocks(card, can_end=can_end))
 
 
 async def remind(deps: Deps, card: Card) -> None:
     await _in_thread(deps, card, Mrkdwn("{} starts soon").format(card.name), reminder_blocks(card))
-    if card.vendor == "coviu":
-        await _remind_participants(deps, card)
+    await _remind_guests(deps, card)
 
 
-async def _remind_participants(deps: Deps, card: Card) -> None:
-    """Each Coviu participant Cohost knows gets their own link again, by direct message."""
+async def _remind_guests(deps: Deps, card: Card) -> None:
+    """Each person Cohost made a guest of the session (a Coviu participant) gets their own link again, by direct
+    message: a link that no longer lets anyone in is left out."""
     assert card.starts_at is not None
-    client = deps.slack_for(card.team_id)
-    for user_id, participant_id in await deps.store.guests(card.team_id, "coviu", card.vendor_id):
-        try:
-            participant = await deps.vendors.coviu.get_participant(participant_id)
-        except VendorNotFound:
-            continue  # removed since
-        if participant.deleted or not participant.entry_url:
-            continue  # canceled since: its link no longer lets anyone in
+    guests = await deps.store.guests(card.team_id, card.vendor, card.vendor_id)
+    if not guests:
+        return
+    client, adapter = deps.slack_for(card.team_id), deps.vendors.sessions(card.vendor)
+    for user_id, guest_id in guests:
+        link = await adapter.guest_link(guest_id)
+        if link is None:
+            continue
         await slack_io.dm(
             client,
             user_id,
-            Mrkdwn(":alarm_clock: Coviu session “{}” starts {}. Your own link (do not share it): {}").format(
-                card.name, blocks.date_token(card.starts_at), participant.entry_url
+            Mrkdwn(":alarm_clock: {} starts {}. Your own link (do not share it): {}").format(
+                what_of(card), blocks.date_token(card.starts_at), link
             ),
         )
 
 
 async def expire(deps: Deps, card: Card) -> None:
-    """The session's time is up: MiroTalk meetings given a length are ended on the server where it lets Cohost
-    end them (the others end on their own), then the card says "Expired", its buttons gone."""
+    """The session's time is up: its vendor closes it where it needs Cohost to (a MiroTalk meeting given a length
+    is ended on the server, where it lets Cohost end it; the others end on their own), then the card says
+    "Expired", its buttons gone."""
     if card.state == CardState.EXPIRED.value:
         await cards.show_closed(deps, card)  # an earlier try recorded the expiry but could not edit the card
         return
     if not await deps.store.begin_end(card.id):
         return  # someone is ending it right now
     try:
-        if card.vendor == "mirotalk" and await deps.vendors.mirotalk.ending_on():
-            # Nobody in the room, ending switched off since it was learned, or an older server without the
-            # call: nothing Cohost can end, and the card still expires.
-            with contextlib.suppress(VendorNotFound, VendorDisabled, VendorUnsupported):
-                await deps.vendors.mirotalk.end_meeting(card.vendor_id)
+        if registry.vendor(card.vendor).adapter is not None and not deps.vendors.config.missing(card.vendor):
+            await deps.vendors.sessions(card.vendor).expire(card.vendor_id)
     except BaseException:
         await deps.store.abort_end(card.id)
         raise

@@ -4,13 +4,12 @@ its card closed."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from handlers.core import cards
 from handlers.core.interaction import Deps
+from services import registry
 from services.errors import VendorError
 from services.store import Card, CardState
-from services.vendor_values import Rows
 
 log = logging.getLogger("cohost.scheduled")
 
@@ -18,26 +17,8 @@ log = logging.getLogger("cohost.scheduled")
 async def _live_ids(deps: Deps, vendor: str) -> set[str] | None:
     """The ids the vendor lists as live; None when some of its rows could not be read (one of them may be the
     session of an active card, so no card is closed on that list)."""
-    vendors = deps.vendors
-    rows: list[Rows[Any]]
-    if vendor == "mirrortab":
-        rows = [await vendors.mirrortab.list_sessions()]
-        ids = {s.session_id for s in rows[0]}
-    elif vendor == "samesurf":
-        rows = [await vendors.samesurf.all_running_rooms()]
-        ids = {r.room for r in rows[0]}
-    elif vendor == "mirotalk":
-        rows = [await vendors.mirotalk.meetings()]
-        ids = {m.room for m in rows[0]}
-    else:
-        rows = [await vendors.coviu.live_sessions(deps.clock.now())]
-        ids = {s.session_id for s in rows[0]}
-    return None if any(page.unreadable for page in rows) else ids
-
-
-#: Vendors whose sessions show in their list only while people are in them: a card there is closed only once
-#: its session was seen live and then gone, never because nobody has joined yet.
-_LIVE_WHILE_OCCUPIED = {"samesurf", "mirotalk"}
+    rows = await deps.vendors.sessions(vendor).live(deps.clock.now())
+    return None if rows.unreadable else {row.vendor_id for row in rows}
 
 
 async def reconcile(deps: Deps) -> int:
@@ -49,7 +30,8 @@ async def reconcile(deps: Deps) -> int:
     closed = 0
     now = deps.clock.now()
     for vendor, active in by_vendor.items():
-        if deps.vendors.config.missing(vendor):
+        entry = registry.vendor(vendor)
+        if entry.adapter is None or deps.vendors.config.missing(vendor):
             continue
         try:
             live = await _live_ids(deps, vendor)
@@ -63,9 +45,9 @@ async def reconcile(deps: Deps) -> int:
         for card in active:
             if card.vendor_id in live:
                 continue
-            if vendor in _LIVE_WHILE_OCCUPIED and card.last_seen_at is None:
-                continue
-            if card.starts_at is not None and card.starts_at > now and vendor != "coviu":
+            if entry.live_while_occupied and card.last_seen_at is None:
+                continue  # listed only while people are in it: nobody has joined yet
+            if card.starts_at is not None and card.starts_at > now and not entry.lists_upcoming:
                 continue  # scheduled, not begun
             if await deps.store.begin_end(card.id):
                 expired = card.expires_at is not None and card.expires_at <= now
