@@ -208,3 +208,9 @@ def offering(family: str, option: str) -> list[VendorEntry[Any]]:
 def with_button(family: str, button: CardButton) -> list[VendorEntry[Any]]:
     """The vendors of `family` whose cards carry `button`."""
     return [v for v in family_vendors(family) if button in v.buttons]
+
+
+def family_title(family: str) -> str:
+    """What a family's digest is called ("Co-browsing"); the key itself for one the registry does not know."""
+    spec = FAMILIES.get(family)
+    return spec.title if spec is not None else family

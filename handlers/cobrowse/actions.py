@@ -11,9 +11,9 @@ from handlers.cobrowse import commands as cobrowse
 from handlers.cobrowse.commands import FAMILY
 from handlers.core import cards
 from handlers.core.blocks import Mrkdwn, code
+from handlers.core.bounds import MAX_MINUTES, InputRules, ParseError, person_name, web_url
 from handlers.core.interaction import Interaction
 from handlers.core.listeners import Submission
-from handlers.core.parsing import MAX_MINUTES, InputRules, ParseError, person_name, web_url
 from services import registry
 from services.cobrowsing import ACCESS, MINUTES
 

@@ -10,20 +10,10 @@ from typing import Any
 from handlers.cobrowse import views as cobrowse_views
 from handlers.core import blocks, cards
 from handlers.core.blocks import Mrkdwn, code
+from handlers.core.bounds import MAX_MINUTES, InputRules, ParseError, person_name, web_url
 from handlers.core.interaction import Interaction
 from handlers.core.live import fetch_live
-from handlers.core.parsing import (
-    MAX_MINUTES,
-    MINUTES,
-    NAME,
-    Family,
-    InputRules,
-    Option,
-    Parsed,
-    ParseError,
-    person_name,
-    web_url,
-)
+from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, arg, opt
 from handlers.core.when import parse_when
 from services import registry, samesurf
 from services.cobrowsing import ACCESS, DISABLE, NewCobrowse, StartedCobrowse
@@ -76,28 +66,30 @@ class NewSession:
 # -- starting sessions --------------------------------------------------------------------------------------
 
 
-@COBROWSE.sub(
-    "new [URL ...]",
-    NAME,
-    MINUTES,
-    Option("access", "choice", choices=("open", "gocode", "account")),
-    PROVIDER,
-    Option("disable", metavar="FEATURE", repeat=True),
-    summary="Start a session and post its card here. With nothing after `new`, a form opens.",
-)
-async def new(ix: Interaction, p: Parsed) -> None:
-    if not p.args["URL"] and not p.opts:
+@dataclass(frozen=True)
+class New:
+    urls: list[str] = arg("URL", optional=True, variadic=True)
+    name: str | None = opt(NAME)
+    minutes: int | None = opt(MINUTES)
+    access: str | None = opt(Option("access", "choice", choices=("open", "gocode", "account")))
+    provider: str | None = opt(PROVIDER)
+    disable: list[str] = opt(Option("disable", metavar="FEATURE", repeat=True))
+
+
+@COBROWSE.sub("new", New, summary="Start a session and post its card here. With nothing after `new`, a form opens.")
+async def new(ix: Interaction, a: New) -> None:
+    if a == New():
         vendors = ix.deps.vendors
         form = cobrowse_views.new_session_view(ix.channel_id, vendors.config.enabled(FAMILY), vendors.default(FAMILY))
         await ix.client.views_open(trigger_id=ix.trigger_id, view=form)
         return
     request = NewSession(
-        vendor=p.opt("provider") or ix.deps.vendors.default(FAMILY),
-        urls=p.arg("URL"),
-        name=p.opt("name"),
-        minutes=p.opt("minutes"),
-        access=p.opt("access"),
-        disable=[feature(name) for name in p.opt("disable", [])],
+        vendor=a.provider or ix.deps.vendors.default(FAMILY),
+        urls=a.urls,
+        name=a.name,
+        minutes=a.minutes,
+        access=a.access,
+        disable=[feature(name) for name in a.disable],
     )
     await start_session(ix, request)
 
@@ -113,25 +105,32 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
     await _send_leader_link(ix, entry, started)
 
 
+@dataclass(frozen=True)
+class ScheduleRoom:
+    when: str = arg("WHEN")
+    url: str | None = arg("URL", optional=True)
+    name: str | None = opt(NAME)
+    minutes: int | None = opt(MINUTES)
+    tz: str | None = opt(TZ)
+    invite: list[str] = opt(Option("invite", "list", metavar="EMAIL,..."), default=[])
+    message: str | None = opt(Option("message", metavar="TEXT"))
+
+
 @COBROWSE.sub(
-    "schedule WHEN [URL]",
-    NAME,
-    MINUTES,
-    Option("tz", metavar="ZONE"),
-    Option("invite", "list", metavar="EMAIL,..."),
-    Option("message", metavar="TEXT"),
+    "schedule",
+    ScheduleRoom,
     summary="Schedule a SameSurf room (WHEN: `2026-11-23 15:00`, `tomorrow 09:30`, `in 2h`); invitees get e-mail.",
 )
-async def schedule(ix: Interaction, p: Parsed) -> None:
-    tz = await ix.tz(p.opt("tz"))
-    starts = parse_when(p.arg("WHEN"), ix.deps.clock.now(), tz)
-    url = p.arg("URL")
-    invitees = p.opt("invite", [])
+async def schedule(ix: Interaction, a: ScheduleRoom) -> None:
+    tz = await ix.tz(a.tz)
+    starts = parse_when(a.when, ix.deps.clock.now(), tz)
+    url = a.url
+    invitees = a.invite
     for email in invitees:
         if not _EMAIL.match(email):
             raise ParseError(f"`{email}` is not an e-mail address.", COBROWSE.find("schedule").usage())
-    name = p.opt("name") or DEFAULT_NAME
-    minutes = p.opt("minutes")
+    name = a.name or DEFAULT_NAME
+    minutes = a.minutes
     room = await ix.deps.vendors.samesurf.create_room(
         starturl=url,
         title=name,
@@ -140,7 +139,7 @@ async def schedule(ix: Interaction, p: Parsed) -> None:
             timezone=tz.key,
             lengthinminutes=minutes,
             invitees=invitees,
-            invitemessage=p.opt("message"),
+            invitemessage=a.message,
         ),
     )
     ends = starts + timedelta(minutes=minutes) if minutes else None
@@ -163,9 +162,14 @@ async def _send_leader_link(ix: Interaction, entry: VendorEntry[Any], started: S
 # -- ending ----------------------------------------------------------------------------------------------------
 
 
-@COBROWSE.sub("end SESSION", summary="End a MirrorTab session for everyone (its creator or an admin).")
-async def end(ix: Interaction, p: Parsed) -> None:
-    session_id = p.arg("SESSION")
+@dataclass(frozen=True)
+class End:
+    session: str = arg("SESSION")
+
+
+@COBROWSE.sub("end", End, summary="End a MirrorTab session for everyone (its creator or an admin).")
+async def end(ix: Interaction, a: End) -> None:
+    session_id = a.session
     card = await cards.find_card(ix, FAMILY, session_id)
     entry = registry.vendor(card.vendor) if card is not None else cards.endable(FAMILY)
     if not entry.endable:
@@ -183,22 +187,28 @@ async def end(ix: Interaction, p: Parsed) -> None:
 # -- invitations -----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Invite:
+    room: str = arg("ROOM")
+    uses: int = opt(Option("uses", "int", metavar="N", minimum=1), default=1)
+    leader: bool = opt(Option("leader", "flag"))
+    as_name: str | None = opt(Option("as", "name", metavar="NAME"))
+
+
 @COBROWSE.sub(
-    "invite ROOM",
-    Option("uses", "int", metavar="N", minimum=1),
-    Option("leader", "flag"),
-    Option("as", "name", metavar="NAME"),
+    "invite",
+    Invite,
     summary="A limited-use SameSurf invitation, for you alone (`--leader`: the room's creator or an admin).",
 )
-async def invite(ix: Interaction, p: Parsed) -> None:
-    room, leader, uses = p.arg("ROOM"), bool(p.opt("leader")), p.opt("uses", 1)
+async def invite(ix: Interaction, a: Invite) -> None:
+    room, leader, uses = a.room, a.leader, a.uses
     if leader:
         card = await ix.deps.store.find_card(ix.team_id, "samesurf", room)
         if not (card is not None and card.creator_id == ix.user_id) and not await ix.is_admin():
             await ix.private(Mrkdwn(":no_entry: A leader invitation is for the room's creator or an admin."))
             return
     invitation = await ix.deps.vendors.samesurf.create_invitation(
-        room, usagelimit=uses, isleader=leader, usersname=p.opt("as")
+        room, usagelimit=uses, isleader=leader, usersname=a.as_name
     )
     kind = "Leader" if leader else "Follower"
     await ix.private(
@@ -214,48 +224,61 @@ async def invite(ix: Interaction, p: Parsed) -> None:
     )
 
 
-@COBROWSE.sub("revoke TOKEN", summary="Delete a SameSurf limited-use invitation.")
-async def revoke(ix: Interaction, p: Parsed) -> None:
-    await ix.deps.vendors.samesurf.delete_invitation(p.arg("TOKEN"))
-    await ix.private(Mrkdwn("Revoked invitation {}.").format(code(p.arg("TOKEN"))))
+@dataclass(frozen=True)
+class Revoke:
+    token: str = arg("TOKEN")
+
+
+@COBROWSE.sub("revoke", Revoke, summary="Delete a SameSurf limited-use invitation.")
+async def revoke(ix: Interaction, a: Revoke) -> None:
+    await ix.deps.vendors.samesurf.delete_invitation(a.token)
+    await ix.private(Mrkdwn("Revoked invitation {}.").format(code(a.token)))
 
 
 # -- lists and analytics (answers to the caller alone) ------------------------------------------------------------
 
 
-@COBROWSE.sub("list", PROVIDER, summary="Live sessions and rooms, for you alone.")
-async def list_sessions(ix: Interaction, p: Parsed) -> None:
+@dataclass(frozen=True)
+class ListSessions:
+    provider: str | None = opt(PROVIDER)
+
+
+@COBROWSE.sub("list", ListSessions, summary="Live sessions and rooms, for you alone.")
+async def list_sessions(ix: Interaction, a: ListSessions) -> None:
     vendors = ix.deps.vendors
-    chosen = [p.opt("provider")] if p.opt("provider") else vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
+    chosen = [a.provider] if a.provider else vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
     sections = [await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen]
     await ix.private(Mrkdwn("Live co-browsing sessions"), blocks.live_blocks(sections))
 
 
-@COBROWSE.sub("stats", summary="SameSurf analytics overview and live session counts, for you alone.")
-async def stats(ix: Interaction, p: Parsed) -> None:
+@COBROWSE.sub("stats", NoArgs, summary="SameSurf analytics overview and live session counts, for you alone.")
+async def stats(ix: Interaction, a: NoArgs) -> None:
     overview = await ix.deps.vendors.samesurf.analytics_overview()
     live = [await fetch_live(ix.deps, ix.team_id, v, DEFAULT_NAME) for v in ix.deps.vendors.config.enabled(FAMILY)]
     await ix.private(Mrkdwn("Co-browsing stats"), cobrowse_views.stats_blocks(overview, live))
 
 
-@COBROWSE.sub(
-    "rooms",
-    Option("skip", "int", metavar="N", minimum=0),
-    Option("take", "int", metavar="N", minimum=1),
-    summary="SameSurf rooms of the past, newest first, for you alone.",
-)
-async def rooms(ix: Interaction, p: Parsed) -> None:
-    skip, take = p.opt("skip", 0), min(p.opt("take", 20), 100)
+@dataclass(frozen=True)
+class Rooms:
+    skip: int = opt(Option("skip", "int", metavar="N", minimum=0), default=0)
+    take: int = opt(Option("take", "int", metavar="N", minimum=1), default=20)
+
+
+@COBROWSE.sub("rooms", Rooms, summary="SameSurf rooms of the past, newest first, for you alone.")
+async def rooms(ix: Interaction, a: Rooms) -> None:
+    skip, take = a.skip, min(a.take, 100)
     page = await ix.deps.vendors.samesurf.analytics_rooms(skip=skip, take=take)
     await ix.private(Mrkdwn("SameSurf rooms"), cobrowse_views.rooms_blocks(page, skip))
 
 
-@COBROWSE.sub(
-    "report ROOM",
-    Option("version", "int", metavar="N", minimum=0),
-    summary="Who was in a SameSurf room and what happened there, for you alone.",
-)
-async def report(ix: Interaction, p: Parsed) -> None:
-    room = p.arg("ROOM")
-    analytics = await ix.deps.vendors.samesurf.room_analytics(room, version=p.opt("version", 0))
+@dataclass(frozen=True)
+class Report:
+    room: str = arg("ROOM")
+    version: int = opt(Option("version", "int", metavar="N", minimum=0), default=0)
+
+
+@COBROWSE.sub("report", Report, summary="Who was in a SameSurf room and what happened there, for you alone.")
+async def report(ix: Interaction, a: Report) -> None:
+    room = a.room
+    analytics = await ix.deps.vendors.samesurf.room_analytics(room, version=a.version)
     await ix.private(Mrkdwn("SameSurf room {}").format(room), cobrowse_views.report_blocks(room, analytics))

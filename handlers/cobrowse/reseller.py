@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from handlers.cobrowse.commands import COBROWSE, feature
 from handlers.core.blocks import Mrkdwn, code
+from handlers.core.bounds import ParseError
 from handlers.core.interaction import Interaction
-from handlers.core.parsing import Option, Parsed, ParseError
+from handlers.core.parsing import Option, arg, opt
 from services import samesurf
 
 
@@ -16,49 +19,59 @@ async def _admin_only(ix: Interaction) -> bool:
     return False
 
 
-@COBROWSE.sub(
-    "reseller create NAME",
-    Option("licenses", "int", metavar="N", minimum=1, required=True),
-    Option("set", "pair", metavar="KEY=VALUE", repeat=True),
-    Option("disable", metavar="FEATURE", repeat=True),
-    summary="Create a SameSurf subscription (admins).",
-)
-async def reseller_create(ix: Interaction, p: Parsed) -> None:
-    overrides = dict(p.opt("set", []))
+@dataclass(frozen=True)
+class Create:
+    name: str = arg("NAME")
+    licenses: int = opt(Option("licenses", "int", metavar="N", minimum=1, required=True))
+    settings: list[tuple[str, str]] = opt(Option("set", "pair", metavar="KEY=VALUE", repeat=True))
+    disable: list[str] = opt(Option("disable", metavar="FEATURE", repeat=True))
+
+
+@COBROWSE.sub("reseller create", Create, summary="Create a SameSurf subscription (admins).")
+async def reseller_create(ix: Interaction, a: Create) -> None:
+    overrides = dict(a.settings)
     usage = COBROWSE.find("reseller create").usage()
     for key in overrides:
         if key not in samesurf.OVERRIDE_KEYS:
             raise ParseError(f"`{key}` is not a SameSurf setting. One of: {', '.join(samesurf.OVERRIDE_KEYS)}.", usage)
-    disabled = [feature(name) for name in p.opt("disable", [])]
+    disabled = [feature(name) for name in a.disable]
     if not await _admin_only(ix):
         return
-    name = p.arg("NAME")
     await ix.deps.vendors.samesurf.create_subscription(
-        name, licensecount=p.opt("licenses"), overrides=overrides, disabledfeatures=disabled
+        a.name, licensecount=a.licenses, overrides=overrides, disabledfeatures=disabled
     )
-    await ix.private(Mrkdwn("Created SameSurf subscription {} with {} licences.").format(code(name), p.opt("licenses")))
+    await ix.private(Mrkdwn("Created SameSurf subscription {} with {} licences.").format(code(a.name), a.licenses))
+
+
+@dataclass(frozen=True)
+class Delete:
+    name: str = arg("NAME")
+    force: bool = opt(Option("force", "flag"))
 
 
 @COBROWSE.sub(
-    "reseller delete NAME",
-    Option("force", "flag"),
-    summary="Delete a SameSurf subscription (admins; `--force` when it has API keys).",
+    "reseller delete", Delete, summary="Delete a SameSurf subscription (admins; `--force` when it has API keys)."
 )
-async def reseller_delete(ix: Interaction, p: Parsed) -> None:
+async def reseller_delete(ix: Interaction, a: Delete) -> None:
     if not await _admin_only(ix):
         return
-    await ix.deps.vendors.samesurf.delete_subscription(p.arg("NAME"), force=bool(p.opt("force")))
-    await ix.private(Mrkdwn("Deleted SameSurf subscription {}.").format(code(p.arg("NAME"))))
+    await ix.deps.vendors.samesurf.delete_subscription(a.name, force=a.force)
+    await ix.private(Mrkdwn("Deleted SameSurf subscription {}.").format(code(a.name)))
 
 
-@COBROWSE.sub("reseller apikey SUBSCRIPTION", summary="New API credentials for a subscription, to you alone (admins).")
-async def reseller_apikey(ix: Interaction, p: Parsed) -> None:
+@dataclass(frozen=True)
+class ApiKey:
+    subscription: str = arg("SUBSCRIPTION")
+
+
+@COBROWSE.sub("reseller apikey", ApiKey, summary="New API credentials for a subscription, to you alone (admins).")
+async def reseller_apikey(ix: Interaction, a: ApiKey) -> None:
     if not await _admin_only(ix):
         return
-    key = await ix.deps.vendors.samesurf.create_api_key(p.arg("SUBSCRIPTION"))
+    key = await ix.deps.vendors.samesurf.create_api_key(a.subscription)
     await ix.private(
         Mrkdwn(
             ":closed_lock_with_key: API credentials for {} (shown once, to you alone; store them in a secret "
             "manager):\nKey: {}\nSecret: {}"
-        ).format(code(p.arg("SUBSCRIPTION")), code(key.apikey), code(key.apisecret.get_secret_value()))
+        ).format(code(a.subscription), code(key.apikey), code(key.apisecret.get_secret_value()))
     )

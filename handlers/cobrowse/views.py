@@ -25,8 +25,8 @@ from handlers.core.blocks import (
     section,
     unreadable_note,
 )
+from handlers.core.bounds import MAX_MINUTES, MAX_NAME
 from handlers.core.cards import card_buttons, ends_on_its_own
-from handlers.core.parsing import MAX_MINUTES, MAX_NAME
 from services.cobrowsing import StartedCobrowse
 from services.registry import CardButton, VendorEntry, display_name
 from services.samesurf import AnalyticsRooms, Overview, RoomAnalytics

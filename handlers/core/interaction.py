@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.core import blocks, once, slack_io
-from handlers.core.parsing import InputRules, ParseError
+from handlers.core.bounds import InputRules, ParseError
 from handlers.core.people import People
 from handlers.core.when import zone
 from handlers.core.workspaces import HomeTeam, request_team

@@ -15,8 +15,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from handlers.core import blocks
+from handlers.core.bounds import InputRules, ParseError, as_typed
 from handlers.core.interaction import Deps, Interaction
-from handlers.core.parsing import Family, InputRules, ParseError, as_typed
+from handlers.core.parsing import Family
 from handlers.core.workspaces import request_team
 
 #: What a click does, given who clicked (and where) and the button's value.

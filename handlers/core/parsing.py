@@ -2,162 +2,53 @@
 that one table, so they cannot drift apart.
 
 Grammar (DESIGN.md): subcommand, positional arguments, then `--option value` or `--flag`. Quoted values are one
-value. Slack sends text escaped (`should_escape: true`): mentions `<@U1|ann>`, channels `<#C1|x>`, links
-`<https://a|label>`, e-mail `<mailto:a@b|a@b>`, and `&amp; &lt; &gt;`; all are unwrapped here.
-
-The bounds of DESIGN.md ("Bounded input") are types of this grammar (a name, a URL, a number with a maximum), so
-every command is held to them before any vendor call, and the usage lines still come from the one table.
+value. Each subcommand declares its arguments as a typed model (a frozen dataclass whose fields say their part of
+the grammar: `arg(...)` for a positional, `opt(...)` for an option); the parser fills it, so what a handler reads
+is checked by mypy, and the usage line is made from the same fields. The bounds of DESIGN.md ("Bounded input")
+are kinds of this grammar (a name, a URL, a number with a maximum), so every command is held to them before any
+vendor call.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from handlers.core.addresses import invalid_host, private_reason
 from handlers.core.blocks import Mrkdwn, code
+from handlers.core.bounds import (
+    MAX_MINUTES,
+    STRICT,
+    InputRules,
+    ParseError,
+    mention_id,
+    no_stray_controls,
+    person_name,
+    tokenize,
+    unescape,
+    web_url,
+    whole_number,
+)
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from handlers.core.interaction import Interaction
 
 OptionKind = Literal["text", "int", "flag", "choice", "list", "pair", "name", "url"]
 PositionalKind = Literal["text", "when", "users", "name", "url"]
-#: DESIGN.md, "Bounded input": names, URLs and minutes Cohost hands a vendor (and then records).
-MAX_NAME = 150
-MAX_URL = 2000
-MAX_MINUTES = 10_080  # a week
-_SLACK_ESCAPE = re.compile(r"<([^<>]*)>")
-#: Control characters no command needs anywhere (tabs and line breaks separate words, or sit in a message).
-_STRAY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-#: Characters that change the direction text is shown in: in a name they could make it read as another.
-_BIDI_CONTROL = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-#: What no web address carries as it is: white space, control characters, and `\`, which browsers (and so
-#: perhaps a vendor's fetcher) read as `/`, so that `http://127.0.0.1\@a.example` goes to 127.0.0.1.
-_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\\]")
-_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 #: Slack clients may turn `--` into a dash ("smart dashes"); an option typed that way still counts.
 _DASH_OPTION = re.compile(r"^(?:--|—|–)(?=[a-z])")
 _WHEN_FIRST = re.compile(r"^(today|tomorrow|in|\d{4}-\d{2}-\d{2})$", re.IGNORECASE)
+#: Where a model's field keeps its part of the grammar.
+_GRAMMAR = "grammar"
 
-
-class ParseError(Exception):
-    def __init__(self, message: str, usage: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.usage = usage
-
-
-def unescape(text: str) -> str:
-    """Unwraps Slack's escaped mentions, channels, links and e-mail addresses, then its HTML entities."""
-    return _unwrap(text, keep_ids=True)
-
-
-def as_typed(text: str) -> str:
-    """The command as the person saw it while typing (`@ann`, `#general`, `https://a.example`, `<`): what is
-    given back with a failure, to copy and try again."""
-    return _unwrap(text, keep_ids=False)
-
-
-def _unwrap(text: str, *, keep_ids: bool) -> str:
-    def unwrap(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        target, _, label = inner.partition("|")
-        if target.startswith(("@", "#")):
-            # The parser keeps a mention recognisable (`<@U123>`); a person sees the name.
-            return f"<{target}>" if keep_ids else f"{target[0]}{label.lstrip('@#') or target[1:]}"
-        if target.startswith("!"):
-            return f"@{label.lstrip('@') or target[1:]}"
-        if target.startswith("mailto:"):
-            return target.removeprefix("mailto:")
-        return target
-
-    text = _SLACK_ESCAPE.sub(unwrap, text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def tokenize(text: str) -> list[str]:
-    """Splits on white space; `"..."` and `'...'` (straight or curly) make one token."""
-    tokens: list[str] = []
-    current: list[str] = []
-    in_token = False
-    quote: str | None = None
-    for char in text.translate(_SMART_QUOTES):
-        if quote is not None:
-            if char == quote:
-                quote = None
-            else:
-                current.append(char)
-        elif char in "\"'" and not current:
-            quote = char
-            in_token = True
-        elif char.isspace():
-            if in_token:
-                tokens.append("".join(current))
-                current, in_token = [], False
-        else:
-            current.append(char)
-            in_token = True
-    if quote is not None:
-        raise ParseError(f"A quote ({quote}) is not closed.")
-    if in_token:
-        tokens.append("".join(current))
-    return tokens
-
-
-@dataclass(frozen=True)
-class InputRules:
-    """What this deployment allows beyond the fixed bounds (its settings)."""
-
-    #: `COHOST_ALLOW_PRIVATE_URLS`: URLs naming this machine or a private network may go to vendors.
-    allow_private_urls: bool = False
-
-
-#: The rules of a deployment that allows nothing beyond the fixed bounds (the default).
-STRICT = InputRules()
-
-
-def web_url(text: str, rules: InputRules, what: str = "URL") -> str:
-    """`text` if it is a full http(s) address Cohost may hand a vendor, else a ParseError saying why (`what`
-    names the argument it was given as)."""
-    if len(text) > MAX_URL:
-        raise ParseError(f"{what} is {len(text):,} characters long: give a URL of at most {MAX_URL:,}.")
-    if _NOT_IN_URL.search(text):
-        raise ParseError(f"{what} `{text}` has a space, a backslash or a control character in it: give the URL alone.")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ParseError(f"`{text}` is not a web address: give a full http:// or https:// URL.")
-    if invalid_host(text):
-        raise ParseError(f"{what} `{text}` does not name a valid host: check the address.")
-    reason = None if rules.allow_private_urls else private_reason(text)
-    if reason is not None:
-        raise ParseError(
-            f"{what} `{text}` names {reason}, and Cohost hands vendors only public addresses. Give a public "
-            "http(s) URL (an admin can allow private ones with COHOST_ALLOW_PRIVATE_URLS)."
-        )
-    return text
-
-
-def person_name(text: str, what: str = "--name") -> str:
-    """A name Cohost hands a vendor and records: at most MAX_NAME characters, no control characters."""
-    if len(text) > MAX_NAME:
-        raise ParseError(f"{what} is {len(text):,} characters long: give a name of at most {MAX_NAME}.")
-    for char in text:
-        kind = (
-            "a control"
-            if unicodedata.category(char) == "Cc"
-            else "a direction-changing"
-            if _BIDI_CONTROL.match(char)
-            else None
-        )
-        if kind is not None:
-            raise ParseError(f"{what} has {kind} character (U+{ord(char):04X}) in it: type the name without it.")
-    return text
-
-
-def mention_id(token: str) -> str | None:
-    match = re.fullmatch(r"<@([UW][A-Z0-9]+)>", token)
-    return match.group(1) if match else None
+#: A subcommand's typed model of its arguments: a dataclass whose fields say their part of the grammar.
+A = TypeVar("A", bound="DataclassInstance")
+#: What a subcommand does with the arguments its model holds.
+Handler = Callable[["Interaction", A], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -178,9 +69,9 @@ class Option:
         core = f"--{self.name} {shown}{' ...' if self.repeat else ''}"
         return core if self.required else f"[{core}]"
 
-    def convert(self, raw: str, rules: InputRules) -> Any:
+    def convert(self, raw: str, rules: InputRules) -> object:
         if self.kind == "int":
-            number = _whole_number(raw)
+            number = whole_number(raw)
             if number is None:
                 raise ParseError(f"--{self.name} takes a whole number, not `{raw[:40]}`.")
             if self.minimum is not None and number < self.minimum:
@@ -212,6 +103,7 @@ class Option:
 #: The options every family shares: a name for what it starts, and how long it lasts.
 NAME = Option("name", "name", metavar="TEXT")
 MINUTES = Option("minutes", "int", metavar="N", minimum=1, maximum=MAX_MINUTES)
+TZ = Option("tz", metavar="ZONE")
 
 
 @dataclass(frozen=True)
@@ -236,101 +128,131 @@ class Positional:
         return core if self.required else f"[{core}]"
 
 
-@dataclass
-class Parsed:
-    sub: Subcommand
-    args: dict[str, Any]
-    opts: dict[str, Any]
-
-    def arg(self, name: str) -> Any:
-        return self.args.get(name)
-
-    def opt(self, name: str, default: Any = None) -> Any:
-        return self.opts.get(name, default)
-
-    async def run(self, ix: Any) -> None:
-        await self.sub.handler(ix, self)
+#: Positionals whose name says their kind (`WHEN`, `URL`, `NAME`; `@user` for mentions).
+_KINDS_BY_NAME: dict[str, PositionalKind] = {"WHEN": "when", "URL": "url", "NAME": "name"}
 
 
-Handler = Callable[..., Awaitable[None]]
+def arg(name: str, *, optional: bool = False, variadic: bool = False) -> Any:
+    """A positional field of a subcommand's model: `arg("ROOM")`, `arg("URL", optional=True, variadic=True)`.
+    Its kind comes from its name (`WHEN`, `URL`, `NAME`, `@user`: mentions); a list where it takes several."""
+    kind: PositionalKind = "users" if name.startswith("@") else _KINDS_BY_NAME.get(name, "text")
+    spec = Positional(name, not optional, variadic, kind)
+    if variadic or kind == "users":
+        return field(default_factory=list, metadata={_GRAMMAR: spec})
+    return field(default=None if optional else "", metadata={_GRAMMAR: spec})
+
+
+def opt(spec: Option, default: object = None) -> Any:
+    """An option field of a subcommand's model: `opt(NAME)`, `opt(Option("uses", "int"), default=1)`. A flag is
+    False unless given; a repeatable option a list of what was given."""
+    if spec.kind == "flag":
+        return field(default=False, metadata={_GRAMMAR: spec})
+    if spec.repeat or isinstance(default, list):
+        start = list(default) if isinstance(default, list) else []
+        return field(default_factory=lambda: list(start), metadata={_GRAMMAR: spec})
+    return field(default=default, metadata={_GRAMMAR: spec})
 
 
 @dataclass(frozen=True)
-class Subcommand:
+class NoArgs:
+    """The model of a subcommand that takes nothing."""
+
+
+@dataclass
+class Parsed(Generic[A]):
+    sub: Subcommand[A]
+    args: A
+
+    async def run(self, ix: Interaction) -> None:
+        await self.sub.handler(ix, self.args)
+
+
+@dataclass(frozen=True)
+class Subcommand(Generic[A]):
     words: tuple[str, ...]
-    positionals: tuple[Positional, ...]
-    options: tuple[Option, ...]
+    model: type[A]
     summary: str
-    handler: Handler
+    handler: Handler[A]
     command: str
 
     @property
     def name(self) -> str:
         return " ".join(self.words)
 
+    @property
+    def _fields(self) -> list[tuple[str, Positional | Option]]:
+        return [(f.name, f.metadata[_GRAMMAR]) for f in dataclasses.fields(self.model)]
+
+    @property
+    def positionals(self) -> list[tuple[str, Positional]]:
+        return [(name, spec) for name, spec in self._fields if isinstance(spec, Positional)]
+
+    @property
+    def options(self) -> list[tuple[str, Option]]:
+        return [(name, spec) for name, spec in self._fields if isinstance(spec, Option)]
+
     def usage(self) -> str:
-        parts = [self.command, *self.words, *(p.usage() for p in self.positionals), *(o.usage() for o in self.options)]
+        parts = [self.command, *self.words]
+        parts += [p.usage() for _, p in self.positionals] + [o.usage() for _, o in self.options]
         return " ".join(parts)
 
-    def parse(self, tokens: list[str], rules: InputRules) -> Parsed:
-        by_name = {option.name: option for option in self.options}
-        args: dict[str, Any] = {}
-        opts: dict[str, Any] = {}
+    def parse(self, tokens: list[str], rules: InputRules) -> Parsed[A]:
+        by_name = {option.name: (attr, option) for attr, option in self.options}
+        values: dict[str, Any] = {}
         loose: list[str] = []
         index = 0
         while index < len(tokens):
             token = tokens[index]
-            if _DASH_OPTION.match(token):
-                name, _, inline = _DASH_OPTION.sub("", token).partition("=")
-                option = by_name.get(name.lower())
-                if option is None:
-                    raise ParseError(f"`{self.name}` has no option --{name}.", self.usage())
-                if option.kind == "flag":
-                    opts[option.name] = True
-                    index += 1
-                    continue
-                if inline:
-                    raw = inline
-                    index += 1
-                elif index + 1 < len(tokens):
-                    raw = tokens[index + 1]
-                    index += 2
-                else:
-                    raise ParseError(f"--{option.name} needs a value.", self.usage())
-                value = _with_usage(option.convert, raw, rules, self.usage())
-                if option.repeat:
-                    opts.setdefault(option.name, []).append(value)
-                elif option.name in opts:
-                    raise ParseError(f"--{option.name} is given twice.", self.usage())
-                else:
-                    opts[option.name] = value
-            else:
+            if not _DASH_OPTION.match(token):
                 loose.append(token)
                 index += 1
-        self._bind(loose, args, rules)
-        for option in self.options:
-            if option.required and option.name not in opts:
+                continue
+            name, _, inline = _DASH_OPTION.sub("", token).partition("=")
+            if name.lower() not in by_name:
+                raise ParseError(f"`{self.name}` has no option --{name}.", self.usage())
+            attr, option = by_name[name.lower()]
+            if option.kind == "flag":
+                values[attr] = True
+                index += 1
+                continue
+            if inline:
+                raw = inline
+                index += 1
+            elif index + 1 < len(tokens):
+                raw = tokens[index + 1]
+                index += 2
+            else:
+                raise ParseError(f"--{option.name} needs a value.", self.usage())
+            value = _with_usage(option.convert, raw, rules, self.usage())
+            if option.repeat:
+                values.setdefault(attr, []).append(value)
+            elif attr in values:
+                raise ParseError(f"--{option.name} is given twice.", self.usage())
+            else:
+                values[attr] = value
+        self._bind(loose, values, rules)
+        for attr, option in self.options:
+            if option.required and attr not in values:
                 raise ParseError(f"`{self.name}` needs --{option.name}.", self.usage())
-        return Parsed(self, args, opts)
+        return Parsed(self, self.model(**values))
 
-    def _bind(self, loose: list[str], args: dict[str, Any], rules: InputRules) -> None:
+    def _bind(self, loose: list[str], values: dict[str, Any], rules: InputRules) -> None:
         rest = list(loose)
-        for position in self.positionals:
+        for attr, position in self.positionals:
             if position.kind == "users":
-                args[position.name] = [user for token in rest if (user := mention_id(token))]
+                values[attr] = [user for token in rest if (user := mention_id(token))]
                 rest = [token for token in rest if mention_id(token) is None]
-                if position.required and not args[position.name]:
+                if position.required and not values[attr]:
                     raise ParseError(f"`{self.name}` needs {position.name}: mention someone.", self.usage())
-        for position in self.positionals:
+        for attr, position in self.positionals:
             if position.kind == "users":
                 continue
             if position.variadic:
-                args[position.name] = [_with_usage(position.convert, raw, rules, self.usage()) for raw in rest]
+                values[attr] = [_with_usage(position.convert, raw, rules, self.usage()) for raw in rest]
                 rest = []
             elif rest:
                 take = 2 if position.kind == "when" and len(rest) > 1 and _WHEN_FIRST.match(rest[0]) else 1
-                raw = " ".join(rest[:take])
-                args[position.name] = _with_usage(position.convert, raw, rules, self.usage())
+                values[attr] = _with_usage(position.convert, " ".join(rest[:take]), rules, self.usage())
                 rest = rest[take:]
             elif position.required:
                 raise ParseError(f"`{self.name}` needs {position.name}.", self.usage())
@@ -338,26 +260,7 @@ class Subcommand:
             raise ParseError(f"Unexpected `{' '.join(rest)}`.", self.usage())
 
 
-def _whole_number(raw: str) -> int | None:
-    """`raw` as an int; one of more digits than any bound is read as a number beyond it (not converted whole)."""
-    match = re.fullmatch(r"\s*([+-]?)(\d+)\s*", raw)
-    if match is None:
-        return None
-    sign, digits = match.groups()
-    if len(digits) > 30:
-        return -(10**30) if sign == "-" else 10**30
-    return int(raw)
-
-
-#: Positionals whose name says their kind (`WHEN`, `URL`, `NAME`; `@user` for mentions).
-_KINDS_BY_NAME: dict[str, PositionalKind] = {"WHEN": "when", "URL": "url", "NAME": "name"}
-
-
-def _kind_of(name: str) -> PositionalKind:
-    return "users" if name.startswith("@") else _KINDS_BY_NAME.get(name, "text")
-
-
-def _with_usage(convert: Callable[[str, InputRules], Any], raw: str, rules: InputRules, usage: str) -> Any:
+def _with_usage(convert: Callable[[str, InputRules], object], raw: str, rules: InputRules, usage: str) -> object:
     try:
         return convert(raw, rules)
     except ParseError as exc:
@@ -370,36 +273,25 @@ class Family:
 
     command: str
     title: str
-    subcommands: list[Subcommand] = field(default_factory=list)
+    subcommands: list[Subcommand[Any]] = field(default_factory=list)
 
-    def sub(self, spec: str, *options: Option, summary: str) -> Callable[[Handler], Handler]:
-        """`spec`: the usage's words and positionals (`"invite ROOM"`, `"new [URL ...]"`, `"schedule WHEN [URL]"`)."""
-        words: list[str] = []
-        positionals: list[Positional] = []
-        for part in re.findall(r"\[[^\]]+\]|\S+", spec):
-            optional = part.startswith("[")
-            core = part.strip("[]")
-            if core.isalpha() and core.islower() and not optional and not positionals:
-                words.append(core)
-                continue
-            variadic = core.endswith("...")
-            name = core.removesuffix("...").strip()
-            positionals.append(Positional(name, not optional, variadic, _kind_of(name)))
+    def sub(self, words: str, model: type[A], *, summary: str) -> Callable[[Handler[A]], Handler[A]]:
+        """`words`: the subcommand's words (`"invite"`, `"reseller create"`; none for a catch-all); `model`: the
+        typed model of its arguments, whose fields (`arg`, `opt`) make the rest of its grammar."""
+        for f in dataclasses.fields(model):
+            if not isinstance(f.metadata.get(_GRAMMAR), Positional | Option):
+                raise TypeError(f"{model.__name__}.{f.name} says no part of the grammar: declare it with arg or opt")
 
-        def register(handler: Handler) -> Handler:
-            self.subcommands.append(
-                Subcommand(tuple(words), tuple(positionals), tuple(options), summary, handler, self.command)
-            )
+        def register(handler: Handler[A]) -> Handler[A]:
+            self.subcommands.append(Subcommand(tuple(words.split()), model, summary, handler, self.command))
             return handler
 
         return register
 
-    def parse(self, text: str, rules: InputRules = STRICT) -> Parsed | None:
+    def parse(self, text: str, rules: InputRules = STRICT) -> Parsed[Any] | None:
         """The parsed command, or None when the person asked for help (or typed nothing)."""
         text = unescape(text)
-        stray = _STRAY_CONTROL.search(text)
-        if stray is not None:
-            raise ParseError(f"The command has a control character (U+{ord(stray.group()):04X}) in it: retype it.")
+        no_stray_controls(text)
         tokens = tokenize(text)
         if not tokens or tokens[0].lower() in ("help", "-h", "--help"):
             return None
@@ -424,5 +316,5 @@ class Family:
         lines += [Mrkdwn("• {}\n    {}").format(code(sub.usage()), Mrkdwn(sub.summary)) for sub in self.subcommands]
         return Mrkdwn("\n").join(lines)
 
-    def find(self, name: str) -> Subcommand:
+    def find(self, name: str) -> Subcommand[Any]:
         return next(sub for sub in self.subcommands if sub.name == name)

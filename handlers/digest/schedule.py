@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from handlers.core.parsing import ParseError
+from handlers.core.bounds import ParseError
 from services.store import DigestSubscription
 
 log = logging.getLogger("cohost.digest")
@@ -19,8 +19,6 @@ T = TypeVar("T")
 
 
 Cadence = Literal["daily", "weekly"]
-#: What each family's digest is called.
-FAMILY_TITLES = {"cobrowse": "Co-browsing", "meeting": "Meetings", "upload": "Uploads"}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 

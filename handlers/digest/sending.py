@@ -27,8 +27,9 @@ from handlers.core.interaction import Deps
 from handlers.digest import views as digest_views
 from handlers.digest.commands import command_of
 from handlers.digest.gathering import VendorAnswers, build_digest
-from handlers.digest.schedule import FAMILY_TITLES, Schedule
+from handlers.digest.schedule import Schedule
 from services.errors import VendorError
+from services.registry import family_title
 from services.store import DigestSubscription
 
 log = logging.getLogger("cohost.digest")
@@ -161,8 +162,8 @@ async def _share_chart(
             channel=sub.channel_id,
             file=chart,
             filename=f"{sub.family}-digest-week.png",
-            title=f"{FAMILY_TITLES[sub.family]}: the week per day",
-            alt_txt=f"Bar chart of {FAMILY_TITLES[sub.family].lower()} per day and vendor over the week",
+            title=f"{family_title(sub.family)}: the week per day",
+            alt_txt=f"Bar chart of {family_title(sub.family).lower()} per day and vendor over the week",
         )
     except Exception as exc:
         log.warning("digest chart for %s not shared: %s", sub.channel_id, type(exc).__name__)
@@ -203,7 +204,7 @@ def _cannot_post_text(sub: DigestSubscription, error: str) -> Mrkdwn:
         ":warning: Your {} digest could not be posted in {} ({}). Invite me there with `/invite @Cohost`, or stop "
         "it with {} in that channel. I will try again at its next time."
     ).format(
-        FAMILY_TITLES.get(sub.family, sub.family).lower(),
+        family_title(sub.family).lower(),
         channel_link(sub.channel_id),
         error,
         code(f"{command_of(sub.family)} digest off"),
@@ -216,7 +217,7 @@ def _gave_up_text(sub: DigestSubscription, failure: str, next_run: datetime) -> 
         "skipped; the next comes {}. {} in that channel stops it."
     ).format(
         retries.TRIES,
-        FAMILY_TITLES.get(sub.family, sub.family).lower(),
+        family_title(sub.family).lower(),
         channel_link(sub.channel_id),
         failure,
         date_token(next_run),

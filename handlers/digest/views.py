@@ -25,7 +25,7 @@ from handlers.core.blocks import (
     unreadable_note,
     when_text,
 )
-from handlers.digest.schedule import FAMILY_TITLES, Cadence
+from handlers.digest.schedule import Cadence
 from handlers.meeting import views as meeting_views
 from handlers.upload import views as upload_views
 from services.clock import minutes_between
@@ -33,6 +33,7 @@ from services.coviu import Session
 from services.mirotalk import Meeting, Stats
 from services.mirrorace import FileInfo
 from services.mirrortab import MirrorTabSession
+from services.registry import family_title
 from services.samesurf import AnalyticsRoom, Overview
 from services.store import Upload
 
@@ -185,7 +186,7 @@ def mirrorace_part(uploads: Sequence[Upload], status: Mapping[str, FileInfo] | N
 
 
 def title(d: Digest) -> str:
-    return f"{FAMILY_TITLES.get(d.family, d.family)} digest · {d.period.cadence}"
+    return f"{family_title(d.family)} digest · {d.period.cadence}"
 
 
 def digest_blocks(d: Digest) -> list[Block]:

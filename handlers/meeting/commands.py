@@ -7,14 +7,16 @@ its person's own participant. They go to the caller privately and to mentioned p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.core import blocks, cards
 from handlers.core.blocks import Mrkdwn, code, mention, when_text
+from handlers.core.bounds import MAX_NAME, ParseError
 from handlers.core.interaction import Interaction
 from handlers.core.live import fetch_live
-from handlers.core.parsing import MAX_NAME, MINUTES, NAME, Family, Option, Parsed, ParseError
+from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, arg, opt
 from handlers.core.when import parse_when
 from handlers.meeting import views as meeting_views
 from handlers.meeting.actions import my_link
@@ -29,6 +31,7 @@ from handlers.meeting.links import (
 )
 from handlers.meeting.views import DEFAULT_NAME, FAMILY
 from services import registry
+from services.coviu import Role
 from services.mirotalk import JoinRequest, PresenterLinksOff, duration_of
 from services.registry import COVIU, MIROTALK, REDIRECT, CardButton, VendorEntry
 from services.store import Card, CardState
@@ -40,44 +43,57 @@ COVIU_START_LEAD = timedelta(minutes=1)
 COVIU_DEFAULT_MINUTES = 60
 
 PROVIDER = Option("provider", "choice", choices=tuple(v.key for v in registry.family_vendors(FAMILY)))
-TZ = Option("tz", metavar="ZONE")
 
 
 # -- starting meetings ------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class New:
+    room: str | None = arg("ROOM", optional=True)
+    invitees: list[str] = arg("@user", optional=True, variadic=True)
+    provider: str | None = opt(PROVIDER)
+    minutes: int | None = opt(MINUTES)
+    name: str | None = opt(NAME)
+
+
 @MEETING.sub(
-    "new [ROOM] [@user ...]",
-    PROVIDER,
-    MINUTES,
-    NAME,
+    "new",
+    New,
     summary="Start a meeting and post its card here; people you mention get their own link by direct message.",
 )
-async def new(ix: Interaction, p: Parsed) -> None:
-    vendor = p.opt("provider") or ix.deps.vendors.default(FAMILY)
+async def new(ix: Interaction, a: New) -> None:
+    vendor = a.provider or ix.deps.vendors.default(FAMILY)
     if vendor == "coviu":  # a session at set times, each person its own participant; MiroTalk: a named room
-        if p.arg("ROOM"):
+        if a.room:
             raise ParseError(
                 "Coviu sessions have no room name: name the session with --name.", MEETING.find("new").usage()
             )
         start = ix.deps.clock.now().replace(microsecond=0) + COVIU_START_LEAD
-        minutes = p.opt("minutes", COVIU_DEFAULT_MINUTES)
-        await _new_coviu(ix, p.opt("name"), start, start + timedelta(minutes=minutes), p.arg("@user"))
+        minutes = a.minutes or COVIU_DEFAULT_MINUTES
+        await _new_coviu(ix, a.name, start, start + timedelta(minutes=minutes), a.invitees)
         return
-    await _new_mirotalk(ix, p.arg("ROOM"), p.opt("name"), p.opt("minutes"), p.arg("@user"))
+    await _new_mirotalk(ix, a.room, a.name, a.minutes, a.invitees)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    when: str = arg("WHEN")
+    invitees: list[str] = arg("@user", optional=True, variadic=True)
+    minutes: int = opt(MINUTES, default=COVIU_DEFAULT_MINUTES)
+    name: str | None = opt(NAME)
+    tz: str | None = opt(TZ)
 
 
 @MEETING.sub(
-    "schedule WHEN [@user ...]",
-    MINUTES,
-    NAME,
-    TZ,
+    "schedule",
+    Schedule,
     summary="Schedule a Coviu session (WHEN: `2026-11-23 15:00`, `tomorrow 09:30`, `in 2h`, in your time zone).",
 )
-async def schedule(ix: Interaction, p: Parsed) -> None:
-    start = parse_when(p.arg("WHEN"), ix.deps.clock.now(), await ix.tz(p.opt("tz")))
-    end = start + timedelta(minutes=p.opt("minutes", COVIU_DEFAULT_MINUTES))
-    await _new_coviu(ix, p.opt("name"), start, end, p.arg("@user"))
+async def schedule(ix: Interaction, a: Schedule) -> None:
+    start = parse_when(a.when, ix.deps.clock.now(), await ix.tz(a.tz))
+    end = start + timedelta(minutes=a.minutes)
+    await _new_coviu(ix, a.name, start, end, a.invitees)
 
 
 async def _new_mirotalk(
@@ -139,27 +155,33 @@ async def _new_coviu(ix: Interaction, name: str | None, start: datetime, end: da
 # -- personal links ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Join:
+    room: str = arg("ROOM")
+    name: str | None = opt(Option("name", "name", metavar="NAME"))
+    audio: bool = opt(Option("audio", "flag"))
+    video: bool = opt(Option("video", "flag"))
+    screen: bool = opt(Option("screen", "flag"))
+    chat: bool = opt(Option("chat", "flag"))
+    hide: bool = opt(Option("hide", "flag"))
+    notify: bool = opt(Option("notify", "flag"))
+    duration: str | None = opt(Option("duration", metavar="HH:MM:SS|unlimited"))
+    presenter: bool = opt(Option("presenter", "flag"))
+    password: str | None = opt(Option("password", metavar="P"))
+
+
 @MEETING.sub(
-    "join ROOM",
-    Option("name", "name", metavar="NAME"),
-    Option("audio", "flag"),
-    Option("video", "flag"),
-    Option("screen", "flag"),
-    Option("chat", "flag"),
-    Option("hide", "flag"),
-    Option("notify", "flag"),
-    Option("duration", metavar="HH:MM:SS|unlimited"),
-    Option("presenter", "flag"),
-    Option("password", metavar="P"),
+    "join",
+    Join,
     summary="Your own link to a MiroTalk room, for you alone (`--presenter`: the meeting's creator or an admin).",
 )
-async def join(ix: Interaction, p: Parsed) -> None:
-    room = p.arg("ROOM")
+async def join(ix: Interaction, a: Join) -> None:
+    room = a.room
     coviu_card = await ix.deps.store.find_card(ix.team_id, COVIU.key, room)
     if coviu_card is not None:  # a Coviu session's id: its own link is the way in
         await my_link(ix, cards.button_value(COVIU, CardButton.MY_LINK, room))
         return
-    presenter = bool(p.opt("presenter"))
+    presenter = a.presenter
     card = await ix.deps.store.find_card(ix.team_id, "mirotalk", room)
     if presenter:
         if not (card is not None and card.creator_id == ix.user_id) and not await ix.is_admin():
@@ -169,18 +191,18 @@ async def join(ix: Interaction, p: Parsed) -> None:
             raise PresenterLinksOff
     active = card if card is not None and card.state == CardState.ACTIVE.value else None
     person = await ix.deps.people.get(ix.user_id)
-    name = p.opt("name") or person.name
+    name = a.name or person.name
     request = JoinRequest(
         room=room,
-        room_password=p.opt("password"),
+        room_password=a.password,
         name=name,
-        audio=bool(p.opt("audio")),
-        video=bool(p.opt("video")),
-        screen=bool(p.opt("screen")),
-        chat=bool(p.opt("chat")),
-        hide=bool(p.opt("hide")),
-        notify=bool(p.opt("notify")),
-        duration=p.opt("duration") or duration_left(ix, active),
+        audio=a.audio,
+        video=a.video,
+        screen=a.screen,
+        chat=a.chat,
+        hide=a.hide,
+        notify=a.notify,
+        duration=a.duration or duration_left(ix, active),
     )
     presenter_for = PRESENTER_LINK_LIFETIME if presenter else None
     link = await ix.deps.vendors.mirotalk.join_link(request, presenter_for=presenter_for)
@@ -188,18 +210,21 @@ async def join(ix: Interaction, p: Parsed) -> None:
     await ix.private(Mrkdwn(":key: Your {} to MiroTalk room {} (for you alone): {}").format(kind, code(room), link))
 
 
+@dataclass(frozen=True)
+class Token:
+    presenter: bool = opt(Option("presenter", "flag"))
+    expire: str = opt(Option("expire", metavar="1h"), default="1h")
+
+
 @MEETING.sub(
-    "token",
-    Option("presenter", "flag"),
-    Option("expire", metavar="1h"),
-    summary="A MiroTalk sign-in token for its host user, for you alone (`--presenter`: admins).",
+    "token", Token, summary="A MiroTalk sign-in token for its host user, for you alone (`--presenter`: admins)."
 )
-async def token(ix: Interaction, p: Parsed) -> None:
-    presenter = bool(p.opt("presenter"))
+async def token(ix: Interaction, a: Token) -> None:
+    presenter = a.presenter
     if presenter and not await ix.is_admin():
         await ix.private(Mrkdwn(":no_entry: A presenter token is for Cohost admins and workspace admins."))
         return
-    expire = p.opt("expire", "1h")
+    expire = a.expire
     jwt = await ix.deps.vendors.mirotalk.token(presenter=presenter, expire=expire)
     kind = "presenter token" if presenter else "token"
     await ix.private(
@@ -213,14 +238,19 @@ async def token(ix: Interaction, p: Parsed) -> None:
 # -- ending ----------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class End:
+    target: str = arg("ROOM_OR_SESSION")
+    redirect: str | None = opt(Option(REDIRECT, "url", metavar="URL"))
+
+
 @MEETING.sub(
-    "end ROOM_OR_SESSION",
-    Option(REDIRECT, "url", metavar="URL"),
+    "end",
+    End,
     summary="End a meeting for everyone (its creator or an admin); MiroTalk sends people to `--redirect`.",
 )
-async def end(ix: Interaction, p: Parsed) -> None:
-    target = p.arg("ROOM_OR_SESSION")
-    redirect = p.opt(REDIRECT)
+async def end(ix: Interaction, a: End) -> None:
+    target, redirect = a.target, a.redirect
     entry, card = await _find_meeting(ix, target)
     if redirect and REDIRECT not in entry.options:
         raise ParseError(cards.option_refused(entry, REDIRECT), MEETING.find("end").usage())
@@ -250,13 +280,20 @@ async def _coviu_card(ix: Interaction, session_id: str) -> Card | None:
     return await ix.deps.store.find_card(ix.team_id, "coviu", session_id)
 
 
+@dataclass(frozen=True)
+class Invite:
+    session: str = arg("SESSION")
+    invitees: list[str] = arg("@user")
+    role: Role = opt(Option("role", "choice", choices=("host", "guest")), default="guest")
+
+
 @MEETING.sub(
-    "invite SESSION @user",
-    Option("role", "choice", choices=("host", "guest")),
+    "invite",
+    Invite,
     summary="Add people to a Coviu session; each gets their own link by direct message (its creator or an admin).",
 )
-async def invite(ix: Interaction, p: Parsed) -> None:
-    session_id, role = p.arg("SESSION"), p.opt("role", "guest")
+async def invite(ix: Interaction, a: Invite) -> None:
+    session_id, role = a.session, a.role
     card = await _coviu_card(ix, session_id)
     if not await cards.may_manage(ix, card, what="meeting", listing="/meeting list"):
         return
@@ -274,7 +311,7 @@ async def invite(ix: Interaction, p: Parsed) -> None:
         )
         return Mrkdwn("{} as {} (participant {})").format(mention(user_id), role, code(participant.participant_id))
 
-    added = [await add(user) for user in dict.fromkeys(p.arg("@user"))]
+    added = [await add(user) for user in dict.fromkeys(a.invitees)]
     await ix.private(
         Mrkdwn("Added to Coviu session {}: {}. Their links went by direct message.").format(
             code(session_id), Mrkdwn(", ").join(added)
@@ -282,9 +319,14 @@ async def invite(ix: Interaction, p: Parsed) -> None:
     )
 
 
-@MEETING.sub("uninvite PARTICIPANT", summary="Remove a participant from a Coviu session (its creator or an admin).")
-async def uninvite(ix: Interaction, p: Parsed) -> None:
-    participant_id = p.arg("PARTICIPANT")
+@dataclass(frozen=True)
+class Uninvite:
+    participant: str = arg("PARTICIPANT")
+
+
+@MEETING.sub("uninvite", Uninvite, summary="Remove a participant from a Coviu session (its creator or an admin).")
+async def uninvite(ix: Interaction, a: Uninvite) -> None:
+    participant_id = a.participant
     coviu = ix.deps.vendors.coviu
     participant = await coviu.get_participant(participant_id)
     card = await _coviu_card(ix, participant.session_id or "")
@@ -303,37 +345,41 @@ async def uninvite(ix: Interaction, p: Parsed) -> None:
         await ix.private(Mrkdwn("Removed {} (participant {}) from {}.").format(who, code(participant_id), where))
 
 
+@dataclass(frozen=True)
+class Update:
+    session: str = arg("SESSION")
+    name: str | None = opt(NAME)
+    start: str | None = opt(Option("start", metavar="WHEN"))
+    minutes: int | None = opt(MINUTES)
+    tz: str | None = opt(TZ)
+
+
 @MEETING.sub(
-    "update SESSION",
-    NAME,
-    Option("start", metavar="WHEN"),
-    MINUTES,
-    TZ,
-    summary="Rename, move or lengthen a Coviu session; its card follows (its creator or an admin).",
+    "update", Update, summary="Rename, move or lengthen a Coviu session; its card follows (its creator or an admin)."
 )
-async def update(ix: Interaction, p: Parsed) -> None:
-    session_id = p.arg("SESSION")
-    if not any(p.opt(name) for name in ("name", "start", "minutes")):
+async def update(ix: Interaction, a: Update) -> None:
+    session_id = a.session
+    if not (a.name or a.start or a.minutes):
         raise ParseError("Say what changes: --name, --start or --minutes.", MEETING.find("update").usage())
-    start = parse_when(p.opt("start"), ix.deps.clock.now(), await ix.tz(p.opt("tz"))) if p.opt("start") else None
+    start = parse_when(a.start, ix.deps.clock.now(), await ix.tz(a.tz)) if a.start else None
     card = await _coviu_card(ix, session_id)
     if not await cards.may_manage(ix, card, what="meeting", listing="/meeting list"):
         return
     coviu = ix.deps.vendors.coviu
     current = await coviu.get_session(session_id)
-    if p.opt("minutes"):
-        length = timedelta(minutes=p.opt("minutes"))
+    if a.minutes:
+        length = timedelta(minutes=a.minutes)
     elif current.start_time is not None and current.end_time is not None:
         length = current.end_time - current.start_time
     else:  # Coviu did not say how long it runs: the default length, as for a new session
         length = timedelta(minutes=COVIU_DEFAULT_MINUTES)
     begins = start or current.start_time
-    if begins is None and p.opt("minutes"):
+    if begins is None and a.minutes:
         raise ParseError(
             "Coviu did not say when this session starts: give --start with --minutes.", MEETING.find("update").usage()
         )
-    end = begins + length if begins is not None and (start or p.opt("minutes")) else None
-    updated = await coviu.update_session(session_id, name=p.opt("name"), start=start, end=end)
+    end = begins + length if begins is not None and (start or a.minutes) else None
+    updated = await coviu.update_session(session_id, name=a.name, start=start, end=end)
     if card is not None:
         name = updated.session_name or card.name
         card = await ix.deps.store.update_card(
@@ -360,16 +406,16 @@ async def update(ix: Interaction, p: Parsed) -> None:
 # -- lists and stats (answers to the caller alone) ------------------------------------------------------------------
 
 
-@MEETING.sub("list", summary="MiroTalk meetings and Coviu's running and upcoming sessions, for you alone.")
-async def list_meetings(ix: Interaction, p: Parsed) -> None:
+@MEETING.sub("list", NoArgs, summary="MiroTalk meetings and Coviu's running and upcoming sessions, for you alone.")
+async def list_meetings(ix: Interaction, a: NoArgs) -> None:
     vendors = ix.deps.vendors
     chosen = vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
     sections = [await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen]
     await ix.private(Mrkdwn("Live meetings"), blocks.live_blocks(sections))
 
 
-@MEETING.sub("stats", summary="MiroTalk server stats and who is in which meeting, for you alone.")
-async def stats(ix: Interaction, p: Parsed) -> None:
+@MEETING.sub("stats", NoArgs, summary="MiroTalk server stats and who is in which meeting, for you alone.")
+async def stats(ix: Interaction, a: NoArgs) -> None:
     numbers = await ix.deps.vendors.mirotalk.stats()
     live = await fetch_live(ix.deps, ix.team_id, MIROTALK.key, DEFAULT_NAME)
     await ix.private(Mrkdwn("MiroTalk stats"), meeting_views.stats_blocks(numbers, live))

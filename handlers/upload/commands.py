@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
+from handlers.core.bounds import MAX_NAME, ParseError
 from handlers.core.interaction import Interaction
-from handlers.core.parsing import MAX_NAME, Family, Option, Parsed, ParseError
+from handlers.core.parsing import Family, Option, arg, opt
 from handlers.upload import views as upload_views
 from handlers.upload.views import UploadCard
 from services.mirrorace import UploadedFile
@@ -17,17 +19,23 @@ log = logging.getLogger("cohost.upload")
 UPLOAD = Family("/upload", "file mirrors on MirrorAce")
 
 
+@dataclass(frozen=True)
+class Remote:
+    #: A public http(s) URL of bounded length: the grammar's URL checks it.
+    url: str = arg("URL")
+    password: str | None = opt(Option("password", metavar="P"))
+    mirrors: list[str] | None = opt(Option("mirrors", "list", metavar="1,2"))
+
+
 @UPLOAD.sub(
-    "URL",
-    Option("password", metavar="P"),
-    Option("mirrors", "list", metavar="1,2"),
+    "",
+    Remote,
     summary="MirrorAce fetches the file at URL (http or https) and its card is posted here. "
     "`--password` protects the download (it is never shown); `--mirrors` picks mirror ids.",
 )
-async def remote(ix: Interaction, p: Parsed) -> None:
-    url = p.arg("URL")  # a public http(s) URL of bounded length: the grammar's URL checked it
-    password = p.opt("password")
-    uploaded = await ix.deps.vendors.mirrorace.remote_upload(url, password=password, mirrors=p.opt("mirrors"))
+async def remote(ix: Interaction, a: Remote) -> None:
+    url, password = a.url, a.password
+    uploaded = await ix.deps.vendors.mirrorace.remote_upload(url, password=password, mirrors=a.mirrors)
     # Where MirrorAce names no file, the URL names it (shortened: a name is at most MAX_NAME characters).
     name = uploaded.name or (url if len(url) <= MAX_NAME else url[: MAX_NAME - 1] + "…")
     await record(ix, "url", uploaded, name, uploaded.size)
@@ -35,12 +43,14 @@ async def remote(ix: Interaction, p: Parsed) -> None:
     await ix.post_card(upload_views.upload_card_text(card), upload_views.upload_card_blocks(card))
 
 
-@UPLOAD.sub(
-    "info SLUG...",
-    summary="The status of MirrorAce files, for you alone (slugs separated by commas or spaces).",
-)
-async def info(ix: Interaction, p: Parsed) -> None:
-    slugs = [slug for token in p.arg("SLUG") for slug in token.split(",") if slug.strip()]
+@dataclass(frozen=True)
+class Info:
+    slugs: list[str] = arg("SLUG", variadic=True)
+
+
+@UPLOAD.sub("info", Info, summary="The status of MirrorAce files, for you alone (slugs separated by commas or spaces).")
+async def info(ix: Interaction, a: Info) -> None:
+    slugs = [slug for token in a.slugs for slug in token.split(",") if slug.strip()]
     if not slugs:
         raise ParseError("`info` needs at least one SLUG.", UPLOAD.find("info").usage())
     infos = await ix.deps.vendors.mirrorace.file_info(slugs)
