@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+from services.client_credentials import TokenSource
 from services.clock import Clock
 from services.cobrowsing import ACCESS, DISABLE, MINUTES, MirrorTabSessions, SameSurfRooms
-from services.coviu import Coviu, TokenSource
+from services.coviu import Coviu
 from services.http import VendorHttp
 from services.meetings import CoviuSessions, MiroTalkMeetings
 from services.mirotalk import MiroTalk

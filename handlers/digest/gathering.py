@@ -18,7 +18,7 @@ from handlers.digest.schedule import PERIODS, Schedule
 from handlers.digest.views import Digest, Period, VendorPart
 from services import registry
 from services.errors import VendorError
-from services.mirotalk import EndpointSwitchedOff
+from services.mirotalk_switches import EndpointSwitchedOff
 from services.mirrorace import FileInfo
 from services.registry import MIRRORACE
 from services.samesurf import AnalyticsRoom, SameSurf

@@ -8,12 +8,12 @@ its person's own participant. They go to the caller privately and to mentioned p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from handlers.core import blocks, cards
 from handlers.core.blocks import Mrkdwn, code, mention, when_text
-from handlers.core.bounds import MAX_NAME, ParseError
+from handlers.core.bounds import ParseError
 from handlers.core.interaction import Interaction
 from handlers.core.live import fetch_live
 from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, arg, opt
@@ -21,18 +21,15 @@ from handlers.core.when import parse_when
 from handlers.meeting import views as meeting_views
 from handlers.meeting.actions import my_link
 from handlers.meeting.links import (
-    FIRST_IN_PRESENTS,
     PRESENTER_LINK_LIFETIME,
-    coviu_link,
     coviu_participant,
     duration_left,
-    hand_out,
-    mirotalk_link,
 )
+from handlers.meeting.starting import new_coviu, new_mirotalk
 from handlers.meeting.views import DEFAULT_NAME, FAMILY
 from services import registry
 from services.coviu import Role
-from services.mirotalk import JoinRequest, PresenterLinksOff, duration_of
+from services.mirotalk import JoinRequest, PresenterLinksOff
 from services.registry import COVIU, MIROTALK, REDIRECT, CardButton, VendorEntry
 from services.store import Card, CardState
 
@@ -71,9 +68,9 @@ async def new(ix: Interaction, a: New) -> None:
             )
         start = ix.deps.clock.now().replace(microsecond=0) + COVIU_START_LEAD
         minutes = a.minutes or COVIU_DEFAULT_MINUTES
-        await _new_coviu(ix, a.name, start, start + timedelta(minutes=minutes), a.invitees)
+        await new_coviu(ix, a.name, start, start + timedelta(minutes=minutes), a.invitees)
         return
-    await _new_mirotalk(ix, a.room, a.name, a.minutes, a.invitees)
+    await new_mirotalk(ix, a.room, a.name, a.minutes, a.invitees)
 
 
 @dataclass(frozen=True)
@@ -93,63 +90,7 @@ class Schedule:
 async def schedule(ix: Interaction, a: Schedule) -> None:
     start = parse_when(a.when, ix.deps.clock.now(), await ix.tz(a.tz))
     end = start + timedelta(minutes=a.minutes)
-    await _new_coviu(ix, a.name, start, end, a.invitees)
-
-
-async def _new_mirotalk(
-    ix: Interaction, room: str | None, name: str | None, minutes: int | None, invitees: list[str]
-) -> None:
-    mirotalk = ix.deps.vendors.mirotalk
-    duration = duration_of(minutes)  # before any call: a length the links could not carry stops here
-    room, link = await mirotalk.new_room(room)
-    expires = ix.deps.clock.now() + timedelta(minutes=minutes) if minutes else None
-    view = meeting_views.mirotalk_card(
-        name=name or DEFAULT_NAME,
-        room=room,
-        link=link,
-        creator_id=ix.user_id,
-        expires_at=expires,
-        can_end=await mirotalk.ending_on(),
-    )
-    await cards.post(ix, FAMILY, "mirotalk", view)
-    lifetime = f"{minutes + 60}m" if minutes else PRESENTER_LINK_LIFETIME
-    presenter = mirotalk.presenter_links_on
-    await hand_out(
-        ix,
-        own=lambda: mirotalk_link(ix, room, ix.user_id, duration, presenter_for=lifetime if presenter else None),
-        own_text=Mrkdwn(":key: Your presenter link for MiroTalk room {} (keep it to yourself)").format(code(room))
-        if presenter
-        else Mrkdwn(":key: Your link to MiroTalk room {}, with your name on it ({})").format(
-            code(room), FIRST_IN_PRESENTS
-        ),
-        invitees=invitees,
-        link_for=lambda user: mirotalk_link(ix, room, user, duration),
-        invite_text=Mrkdwn("{} invited you to MiroTalk room {}. Your own link").format(mention(ix.user_id), code(room)),
-    )
-
-
-async def _new_coviu(ix: Interaction, name: str | None, start: datetime, end: datetime, invitees: list[str]) -> None:
-    session = await ix.deps.vendors.coviu.create_session(start=start, end=end, name=name)
-    view = meeting_views.coviu_card(
-        # What was asked for, where Coviu's answer leaves it out (or sends something other than a name).
-        name=(session.session_name or name or DEFAULT_NAME)[:MAX_NAME],
-        session_id=session.session_id,
-        creator_id=ix.user_id,
-        starts_at=session.start_time,
-        ends_at=session.end_time,
-    )
-    await cards.post(ix, FAMILY, "coviu", view)
-    sid = session.session_id
-    await hand_out(
-        ix,
-        own=lambda: coviu_link(ix, sid, ix.user_id, "host"),
-        own_text=Mrkdwn(":key: Your host link for Coviu session {} (yours alone: do not share it)").format(code(sid)),
-        invitees=invitees,
-        link_for=lambda user: coviu_link(ix, sid, user, "guest"),
-        invite_text=Mrkdwn("{} invited you to Coviu session {} ({}). Your own link (do not share it)").format(
-            mention(ix.user_id), code(sid), when_text(session.start_time)
-        ),
-    )
+    await new_coviu(ix, a.name, start, end, a.invitees)
 
 
 # -- personal links ----------------------------------------------------------------------------------------------

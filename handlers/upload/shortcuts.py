@@ -24,7 +24,8 @@ from handlers.upload.commands import record, upload_card
 from handlers.upload.views import FileFailure, Progress
 from services.clock import Clock
 from services.errors import VendorError
-from services.mirrorace import MirrorAce, SourceFailed
+from services.mirrorace import MirrorAce
+from services.streams import SourceFailed
 
 log = logging.getLogger("cohost.upload")
 
