@@ -294,7 +294,7 @@ async def invite(ix: Interaction, p: Parsed) -> None:
 
 async def invite_link_for_clicker(ix: Interaction, room: str) -> None:
     """The Invite link button: a new one-use follower invitation, named after the person who clicked."""
-    person = await ix.deps.people.get(ix.user_id)
+    person = await ix.person()
     invitation = await ix.deps.vendors.samesurf.create_invitation(room, usagelimit=1, usersname=person.name)
     await ix.private(f":link: Your one-use link to SameSurf room `{room}`: {invitation.link}")
 
