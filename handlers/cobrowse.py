@@ -333,7 +333,7 @@ async def list_sessions(ix: Interaction, p: Parsed) -> None:
     chosen: list[CobrowseVendor] = (
         [p.opt("provider")] if p.opt("provider") else vendors.config.enabled_cobrowse() or [vendors.default_cobrowse()]
     )
-    sections = [await fetch_live(vendors, vendor) for vendor in chosen]
+    sections = await ix.only_own([await fetch_live(vendors, vendor) for vendor in chosen])
     await ix.private("Live co-browsing sessions", blocks.live_blocks(sections))
 
 

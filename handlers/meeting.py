@@ -531,7 +531,7 @@ async def fetch_live(ix: Interaction, vendor: MeetingVendor) -> LiveSection:
 async def list_meetings(ix: Interaction, p: Parsed) -> None:
     vendors = ix.deps.vendors
     chosen = vendors.config.enabled_meeting() or [vendors.default_meeting()]
-    sections = [await fetch_live(ix, vendor) for vendor in chosen]
+    sections = await ix.only_own([await fetch_live(ix, vendor) for vendor in chosen])
     await ix.private("Live meetings", blocks.live_blocks(sections))
 
 

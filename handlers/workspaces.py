@@ -13,7 +13,7 @@ uninstalled Cohost or Slack revoked its token.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import aiohttp
@@ -162,12 +162,6 @@ class Workspaces:
             return
         self._clients.pop(team_id, None)
         await self._directory.remove(team_id, why)
-
-
-def own_sessions(rows: Sequence[Any], own_ids: set[str]) -> list[Any]:
-    """Of a vendor's list (the vendor account may be shared by several workspaces), only the rows of sessions this
-    workspace started."""
-    return [row for row in rows if getattr(row, "vendor_id", None) in own_ids]
 
 
 def register_uninstall(app: AsyncApp, workspaces: Workspaces) -> None:
