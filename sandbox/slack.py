@@ -299,6 +299,7 @@ class SlackStandIn(SimServer):
         self.app.router.add_get("/files-pri/{team_file}/{tail:.*}", self._download)
         self.app.router.add_get("/oauth/v2/authorize", self._authorize_page)
         self.app.router.add_post("/oauth/v2/authorize", self._authorize_decision)
+        self.app.router.add_post("/_sandbox/oauth_app", self._set_oauth_app)
 
     def reset(self) -> None:
         super().reset()
@@ -612,6 +613,21 @@ class SlackStandIn(SimServer):
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return {"ok": True}
+
+    async def _set_oauth_app(self, request: web.Request) -> web.Response:
+        """`oauth_app` from another process (benchmarks): `{"client_id", "client_secret", "redirect_urls",
+        "events_url"?, "workspaces"?: {team_id: name}}`."""
+        data = await request.json()
+        for team_id, name in (data.get("workspaces") or {}).items():
+            if team_id not in self.workspaces:
+                self.add_workspace(str(team_id), str(name))
+        self.oauth_app(
+            str(data["client_id"]),
+            str(data["client_secret"]),
+            [str(url) for url in data["redirect_urls"]],
+            events_url=data.get("events_url"),
+        )
+        return web.json_response({"ok": True})
 
     def _authorize_error(self, error: str) -> web.Response:
         # What Slack shows: a page of its own naming the problem, and no redirect anywhere.

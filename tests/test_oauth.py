@@ -24,6 +24,7 @@ from bot.oauth import BOT_SCOPES
 from bot.settings import SettingsError
 from handlers import scheduled
 from handlers.digest import send_due_digests
+from sandbox.installer import cookie_keeping_client, form_of, link_of
 from sandbox.world import Sims
 from services.clock import FakeClock
 from services.installations import InstallationRow
@@ -34,9 +35,6 @@ from tests.oauth import (
     GLOBEX,
     PEOPLE,
     OAuthBot,
-    cookie_keeping_client,
-    form_of,
-    link_of,
     start_oauth_bot,
 )
 from tests.test_cobrowse import text_of
