@@ -404,3 +404,28 @@ async def test_with_one_workspace_app_uninstalled_is_only_said(bot: Any, caplog:
     async with bot.runtime.store.engine.connect() as conn:
         pending = (await conn.exec_driver_sql("SELECT count(*) FROM jobs WHERE done_at IS NULL")).scalar_one()
     assert pending == 2  # the card's warning and expiry are still to come
+
+
+async def test_doctor_tries_the_apps_credentials_in_oauth_mode(sims: Sims, tmp_path: Path) -> None:
+    from bot.doctor import Setup, check_slack
+    from services.http import HttpPool
+    from services.vendors import Vendors
+
+    sims.slack.oauth_app("1111.2222", "secret", ["https://cohost.example.com/slack/oauth_redirect"])
+    found = []
+    for secret in ("secret", "not-the-secret"):
+        settings = sandbox_settings(
+            sims,
+            tmp_path / "c.db",
+            SLACK_BOT_TOKEN="",
+            SLACK_CLIENT_ID="1111.2222",
+            SLACK_CLIENT_SECRET=secret,
+            COHOST_SECRET_KEY=Fernet.generate_key().decode(),
+        )
+        pool = HttpPool()
+        try:
+            found.append(await check_slack(Setup(settings, Vendors(settings.vendors, pool), pool)))
+        finally:
+            await pool.close()
+    assert (found[0].status, found[1].status) == ("ok", "FAILED")
+    assert "GET /slack/install" in found[0].detail and found[1].fix == "check SLACK_CLIENT_SECRET"
