@@ -14,6 +14,8 @@ from handlers.core.interaction import Deps
 
 def register(app: AsyncApp, deps: Deps) -> None:
     workspaces.register(app, deps.home)  # a global middleware: runs before any listener
+    if deps.workspaces is not None:
+        workspaces.register_uninstall(app, deps.workspaces)
     listeners.url_button(app, JOIN_ACTION)
     for family in (cobrowse, meeting, upload):
         family.register(app, deps)

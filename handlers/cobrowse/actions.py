@@ -93,6 +93,6 @@ async def end_card(ix: Interaction, value: str) -> None:
 
 async def invite_link_for_clicker(ix: Interaction, room: str) -> None:
     """The Invite link button: a new one-use follower invitation, named after the person who clicked."""
-    person = await ix.deps.people.get(ix.user_id)
+    person = await ix.person()
     invitation = await ix.deps.vendors.samesurf.create_invitation(room, usagelimit=1, usersname=person.name)
     await ix.private(Mrkdwn(":link: Your one-use link to SameSurf room {}: {}").format(code(room), invitation.link))

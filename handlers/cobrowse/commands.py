@@ -247,7 +247,7 @@ class ListSessions:
 async def list_sessions(ix: Interaction, a: ListSessions) -> None:
     vendors = ix.deps.vendors
     chosen = [a.provider] if a.provider else vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
-    sections = [await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen]
+    sections = await ix.only_own([await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen])
     await ix.private(Mrkdwn("Live co-browsing sessions"), blocks.live_blocks(sections))
 
 

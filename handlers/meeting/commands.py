@@ -131,7 +131,7 @@ async def join(ix: Interaction, a: Join) -> None:
         if not ix.deps.vendors.mirotalk.presenter_links_on:
             raise PresenterLinksOff
     active = card if card is not None and card.state == CardState.ACTIVE.value else None
-    person = await ix.deps.people.get(ix.user_id)
+    person = await ix.person()
     name = a.name or person.name
     request = JoinRequest(
         room=room,
@@ -351,7 +351,7 @@ async def update(ix: Interaction, a: Update) -> None:
 async def list_meetings(ix: Interaction, a: NoArgs) -> None:
     vendors = ix.deps.vendors
     chosen = vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
-    sections = [await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen]
+    sections = await ix.only_own([await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen])
     await ix.private(Mrkdwn("Live meetings"), blocks.live_blocks(sections))
 
 

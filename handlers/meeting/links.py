@@ -79,7 +79,7 @@ async def mirotalk_link(
     ix: Interaction, room: str, user_id: str, duration: str, *, presenter_for: str | None = None
 ) -> str:
     """The person's own link, their name on it; a presenter token (for the host user) when `presenter_for`."""
-    person = await ix.deps.people.get(user_id)
+    person = await ix.person(user_id)
     request = JoinRequest(room=room, name=person.name, duration=duration)
     return await ix.deps.vendors.mirotalk.join_link(request, presenter_for=presenter_for)
 
@@ -117,7 +117,7 @@ async def coviu_participant(ix: Interaction, session_id: str, user_id: str, role
             if role == "host" and participant.role != "host":
                 participant = await coviu.update_participant(known, role="host")
             return participant
-    person = await ix.deps.people.get(user_id)
+    person = await ix.person(user_id)
     created = await coviu.add_participant(session_id, NewParticipant(display_name=person.name, role=role))
     winner = await store.add_guest(
         ix.team_id, "coviu", session_id, user_id, created.participant_id, ix.deps.clock.now()

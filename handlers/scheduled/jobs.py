@@ -90,7 +90,11 @@ async def _try_job(deps: Deps, job: Job) -> None:
 
 
 async def _after_failure(deps: Deps, job: Job, exc: Exception) -> None:
-    """The try failed: tried again later while tries are left, else given up."""
+    """The try failed: tried again later while tries are left, else given up; not tried again at all when the
+    workspace's token is gone for good (its work stops with it)."""
+    if await deps.workspace_gone(job.team_id, exc):
+        log.warning("job %s (%s of card %s): its workspace is gone, its work stopped", job.id, job.kind, job.card_id)
+        return
     failure = retries.what_failed(exc)
     what = f"job {job.id} ({job.kind} of card {job.card_id}), try {job.attempts} of {retries.TRIES}"
     if not isinstance(exc, VendorError | SlackApiError):

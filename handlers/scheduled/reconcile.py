@@ -51,6 +51,10 @@ async def reconcile(deps: Deps) -> int:
                 continue  # scheduled, not begun
             if await deps.store.begin_end(card.id):
                 expired = card.expires_at is not None and card.expires_at <= now
-                await cards.close_card(deps, card, CardState.EXPIRED if expired else CardState.ENDED, by=None)
+                try:
+                    await cards.close_card(deps, card, CardState.EXPIRED if expired else CardState.ENDED, by=None)
+                except Exception as exc:  # recorded closed; only its message could not be edited
+                    if not await deps.workspace_gone(card.team_id, exc):
+                        raise
                 closed += 1
     return closed
