@@ -1,4 +1,4 @@
-"""`/cobrowse`: co-browsing sessions on MirrorTab and SameSurf. Each subcommand's grammar sits on its handler."""
+"""`/cobrowse`: co-browsing sessions on MirrorTab and SameSurf; each subcommand's typed arguments above it."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from handlers.core.blocks import (
     unreadable_note,
 )
 from handlers.core.bounds import MAX_MINUTES, MAX_NAME
-from handlers.core.cards import card_buttons, ends_on_its_own
+from handlers.core.cards import card_of, ends_on_its_own
 from services.cobrowsing import StartedCobrowse
 from services.registry import CardButton, VendorEntry, display_name
 from services.samesurf import AnalyticsRooms, Overview, RoomAnalytics
@@ -51,17 +51,15 @@ def session_card(
         notes.append(ends_on_its_own(entry))
     if started.end_unknown:
         notes.append(Mrkdwn("{} did not say when this {} ends: unknown.").format(entry.name, label))
-    return SessionCard(
+    return card_of(
+        entry,
+        started.vendor_id,
         name=name,
-        vendor=entry.name,
-        id_label=entry.id_label,
-        vendor_id=started.vendor_id,
         creator_id=creator_id,
         join_url=started.join_url,
         code=started.code,
         starts_at=starts_at,
         expires_at=expires_at or started.expires_at,
-        buttons=card_buttons(entry, started.vendor_id),
         note=Mrkdwn(" ").join(notes) if notes else None,
     )
 

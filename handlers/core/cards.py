@@ -204,6 +204,36 @@ def card_buttons(entry: VendorEntry[Any], vendor_id: str, *, can_end: bool = Tru
     ]
 
 
+def card_of(
+    entry: VendorEntry[Any],
+    vendor_id: str,
+    *,
+    name: str,
+    creator_id: str,
+    join_url: str | None = None,
+    code: str | None = None,
+    starts_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    can_end: bool = True,
+    note: Mrkdwn | None = None,
+) -> SessionCard:
+    """What a card shows while its session is on: the vendor's name and id label and its buttons from the
+    registry, the rest from the session."""
+    return SessionCard(
+        name=name,
+        vendor=entry.name,
+        id_label=entry.id_label,
+        vendor_id=vendor_id,
+        creator_id=creator_id,
+        join_url=join_url,
+        code=code,
+        starts_at=starts_at,
+        expires_at=expires_at,
+        buttons=card_buttons(entry, vendor_id, can_end=can_end),
+        note=note,
+    )
+
+
 def session_name(entry: VendorEntry[Any], vendor_id: str) -> Mrkdwn:
     """`MirrorTab session `ID``, `MiroTalk room `ID``: a session as answers name it."""
     return Mrkdwn("{} {} {}").format(entry.name, entry.id_label.lower(), code(vendor_id))

@@ -1,4 +1,4 @@
-"""`/meeting`: video meetings on MiroTalk SFU and Coviu. Each subcommand's grammar sits on its handler.
+"""`/meeting`: video meetings on MiroTalk SFU and Coviu; each subcommand's typed arguments above it.
 
 Personal links never reach the channel: a MiroTalk link carries its person's name (and, for the creator, a
 presenter token when a host user is configured: a token for anyone else locks its holder out); a Coviu link is

@@ -21,7 +21,7 @@ from handlers.core.blocks import (
     section,
     unreadable_note,
 )
-from handlers.core.cards import card_buttons, ends_on_its_own
+from handlers.core.cards import card_of, ends_on_its_own
 from handlers.core.live import live_row
 from services.meetings import live_meeting
 from services.mirotalk import Meeting, Stats
@@ -35,16 +35,17 @@ def mirotalk_card(
     *, name: str, room: str, link: str, creator_id: str, can_end: bool, expires_at: datetime | None = None
 ) -> SessionCard:
     note = Mrkdwn("Get my link: a link with your name on it, for you alone.")
-    return SessionCard(
+    if not can_end:
+        note += Mrkdwn(" ") + ends_on_its_own(MIROTALK)
+    return card_of(
+        MIROTALK,
+        room,
         name=name,
-        vendor=MIROTALK.name,
-        id_label=MIROTALK.id_label,
-        vendor_id=room,
         creator_id=creator_id,
         join_url=link,
         expires_at=expires_at,
-        buttons=card_buttons(MIROTALK, room, can_end=can_end),
-        note=note if can_end else note + Mrkdwn(" ") + ends_on_its_own(MIROTALK),
+        can_end=can_end,
+        note=note,
     )
 
 
@@ -52,20 +53,11 @@ def coviu_card(
     *, name: str, session_id: str, creator_id: str, starts_at: datetime | None, ends_at: datetime | None
 ) -> SessionCard:
     # No shared Join button: on Coviu every person enters by their own participant's link.
-    return SessionCard(
-        name=name,
-        vendor=COVIU.name,
-        id_label=COVIU.id_label,
-        vendor_id=session_id,
-        creator_id=creator_id,
-        starts_at=starts_at,
-        expires_at=ends_at,
-        buttons=card_buttons(COVIU, session_id),
-        note=Mrkdwn("Everyone joins by their own link: Get my link sends you yours, privately.")
-        if starts_at is not None and ends_at is not None
-        else Mrkdwn(
-            "Everyone joins by their own link: Get my link sends you yours, privately. Coviu did not say when it runs."
-        ),
+    note = Mrkdwn("Everyone joins by their own link: Get my link sends you yours, privately.")
+    if starts_at is None or ends_at is None:
+        note += Mrkdwn(" Coviu did not say when it runs.")
+    return card_of(
+        COVIU, session_id, name=name, creator_id=creator_id, starts_at=starts_at, expires_at=ends_at, note=note
     )
 
 
