@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import socket
 import statistics
 import sys
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sandbox.server import wait_until_healthy  # noqa: E402
 from sandbox.slack import SlackStandIn  # noqa: E402
+from sandbox.world import process_env, sqlite_url  # noqa: E402
 
 SLACK_ACK_LIMIT_S = 3.0
 
@@ -97,25 +97,24 @@ async def load(url: str, signer: SlackStandIn, slack_url: str, requests: int, co
 async def run(requests: int, concurrency: int, rounds: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="cohost-bench-"))
     python = sys.executable
-    env_base = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env_base = process_env({})
     sandbox = await asyncio.create_subprocess_exec(
         python, "-m", "sandbox", "--mirrortab-latency", "2", env=env_base, stdout=asyncio.subprocess.PIPE
     )
     assert sandbox.stdout is not None
-    urls = json.loads(await sandbox.stdout.readline())
-    slack = urls["slack"]
+    wiring = json.loads(await sandbox.stdout.readline())
+    slack = wiring["slack"]
+    slack_url = slack["SLACK_API_URL"].removesuffix("/api/")
     bot_port, bare_port = free_port(), free_port()
-    bot_env = {
-        **env_base,
-        "PORT": str(bot_port),
-        "SLACK_BOT_TOKEN": slack["bot_token"],
-        "SLACK_SIGNING_SECRET": slack["signing_secret"],
-        "SLACK_API_URL": slack["url"] + "/api/",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-        "MIRRORTAB_API_KEY": urls["mirrortab"]["api_key"],
-        "MIRRORTAB_URL": urls["mirrortab"]["url"],
-        "VENDOR_TIMEOUT_S": "30",
-    }
+    bot_env = process_env(
+        {
+            **slack,
+            **wiring["mirrortab"],
+            "PORT": str(bot_port),
+            "DATABASE_URL": sqlite_url(workdir / "bench.db"),
+            "VENDOR_TIMEOUT_S": "30",
+        }
+    )
     bot = await asyncio.create_subprocess_exec(
         python, "-m", "bot", "web", env=bot_env, cwd=workdir, stderr=asyncio.subprocess.DEVNULL
     )
@@ -125,15 +124,15 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
         "--port",
         str(bare_port),
         "--signing-secret",
-        slack["signing_secret"],
+        slack["SLACK_SIGNING_SECRET"],
         "--token",
-        slack["bot_token"],
+        slack["SLACK_BOT_TOKEN"],
         "--slack-url",
-        slack["url"] + "/api/",
+        slack["SLACK_API_URL"],
         env=env_base,
         stderr=asyncio.subprocess.DEVNULL,
     )
-    signer = SlackStandIn(bot_token=slack["bot_token"], signing_secret=slack["signing_secret"])
+    signer = SlackStandIn(bot_token=slack["SLACK_BOT_TOKEN"], signing_secret=slack["SLACK_SIGNING_SECRET"])
     targets = {"bare Bolt app": f"http://127.0.0.1:{bare_port}", "Cohost": f"http://127.0.0.1:{bot_port}"}
     results: dict[str, list[RoundResult]] = {name: [] for name in targets}
     try:
@@ -142,18 +141,18 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
                 await wait_until_healthy(http, url)
             # Warm both (imports, first auth.test, connection pools) before measuring.
             for url in targets.values():
-                await load(url, signer, slack["url"], 50, 10)
+                await load(url, signer, slack_url, 50, 10)
             await asyncio.sleep(2.5)
             for round_no in range(1, rounds + 1):
                 for name, url in targets.items():
-                    before = await post_count(http, slack["url"])
+                    before = await post_count(http, slack_url)
                     started = time.perf_counter()
-                    result = await load(url, signer, slack["url"], requests, concurrency)
+                    result = await load(url, signer, slack_url, requests, concurrency)
                     if name == "Cohost":
                         deadline = time.perf_counter() + 60
                         posted = 0
                         while time.perf_counter() < deadline:
-                            posted = await post_count(http, slack["url"]) - before
+                            posted = await post_count(http, slack_url) - before
                             if posted >= requests:
                                 break
                             await asyncio.sleep(0.05)

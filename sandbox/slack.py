@@ -152,6 +152,13 @@ class SlackStandIn(SimServer):
         self.add_user("U0BOB", "bob", tz="America/New_York")
         self.add_user("U0ADA", "ada", tz="UTC", is_admin=True)
 
+    def variables(self) -> dict[str, str]:
+        return {
+            "SLACK_BOT_TOKEN": self.bot_token,
+            "SLACK_SIGNING_SECRET": self.signing_secret,
+            "SLACK_API_URL": self.url + "/api/",
+        }
+
     def routes(self) -> None:
         self.app.router.add_route("*", "/api/{method}", self._api_method)
         self.app.router.add_post("/response/{key}", self._response)

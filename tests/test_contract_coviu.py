@@ -22,8 +22,8 @@ pytestmark = pytest.mark.contract
 
 @pytest.fixture(scope="module")
 def prism() -> Iterator[tuple[str, dict[str, str]]]:
-    with sandbox_process() as urls, prism_proxy("coviu-swagger.json", urls["coviu"]["url"]) as url:
-        yield url, urls["coviu"]
+    with sandbox_process() as wiring, prism_proxy("coviu-swagger.json", wiring["coviu"]["COVIU_URL"]) as url:
+        yield url, wiring["coviu"]
 
 
 @pytest.fixture
@@ -31,7 +31,9 @@ async def client(prism: tuple[str, dict[str, str]]) -> AsyncIterator[Coviu]:
     url, sim = prism
     pool = HttpPool()
     tokens = TokenSource(
-        VendorHttp(vendor="Coviu", base_url=sim["url"], pool=pool, timeout_s=10), sim["api_key"], sim["api_secret"]
+        VendorHttp(vendor="Coviu", base_url=sim["COVIU_URL"], pool=pool, timeout_s=10),
+        sim["COVIU_API_KEY"],
+        sim["COVIU_API_SECRET"],
     )
     yield Coviu(VendorHttp(vendor="Coviu", base_url=url, pool=pool, timeout_s=10), tokens)
     await pool.close()

@@ -26,10 +26,10 @@ pytestmark = pytest.mark.contract
 @pytest.fixture(scope="module")
 def prism() -> Iterator[tuple[str, str, str]]:
     """(Prism's URL, the simulator's URL, the API secret)."""
-    with sandbox_process() as urls:
-        sim = urls["mirotalk"]
-        with prism_proxy("mirotalk-sfu-swagger.yaml", sim["url"] + "/api/v1") as url:
-            yield url, sim["url"], sim["api_secret"]
+    with sandbox_process() as wiring:
+        sim = wiring["mirotalk"]
+        with prism_proxy("mirotalk-sfu-swagger.yaml", sim["MIROTALK_URL"] + "/api/v1") as url:
+            yield url, sim["MIROTALK_URL"], sim["MIROTALK_API_SECRET"]
 
 
 @pytest.fixture

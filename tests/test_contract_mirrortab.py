@@ -28,8 +28,10 @@ pytestmark = pytest.mark.contract
 @pytest.fixture(scope="module")
 def prism() -> Iterator[tuple[str, str]]:
     """(Prism's URL, the MirrorTab API key), with the simulator behind Prism in its own process."""
-    with sandbox_process("--spec-forms") as urls, prism_proxy("mirrortab-openapi.yml", urls["mirrortab"]["url"]) as url:
-        yield url, urls["mirrortab"]["api_key"]
+    with sandbox_process("--spec-forms") as wiring:
+        sim = wiring["mirrortab"]
+        with prism_proxy("mirrortab-openapi.yml", sim["MIRRORTAB_URL"]) as url:
+            yield url, sim["MIRRORTAB_API_KEY"]
 
 
 @pytest.fixture
