@@ -14,8 +14,8 @@ import pytest
 from sandbox.mirotalk import JOIN_OK, SWITCHABLE
 from sandbox.world import Sims
 from tests.conftest import ADA, ANN, BOB, CAROL, CHANNEL, Harness
-from tests.test_cobrowse import actions_of, text_of
-from tests.test_coviu_service import seed_every_kind
+from tests.integration.test_coviu_service import seed_every_kind
+from tests.messages import actions_of, text_of
 
 #: The host user configured on the MiroTalk server, and given to Cohost (MIROTALK_HOST_USERNAME/PASSWORD).
 HOST_USER, HOST_PASSWORD = "cohost-host", "host-sign-in-0123"

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from sandbox.server import SimServer
 from services.errors import VendorAuthError, VendorBadRequest, VendorNotFound, VendorUnavailable
-from services.http import HttpPool, VendorHttp, join_url
+from services.http import HttpPool, VendorHttp
 
 SECRET = "sk-very-secret-value"
 
@@ -50,11 +50,6 @@ async def http(server: Echo) -> AsyncIterator[VendorHttp]:
         backoff_s=0.01,
     )
     await pool.close()
-
-
-def test_urls_join_with_exactly_one_slash() -> None:
-    assert join_url("https://a.example/v1/", "/sessions") == "https://a.example/v1/sessions"
-    assert join_url("https://a.example/v1", "sessions") == "https://a.example/v1/sessions"
 
 
 async def test_safe_calls_are_retried_through_transient_failures(server: Echo, http: VendorHttp) -> None:

@@ -11,15 +11,7 @@ import time
 import pytest
 
 from tests.conftest import ADA, ANN, BOB, CAROL, CHANNEL, Harness
-
-
-def actions_of(message: dict) -> list[dict]:
-    return [e for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
-
-
-def text_of(message: dict) -> str:
-    return json.dumps(message.get("blocks", []), ensure_ascii=False) + str(message.get("text", ""))
-
+from tests.messages import actions_of, text_of
 
 # -- the Slack edge ---------------------------------------------------------------------------------------------
 

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.world import Sims
+from sandbox.world import Sims, process_env, sqlite_url
 from services.store import SCHEMA_HEAD, Store
 from tests.conftest import sandbox_variables
-from tests.test_process import bot_env
 
 PARTS = ("Slack", "Database", "MirrorTab", "SameSurf", "MiroTalk", "Coviu", "MirrorAce")
 
@@ -47,7 +46,7 @@ async def doctor(env: dict[str, str], cwd: Path) -> Run:
         "bot",
         "doctor",
         cwd=cwd,
-        env=bot_env(**env),
+        env=process_env(env),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -63,7 +62,7 @@ async def doctor(env: dict[str, str], cwd: Path) -> Run:
 @pytest.fixture
 async def migrated(tmp_path: Path) -> Path:
     database = tmp_path / "cohost.db"
-    store = Store(f"sqlite+aiosqlite:///{database}")
+    store = Store(sqlite_url(database))
     await store.migrate()
     await store.close()
     return database
@@ -137,7 +136,7 @@ async def test_a_database_not_migrated_says_to_migrate_and_is_left_as_it_was(
     assert not absent.exists()
 
     behind = tmp_path / "behind.db"
-    store = Store(f"sqlite+aiosqlite:///{behind}")
+    store = Store(sqlite_url(behind))
     await store.migrate()
     async with store.engine.begin() as conn:
         await conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")

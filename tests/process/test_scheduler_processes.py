@@ -23,11 +23,10 @@ import pytest
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.server import wait_until_healthy
 from sandbox.slack import SlackStandIn
+from sandbox.world import process_env, variables
 from tests.pg import PostgresServer
 from tests.prism import free_port
-from tests.test_process import bot_env
 
-ROOT = Path(__file__).resolve().parents[1]
 #: The simulator's clock runs this far behind: `--minutes 1` expires in 3 s, `--minutes 2` warns in 3 s.
 BEHIND_S = 57.0
 WITHIN_S = 5.0
@@ -76,14 +75,8 @@ async def cluster(postgres: PostgresServer, tmp_path: Path) -> AsyncIterator[Clu
     slack, mirrortab = SlackStandIn(), MirrorTabSim(clock=lambda: time.time() - BEHIND_S)
     for sim in (slack, mirrortab):
         await sim.start()
-    env = bot_env(
-        SLACK_BOT_TOKEN=slack.bot_token,
-        SLACK_SIGNING_SECRET=slack.signing_secret,
-        SLACK_API_URL=slack.url + "/api/",
-        DATABASE_URL=postgres.create_database(),
-        MIRRORTAB_API_KEY=mirrortab.api_key,
-        MIRRORTAB_URL=mirrortab.url,
-        EXPIRY_WARNING_MINUTES="1",
+    env = process_env(
+        {**variables(slack, mirrortab), "DATABASE_URL": postgres.create_database(), "EXPIRY_WARNING_MINUTES": "1"}
     )
     async with aiohttp.ClientSession() as http:
         world = Cluster(slack, mirrortab, env, http, tmp_path)

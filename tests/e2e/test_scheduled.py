@@ -18,7 +18,7 @@ import pytest
 from bot.app import Runtime
 from handlers import scheduled
 from tests.conftest import ANN, BOB, CHANNEL, MIROTALK_ALL_ON, Harness, Sims, sandbox_settings, start_bot
-from tests.test_cobrowse import actions_of, text_of
+from tests.messages import actions_of, text_of
 
 #: A due job is posted within this many real seconds (the issue asks for 5).
 WITHIN_S = 5.0

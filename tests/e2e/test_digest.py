@@ -6,18 +6,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from handlers.context import Deps
-from handlers.digest import Schedule, send_due_digests
+from handlers.digest import send_due_digests
 from sandbox.mirotalk import SWITCHABLE
 from services.store import NewUpload
 from tests.conftest import ANN, BOB, CHANNEL, Harness
-from tests.test_cobrowse import text_of
+from tests.messages import text_of
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COMMANDS = {"cobrowse": "/cobrowse", "meeting": "/meeting", "upload": "/upload"}
@@ -296,36 +295,3 @@ async def test_next_run_keeps_the_wall_clock_time_across_a_dst_change(bot: Harne
     await send_and_wait(bot)
     shown = await digest(bot, "show")
     assert f"<!date^{epoch(2027, 3, 28, 8)}^" in shown  # 09:00 BST
-
-
-@pytest.mark.parametrize(
-    ("schedule", "after", "expected"),
-    [
-        # The next day at the same wall-clock time, an hour less in between (spring forward).
-        (
-            Schedule("daily", time(9), ZoneInfo("Europe/London")),
-            datetime(2027, 3, 27, 9, 0, 1),
-            datetime(2027, 3, 28, 8),
-        ),
-        # An hour more (fall back), New York.
-        (
-            Schedule("daily", time(9), ZoneInfo("America/New_York")),
-            datetime(2026, 10, 31, 13, 0, 1),
-            datetime(2026, 11, 1, 14),
-        ),
-        # 01:30 does not exist in London on 28 March 2027: it runs as if the clocks had not moved yet.
-        (
-            Schedule("daily", time(1, 30), ZoneInfo("Europe/London")),
-            datetime(2027, 3, 27, 2),
-            datetime(2027, 3, 28, 1, 30),
-        ),
-        # Weekly: Friday 17:30 in New York, asked on a Friday evening after it.
-        (
-            Schedule("weekly", time(17, 30), ZoneInfo("America/New_York"), 4),
-            datetime(2026, 11, 27, 22, 30),
-            datetime(2026, 12, 4, 22, 30),
-        ),
-    ],
-)
-def test_next_run_is_the_wall_clock_time_in_the_zone(schedule: Schedule, after: datetime, expected: datetime) -> None:
-    assert schedule.next_after(after.replace(tzinfo=UTC)) == expected.replace(tzinfo=UTC)

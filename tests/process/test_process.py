@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -16,17 +15,8 @@ from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.server import wait_until_healthy
 from sandbox.slack import SlackStandIn
+from sandbox.world import process_env, sqlite_url, variables
 from tests.prism import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-_CONFIGURED = ("SLACK_", "MIRRORTAB_", "SAMESURF_", "MIROTALK_", "COVIU_", "MIRRORACE_", "COHOST_", "MEETING_")
-
-
-def bot_env(**values: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(_CONFIGURED)}
-    return {**keep, "PYTHONPATH": str(ROOT), **values}
 
 
 async def run_bot(
@@ -87,7 +77,7 @@ async def run_bot(
 async def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
     tmp_path: Path, env: dict[str, str], line: str
 ) -> None:
-    process = await run_bot(bot_env(**env), tmp_path)
+    process = await run_bot(process_env(env), tmp_path)
     _stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     lines = stderr.decode().strip().splitlines()
@@ -97,7 +87,7 @@ async def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
 
 async def test_settings_come_from_a_dot_env_file_too(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("PORT=eighty\n")
-    process = await run_bot(bot_env(), tmp_path)
+    process = await run_bot(process_env({}), tmp_path)
     _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert stderr.decode().startswith("cohost: PORT:")
@@ -118,14 +108,14 @@ async def test_http_mode_serves_a_command_end_to_end(
 ) -> None:
     slack, mirrortab, _samesurf = process_sims
     port = free_port()
-    env = bot_env(
-        PORT=str(port),
-        SLACK_BOT_TOKEN=slack.bot_token,
-        SLACK_SIGNING_SECRET=slack.signing_secret,
-        SLACK_API_URL=slack.url + "/api",  # no trailing slash: the bot must not lose or double it
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cohost.db'}",
-        MIRRORTAB_API_KEY=mirrortab.api_key,
-        MIRRORTAB_URL=mirrortab.url + "/",
+    env = process_env(
+        {
+            **variables(slack, mirrortab),
+            "PORT": str(port),
+            "SLACK_API_URL": slack.url + "/api",  # no trailing slash: the bot must not lose or double it
+            "MIRRORTAB_URL": mirrortab.url + "/",
+            "DATABASE_URL": sqlite_url(tmp_path / "cohost.db"),
+        }
     )
     process = await run_bot(env, tmp_path)
     base = f"http://127.0.0.1:{port}"

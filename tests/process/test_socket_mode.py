@@ -1,6 +1,5 @@
-"""Socket Mode (`SLACK_APP_TOKEN` set): Slack's requests come through the socket only. There is no
-`/slack/events` route to impersonate anyone through (Bolt does not verify signatures in Socket Mode), and
-`/healthz` fails while the socket is down."""
+"""Socket Mode (`SLACK_APP_TOKEN` set) in a real process: `/healthz` answers 200 only while the socket to Slack is
+up, and there is no `/slack/events` route (tests/e2e/test_socket_mode.py has the bot in process)."""
 
 from __future__ import annotations
 
@@ -15,11 +14,9 @@ from aiohttp import web
 
 from sandbox.server import SimServer, wait_until_healthy
 from sandbox.slack import SlackStandIn
-from sandbox.world import Sims
-from services.clock import FakeClock
-from tests.conftest import CAROL, calls_after_start, sandbox_settings, start_bot
+from sandbox.world import process_env, sqlite_url
 from tests.prism import free_port
-from tests.test_process import bot_env, run_bot
+from tests.process.test_process import run_bot
 
 APP_TOKEN = "xapp-1-A0COHOST-1-sandbox"
 
@@ -80,40 +77,18 @@ async def socket_slack() -> AsyncIterator[SocketModeSlack]:
     await slack.stop()
 
 
-async def test_socket_mode_serves_no_slack_route_and_is_unhealthy_until_the_socket_is_up(
-    sims: Sims, clock: FakeClock, tmp_path: Path
-) -> None:
-    settings = sandbox_settings(sims, tmp_path / "cohost.db", SLACK_APP_TOKEN=APP_TOKEN)
-    runtime, runner, url = await start_bot(settings, clock)
-    try:
-        assert {resource.canonical for resource in runtime.web.router.resources()} == {"/healthz"}
-        async with aiohttp.ClientSession() as http:
-            # What impersonated an admin before: a request to the HTTP route, signed or not.
-            for request in (
-                sims.slack.slash_command("/cobrowse", "reseller create Acme", user_id=CAROL),
-                sims.slack.slash_command("/cobrowse", "new https://a.example"),
-            ):
-                for headers in (request.headers, {"Content-Type": "application/x-www-form-urlencoded"}):
-                    async with http.post(url + "/slack/events", data=request.body, headers=headers) as resp:
-                        assert resp.status == 404
-            async with http.get(url + "/healthz") as resp:
-                assert resp.status == 503  # no socket yet: this process cannot hear Slack
-        assert not sims.mirrortab.sessions
-        assert not calls_after_start(sims.slack)
-    finally:
-        await runner.cleanup()
-
-
 async def test_a_socket_mode_process_is_healthy_only_while_its_socket_is_up(
     tmp_path: Path, socket_slack: SocketModeSlack
 ) -> None:
     port = free_port()
-    env = bot_env(
-        PORT=str(port),
-        SLACK_BOT_TOKEN="xoxb-sandbox",
-        SLACK_APP_TOKEN=APP_TOKEN,
-        SLACK_API_URL=socket_slack.url + "/api/",
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cohost.db'}",
+    env = process_env(
+        {
+            "PORT": str(port),
+            "SLACK_BOT_TOKEN": "xoxb-sandbox",
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": socket_slack.url + "/api/",
+            "DATABASE_URL": sqlite_url(tmp_path / "cohost.db"),
+        }
     )
     process = await run_bot(env, tmp_path, output=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

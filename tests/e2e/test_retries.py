@@ -18,7 +18,7 @@ from handlers.context import Deps
 from handlers.retries import RETRY_DELAYS, TRIES
 from services.store import JobKind
 from tests.conftest import ANN, CHANNEL, MIROTALK_ALL_ON, Harness
-from tests.test_cobrowse import actions_of, text_of
+from tests.messages import actions_of, text_of
 
 JUST_BEFORE = timedelta(seconds=1)
 

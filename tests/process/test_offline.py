@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from sandbox.world import process_env
 
 
 async def run_offline(lines: list[str], tmp_path: Path) -> str:
-    configured = ("SLACK_", "MIRRORTAB_", "SAMESURF_", "MIROTALK_", "COVIU_", "MIRRORACE_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(configured)}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(ROOT)},
+        env=process_env({}),  # no Slack credentials: the offline mode
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -67,3 +64,12 @@ async def test_a_meeting_card_gives_each_person_their_own_link(tmp_path: Path) -
     assert "presenter link" in out  # ann's, privately
     assert "name=bob" in out  # bob's own link after clicking Get my link
     assert "MiroTalk: 0 live" in out
+
+
+async def test_offline_mode_offers_upload(tmp_path: Path) -> None:
+    out = await run_offline(
+        ["/upload https://example.com/report.pdf --password pw-offline-1", "/upload info nope", "quit"], tmp_path
+    )
+    assert "== report.pdf ==" in out and "[Open on MirrorAce: http" in out and "password protected" in out
+    assert "pw-offline-1" not in out.split("== report.pdf ==", 1)[1].split("cohost>", 1)[0]  # not on the card
+    assert "`nope` · :grey_question: not found" in out

@@ -16,8 +16,8 @@ import pytest
 
 from sandbox.mirotalk import JOIN_OK
 from tests.conftest import ANN, BOB, CAROL, Harness
-from tests.test_cobrowse import actions_of, text_of
-from tests.test_scheduled import WITHIN_S, mirotalk_meeting_warned, nothing_more_within_a_tick
+from tests.e2e.test_scheduled import WITHIN_S, mirotalk_meeting_warned, nothing_more_within_a_tick
+from tests.messages import actions_of, text_of
 
 HOST_USER, HOST_PASSWORD = "cohost-host", "host-sign-in-0123"
 WITH_HOST_USER = pytest.mark.parametrize(

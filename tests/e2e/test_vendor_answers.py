@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from handlers.digest import send_due_digests
 from services.store import NewUpload
 from tests.conftest import ANN, CHANNEL, Harness
-from tests.test_escaping import TYPED, Recorder, explore
+from tests.e2e.test_escaping import TYPED, Recorder, explore
 
 INTERNAL_ERROR = "Something went wrong inside Cohost"
 DIGEST_CRASH = "Cohost could not read it"

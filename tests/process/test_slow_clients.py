@@ -21,8 +21,9 @@ import pytest
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.server import wait_until_healthy
 from sandbox.slack import SlackStandIn
+from sandbox.world import process_env, sqlite_url, variables
 from tests.prism import free_port
-from tests.test_process import bot_env, run_bot
+from tests.process.test_process import run_bot
 
 SLOW_BODIES = 300
 SLOW_HEADERS = 100
@@ -114,14 +115,8 @@ async def bot_process(
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard or resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
     port = free_port()
-    env = bot_env(
-        PORT=str(port),
-        SLACK_BOT_TOKEN=slack.bot_token,
-        SLACK_SIGNING_SECRET=slack.signing_secret,
-        SLACK_API_URL=slack.url + "/api/",
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cohost.db'}",
-        MIRRORTAB_API_KEY=mirrortab.api_key,
-        MIRRORTAB_URL=mirrortab.url,
+    env = process_env(
+        {**variables(slack, mirrortab), "PORT": str(port), "DATABASE_URL": sqlite_url(tmp_path / "cohost.db")}
     )
     log_path = tmp_path / "bot.log"
     with log_path.open("wb") as log_file:

@@ -9,24 +9,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.upload import ProgressMessage
 from sandbox.mirrorace import UPLOAD_PATH
 from services.clock import FakeClock
 from tests.conftest import ANN, BOB, CHANNEL, Harness
-from tests.test_offline import run_offline
+from tests.messages import text_of
 
 KIB = 1024
 MESSAGE_TS = "1699999999.000200"
-
-
-def text_of(message: dict[str, Any]) -> str:
-    return json.dumps(message.get("blocks", []), ensure_ascii=False) + str(message.get("text", ""))
 
 
 def message_with(*files: dict[str, Any]) -> dict[str, Any]:
@@ -288,35 +281,3 @@ async def test_a_message_without_files_is_answered_privately(bot: Harness) -> No
     await mirror(bot)
     assert "This message has no files to mirror" in await bot.private()
     assert not bot.mirrorace.calls
-
-
-# -- the progress message on its own -------------------------------------------------------------------------------
-
-
-async def test_progress_is_edited_at_most_every_two_seconds_with_bar_percent_bytes_speed_and_time_left(
-    bot: Harness,
-) -> None:
-    clock = FakeClock()
-    client = AsyncWebClient(token=bot.slack.bot_token, base_url=bot.slack.url + "/api/")
-    progress = ProgressMessage(client, clock, CHANNEL, MESSAGE_TS, "a.bin", 1000)
-    await progress.start()
-    for at_s, done in ((0.5, 100), (1.9, 200), (2.0, 300), (3.0, 400), (3.9, 500), (4.1, 600)):
-        clock.advance(timedelta(seconds=at_s) - timedelta(seconds=clock.monotonic()))
-        await progress.update(done)
-    edits = bot.slack.api_calls("chat.update")
-    assert [e["text"] for e in edits] == ["Mirroring a.bin to MirrorAce: 30%", "Mirroring a.bin to MirrorAce: 60%"]
-    line = text_of(edits[0])
-    assert "██████░░░░░░░░░░░░░░" in line and "30%" in line
-    assert "300 B of 1000 B" in line and "150 B/s" in line and "5 s left" in line
-
-
-# -- offline mode ---------------------------------------------------------------------------------------------------
-
-
-async def test_offline_mode_offers_upload(tmp_path: Path) -> None:
-    out = await run_offline(
-        ["/upload https://example.com/report.pdf --password pw-offline-1", "/upload info nope", "quit"], tmp_path
-    )
-    assert "== report.pdf ==" in out and "[Open on MirrorAce: http" in out and "password protected" in out
-    assert "pw-offline-1" not in out.split("== report.pdf ==", 1)[1].split("cohost>", 1)[0]  # not on the card
-    assert "`nope` · :grey_question: not found" in out
