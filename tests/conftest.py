@@ -130,6 +130,17 @@ def sandbox_settings(sims: Sims, db: Path, **overrides: Any) -> Settings:
     return load_settings(**values)
 
 
+#: Tiers whose every test takes seconds: a real `python -m bot` (or several), or Prism started for the module.
+SLOW_TIERS = ("process", "contract")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks every test of a slow tier `slow`, so `-m "not slow"` leaves them out without each file saying so."""
+    for item in items:
+        if item.path.parent.name in SLOW_TIERS:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     """The time the bot and the simulators that keep time (MirrorTab, Coviu) both see; tests move it on."""

@@ -225,6 +225,7 @@ async def test_a_chart_that_cannot_be_shared_is_named_and_the_digest_is_not_sent
 # -- delivery ----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_a_429_is_waited_out_and_the_digest_arrives_once(bot: Harness) -> None:
     await digest(bot, "daily 12:30")
     bot.slack.faults.inject("/api/chat.postMessage", "429", times=1)
@@ -241,6 +242,7 @@ class TestOnSQLiteAndPostgreSQL:
     def overrides(self, database_url: str) -> dict[str, Any]:
         return {"DATABASE_URL": database_url}
 
+    @pytest.mark.slow
     async def test_a_429_past_the_clients_retries_leaves_the_digest_for_the_next_run(self, bot: Harness) -> None:
         await digest(bot, "daily 12:30")
         bot.slack.faults.inject("/api/chat.postMessage", "429", times=4)  # the client's three retries all refused
@@ -253,6 +255,7 @@ class TestOnSQLiteAndPostgreSQL:
         assert await send_due_digests(deps_of(bot)) == 0
         assert len(digests(bot)) == 1
 
+    @pytest.mark.slow
     async def test_two_schedulers_send_each_digest_once_and_one_channels_posts_are_spaced(self, bot: Harness) -> None:
         for family in COMMANDS:
             await digest(bot, "daily 12:30", family=family)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -248,6 +249,7 @@ async def test_samesurf_rooms_schedules_reminders_stats_and_lists(bot: Harness) 
 
 
 @MIROTALK_ALL_ON
+@pytest.mark.slow
 async def test_mirotalk_cards_personal_links_lists_stats_and_ending(bot: Harness) -> None:
     said = Recorder(bot)
 
@@ -289,6 +291,7 @@ async def test_mirotalk_as_shipped_cards_warnings_and_what_is_switched_off(bot: 
     await explore(bot, st.tuples(SENT_NAME, PATH_TEXT), example)
 
 
+@pytest.mark.slow
 async def test_coviu_cards_schedules_lists_and_updates(bot: Harness) -> None:
     said = Recorder(bot)
 
@@ -340,6 +343,7 @@ async def test_mirror_to_mirrorace_progress_and_cards_show_file_names_as_text(bo
 
 
 @MIROTALK_ALL_ON  # the meetings listed, with the names of the people in them
+@pytest.mark.slow
 async def test_digests_show_what_people_named_as_text(bot: Harness) -> None:
     said = Recorder(bot)
     # A channel per family: Slack's pace (a message a second per channel) then holds no digest back.

@@ -21,7 +21,7 @@ async def assert_healthy(bot: Harness) -> None:
 @pytest.mark.parametrize(
     ("fault", "phrase"),
     [
-        ("timeout", "did not answer within 2 s"),
+        pytest.param("timeout", "did not answer within 2 s", marks=pytest.mark.slow),  # waits out the 2 s
         ("500", "had an internal error"),
         ("429", "rate limiting"),
         ("html", "web page instead of data"),

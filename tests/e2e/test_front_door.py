@@ -222,6 +222,7 @@ ODD_PAYLOADS = st.fixed_dictionaries({"type": SLACK_TYPES | JSON_VALUES}, option
 )
 
 
+@pytest.mark.slow
 async def test_no_signed_json_object_makes_the_bot_answer_500_or_log_a_traceback(
     bot: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:

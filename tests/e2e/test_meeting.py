@@ -24,7 +24,7 @@ HOST_USER, HOST_PASSWORD = "cohost-host", "host-sign-in-0123"
 @pytest.fixture
 def mirotalk_switched_on() -> frozenset[str]:
     """Here MiroTalk's admin has switched every endpoint on, and Cohost has a host user (a server as shipped, and
-    Cohost without a host user, are tests/test_mirotalk_servers.py's)."""
+    Cohost without a host user, are tests/e2e/test_mirotalk_servers.py's)."""
     return frozenset(SWITCHABLE)
 
 
@@ -192,7 +192,10 @@ async def test_mirotalk_refusals_are_told_apart_and_the_card_stays(bot: Harness,
     assert (await bot.runtime.store.find_card(bot.slack.team_id, "mirotalk", "review")).state == "active"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("fault", "phrase"), [("500", "internal error"), ("timeout", "did not answer within 2 s")])
+@pytest.mark.parametrize(
+    ("fault", "phrase"),
+    [("500", "internal error"), pytest.param("timeout", "did not answer within 2 s", marks=pytest.mark.slow)],
+)
 async def test_mirotalk_faults_are_answered_privately_with_the_command(bot: Harness, fault: Any, phrase: str) -> None:
     bot.mirotalk.faults.inject("/api/v1/meeting", fault)
     await meeting(bot, "new review --name Demo")

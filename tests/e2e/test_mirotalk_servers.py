@@ -141,6 +141,7 @@ async def test_an_end_click_after_ending_was_switched_off_explains_and_new_cards
     assert [a["action_id"] for a in actions_of(await bot.card(2))] == ["join_link", "meeting_my_link"]
 
 
+@pytest.mark.slow
 async def test_expiry_where_ending_is_off_marks_the_card_without_calling_the_server_once(bot: Harness) -> None:
     card, warning = await mirotalk_meeting_warned(bot)
     assert not actions_of(warning) and "the meeting ends when everyone leaves" in text_of(warning)

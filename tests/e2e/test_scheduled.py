@@ -60,6 +60,7 @@ async def nothing_more_within_a_tick(bot: Harness) -> None:
     await asyncio.sleep(1.5)  # a scheduler tick, for anything wrongly due to show up
 
 
+@pytest.mark.slow
 async def test_a_warning_in_the_cards_thread_then_the_card_expires(bot: Harness) -> None:
     await bot.command("new https://a.example --name Demo --minutes 30")
     card = await bot.card()
@@ -141,6 +142,7 @@ async def test_a_card_ended_early_gets_no_warning_and_no_expiry(bot: Harness) ->
     assert not replies(bot, card["ts"]) and len(bot.slack.api_calls("chat.update")) == 1
 
 
+@pytest.mark.slow
 async def test_work_due_while_the_scheduler_was_down_is_done_late_but_once(bot: Harness) -> None:
     assert bot.runtime.scheduler is not None
     await bot.command("new https://a.example --minutes 10")
@@ -166,6 +168,7 @@ async def second_scheduler(sims: Sims, bot: Harness, tmp_path: Path) -> AsyncIte
     await runner.cleanup()
 
 
+@pytest.mark.slow
 async def test_two_schedulers_at_once_double_nothing(bot: Harness, second_scheduler: Runtime) -> None:
     for n in range(12):
         await bot.command(f"new https://a.example --name S{n} --minutes 10")
@@ -241,6 +244,7 @@ async def test_the_scheduler_looks_for_due_work_every_second_digests_every_five_
         assert resp.status == 200
 
 
+@pytest.mark.slow
 async def test_a_subscribed_digest_is_posted_by_the_running_scheduler_once(bot: Harness) -> None:
     assert (await bot.command("digest daily 13:00 --tz UTC", command="/meeting")).status == 200
     await bot.private()

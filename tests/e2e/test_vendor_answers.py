@@ -156,6 +156,7 @@ def script(bot: Harness, answers: dict[str, Any]) -> None:
     bot.mirrorace.answer_with("POST", "/api/v1/file/info", answers["mirrorace info"])
 
 
+@pytest.mark.slow
 async def test_every_view_renders_whatever_the_vendors_answer(bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="cohost")
     said = Recorder(bot, extra_bases=(A_LINK,))

@@ -3,14 +3,12 @@ seconds, with a bar, the percentage, bytes, speed and time left (tests/e2e/test_
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.upload import ProgressMessage
-from sandbox.slack import SlackStandIn
+from sandbox.world import Sims
 from services.clock import FakeClock
 from tests.conftest import CHANNEL
 from tests.messages import text_of
@@ -18,17 +16,10 @@ from tests.messages import text_of
 MESSAGE_TS = "1699999999.000200"
 
 
-@pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    stand_in = SlackStandIn()
-    await stand_in.start()
-    yield stand_in
-    await stand_in.stop()
-
-
 async def test_progress_is_edited_at_most_every_two_seconds_with_bar_percent_bytes_speed_and_time_left(
-    slack: SlackStandIn,
+    sims: Sims,
 ) -> None:
+    slack = sims.slack
     clock = FakeClock()
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.url + "/api/")
     progress = ProgressMessage(client, clock, CHANNEL, MESSAGE_TS, "a.bin", 1000)
