@@ -3,7 +3,8 @@
 The Slack side is a slack-bolt `AsyncApp`. In HTTP mode aiohttp serves it at `POST /slack/events`, behind the front
 door (bot/front_door.py: signature first); in Socket Mode there is no such route, Slack's requests come through the
 socket. `GET /healthz` answers 200 only while the store (and, where this process runs them, the scheduler and the
-Slack socket) is up.
+Slack socket) is up. In OAuth mode (any number of workspaces, bot/oauth.py) web processes also serve
+`GET /slack/install` and `GET /slack/oauth_redirect`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Literal, Protocol
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -36,9 +37,11 @@ from bot.front_door import (
     slack_events,
 )
 from bot.jobs import JobRuns, build_scheduler
+from bot.oauth import NOT_INSTALLED, OAuthParts, oauth_parts
 from bot.settings import Settings
 from handlers.context import Deps
 from handlers.people import People
+from handlers.workspaces import Workspaces
 from services.clock import Clock, SystemClock
 from services.http import HttpPool
 from services.store import Store
@@ -102,7 +105,7 @@ class Runtime:
         self.client.session = self.pool.session
         await self.store.migrate()
         await self.vendors.learn_at_start()
-        if self.role != "scheduler":
+        if self.role != "scheduler" and self.settings.slack_mode != "oauth":
             await self.deps.home.learn(self.client)  # requests from any other team will do nothing
         if self.scheduler is not None:
             self.scheduler.start()
@@ -142,6 +145,11 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
     pool = HttpPool()
     vendors = Vendors(settings.vendors, pool, clock=clock)
     client = slack_client(settings)
+    oauth: OAuthParts | None = None
+    many: dict[str, Any] = {}
+    if settings.slack_mode == "oauth":
+        oauth = oauth_parts(settings, store, clock, client)
+        many = {"oauth_flow": oauth[0], "authorize": oauth[1], "user_facing_authorize_error_message": NOT_INSTALLED}
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.SLACK_SIGNING_SECRET or None,
@@ -152,14 +160,17 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
         request_verification_enabled=settings.slack_mode != "socket",
         process_before_response=False,
         logger=logging.getLogger("cohost.bolt"),
+        **many,
     )
+    workspaces = Workspaces(client, oauth[2] if oauth is not None else None)
     deps = Deps(
         vendors=vendors,
         store=store,
         clock=clock,
-        people=People(client, settings.admins),
+        people=People(workspaces.client_for, settings.admins),
         client=client,
         warning_lead=timedelta(minutes=settings.EXPIRY_WARNING_MINUTES),
+        workspaces=workspaces,
     )
     handlers.register(bolt, deps)
     runs = JobRuns()
@@ -201,6 +212,17 @@ def _routes(runtime: Runtime) -> None:
         runtime.front_door = FrontDoor(runtime.settings.SLACK_SIGNING_SECRET, refusals)
         refuse_misread_bodies(runtime.bolt, refusals)
         runtime.web.router.add_post("/slack/events", slack_events(runtime.front_door, dispatch))
+        flow = runtime.bolt.oauth_flow
+        if flow is not None:  # OAuth mode: the "Add to Slack" page and Slack's redirect back
+
+            async def install(request: web.Request) -> web.Response:
+                return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+
+            async def oauth_redirect(request: web.Request) -> web.Response:
+                return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+            runtime.web.router.add_get(flow.install_path, install)
+            runtime.web.router.add_get(flow.redirect_uri_path, oauth_redirect)
     runtime.web.router.add_get("/healthz", healthz)
     runtime.web.on_startup.append(on_startup)
     runtime.web.on_cleanup.append(on_cleanup)

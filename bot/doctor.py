@@ -20,6 +20,7 @@ from typing import Literal, TextIO
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -94,11 +95,14 @@ async def check_slack(setup: Setup) -> Finding:
         return Finding(
             "off",
             "no Slack credentials: `python -m bot` would start the offline mode",
-            "set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP mode) or with SLACK_APP_TOKEN (Socket Mode)",
+            "set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP mode) or with SLACK_APP_TOKEN (Socket Mode), or "
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET with SLACK_SIGNING_SECRET and COHOST_SECRET_KEY (OAuth)",
         )
     api = settings.SLACK_API_URL
     client = slack_client(settings)
     client.session = setup.pool.session
+    if settings.slack_mode == "oauth":
+        return await _check_oauth_app(client, settings)
     try:
         answer = await client.auth_test()
     except SlackApiError as exc:
@@ -120,6 +124,29 @@ async def check_slack(setup: Setup) -> Finding:
         mode = "HTTP mode (Slack's requests at POST /slack/events)"
     who = f"@{answer.get('user')} in {answer.get('team')} ({answer.get('team_id')})"
     return Finding("ok", f"bot token accepted: {who}; {mode}")
+
+
+async def _check_oauth_app(client: AsyncWebClient, settings: Settings) -> Finding:
+    """OAuth mode has no token of its own to try: the app's credentials are tried on `oauth.v2.access` with a
+    made-up code, which Slack refuses as `invalid_code` only once it accepted the client id and secret."""
+    api = settings.SLACK_API_URL
+    try:
+        await client.oauth_v2_access(
+            client_id=settings.SLACK_CLIENT_ID, client_secret=settings.SLACK_CLIENT_SECRET, code="cohost-doctor"
+        )
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        if error == "invalid_client_id":
+            return Finding("FAILED", "Slack does not know the app's client id", "check SLACK_CLIENT_ID")
+        if error == "bad_client_secret":
+            return Finding("FAILED", "Slack refused the app's client secret", "check SLACK_CLIENT_SECRET")
+        if error != "invalid_code":
+            return Finding("FAILED", f"Slack answered oauth.v2.access with `{error}`", f"check SLACK_API_URL ({api})")
+    except (aiohttp.ClientError, OSError):
+        return Finding("FAILED", "Slack could not be reached", f"check SLACK_API_URL ({api}) and the network")
+    except ValueError:
+        return Finding("FAILED", "what answered is not Slack's Web API", f"check SLACK_API_URL ({api})")
+    return Finding("ok", "app credentials accepted; OAuth mode: workspaces install at GET /slack/install")
 
 
 async def check_database(setup: Setup) -> Finding:

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     SLACK_SIGNING_SECRET: str = ""
     SLACK_APP_TOKEN: str = ""
     SLACK_API_URL: str = "https://slack.com/api/"
+    SLACK_CLIENT_ID: str = ""
+    SLACK_CLIENT_SECRET: str = ""
+    SLACK_AUTHORIZE_URL: str = "https://slack.com/oauth/v2/authorize"
+    COHOST_SECRET_KEY: str = ""
     PORT: int = Field(default=3000, ge=0, le=65535)
     DATABASE_URL: str = "sqlite+aiosqlite:///cohost.db"
     COHOST_ADMINS: str = ""
@@ -62,7 +66,15 @@ class Settings(BaseSettings):
     MEETING_PROVIDER: Literal["", "mirotalk", "coviu"] = ""
     COHOST_ALLOW_PRIVATE_URLS: bool = False
 
-    @field_validator("SLACK_API_URL", "MIRRORTAB_URL", "SAMESURF_URL", "MIROTALK_URL", "COVIU_URL", "MIRRORACE_URL")
+    @field_validator(
+        "SLACK_API_URL",
+        "SLACK_AUTHORIZE_URL",
+        "MIRRORTAB_URL",
+        "SAMESURF_URL",
+        "MIROTALK_URL",
+        "COVIU_URL",
+        "MIRRORACE_URL",
+    )
     @classmethod
     def _urls(cls, value: str, info: object) -> str:
         return _check_url(getattr(info, "field_name", "URL"), value.strip())
@@ -96,7 +108,11 @@ class Settings(BaseSettings):
         return frozenset(part.strip() for part in self.COHOST_ADMINS.split(",") if part.strip())
 
     @property
-    def slack_mode(self) -> Literal["socket", "http", "offline"]:
+    def slack_mode(self) -> Literal["socket", "http", "oauth", "offline"]:
+        """`oauth`: any number of workspaces install Cohost (each with its own token in the store); `http` and
+        `socket`: the one workspace of `SLACK_BOT_TOKEN`; `offline`: no Slack at all."""
+        if self.SLACK_CLIENT_ID and self.SLACK_CLIENT_SECRET:
+            return "oauth"
         if self.SLACK_APP_TOKEN:
             return "socket"
         if self.SLACK_BOT_TOKEN:
@@ -131,14 +147,45 @@ class Settings(BaseSettings):
     def check_mode(self) -> None:
         """The Slack credentials a mode needs, named when one is missing."""
         mode = self.slack_mode
+        if mode == "oauth":
+            self._check_oauth()
+        elif bool(self.SLACK_CLIENT_ID) != bool(self.SLACK_CLIENT_SECRET):
+            names = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+            given, missing = names if self.SLACK_CLIENT_ID else names[::-1]
+            raise SettingsError(f"{missing} is required with {given} (OAuth install into any number of workspaces)")
         if mode == "socket" and not self.SLACK_BOT_TOKEN:
             raise SettingsError("SLACK_BOT_TOKEN is required with SLACK_APP_TOKEN (Socket Mode)")
         if mode == "socket" and not self.SLACK_APP_TOKEN.startswith("xapp-"):
             raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
         if mode == "http" and not self.SLACK_SIGNING_SECRET:
             raise SettingsError("SLACK_SIGNING_SECRET is required in HTTP mode (SLACK_BOT_TOKEN is set)")
-        if mode != "offline" and not self.SLACK_BOT_TOKEN.startswith("xoxb-"):
+        if mode in ("socket", "http") and not self.SLACK_BOT_TOKEN.startswith("xoxb-"):
             raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        self._check_vendors()
+
+    def _check_oauth(self) -> None:
+        """OAuth mode: requests are signed, tokens come from installs (not from SLACK_BOT_TOKEN) and are kept
+        encrypted with a well-formed COHOST_SECRET_KEY."""
+        from services.installations import SecretKeyError, TokenCipher
+
+        with_oauth = "with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth install into any number of workspaces)"
+        if not self.SLACK_SIGNING_SECRET:
+            raise SettingsError(f"SLACK_SIGNING_SECRET is required {with_oauth}")
+        if self.SLACK_BOT_TOKEN:
+            raise SettingsError(f"SLACK_BOT_TOKEN serves one workspace: leave it unset {with_oauth}")
+        if self.SLACK_APP_TOKEN:
+            raise SettingsError(f"SLACK_APP_TOKEN (Socket Mode) serves one workspace: leave it unset {with_oauth}")
+        if not self.COHOST_SECRET_KEY:
+            raise SettingsError(
+                f"COHOST_SECRET_KEY is required {with_oauth}: it encrypts their tokens in the store (make one with "
+                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+            )
+        try:
+            TokenCipher(self.COHOST_SECRET_KEY)
+        except SecretKeyError as exc:
+            raise SettingsError(f"COHOST_SECRET_KEY {exc}") from None
+
+    def _check_vendors(self) -> None:
         if bool(self.MIROTALK_HOST_USERNAME) != bool(self.MIROTALK_HOST_PASSWORD):
             names = ("MIROTALK_HOST_USERNAME", "MIROTALK_HOST_PASSWORD")
             given, missing = names if self.MIROTALK_HOST_USERNAME else names[::-1]

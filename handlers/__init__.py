@@ -11,6 +11,8 @@ from handlers.context import Deps
 
 def register(app: AsyncApp, deps: Deps) -> None:
     workspaces.register(app, deps.home)  # a global middleware: runs before any listener
+    if deps.workspaces is not None:
+        workspaces.register_uninstall(app, deps.workspaces)
     commands.register(app, deps)
     buttons.register(app, deps)
     modals.register(app, deps)

@@ -319,7 +319,7 @@ async def invite(ix: Interaction, p: Parsed) -> None:
 
 async def invite_link_for_clicker(ix: Interaction, room: str) -> None:
     """The Invite link button: a new one-use follower invitation, named after the person who clicked."""
-    person = await ix.deps.people.get(ix.user_id)
+    person = await ix.person()
     invitation = await ix.deps.vendors.samesurf.create_invitation(room, usagelimit=1, usersname=person.name)
     await ix.private(Mrkdwn(":link: Your one-use link to SameSurf room {}: {}").format(code(room), invitation.link))
 
@@ -368,7 +368,7 @@ async def list_sessions(ix: Interaction, p: Parsed) -> None:
     chosen: list[CobrowseVendor] = (
         [p.opt("provider")] if p.opt("provider") else vendors.config.enabled_cobrowse() or [vendors.default_cobrowse()]
     )
-    sections = [await fetch_live(vendors, vendor) for vendor in chosen]
+    sections = await ix.only_own([await fetch_live(vendors, vendor) for vendor in chosen])
     await ix.private(Mrkdwn("Live co-browsing sessions"), blocks.live_blocks(sections))
 
 

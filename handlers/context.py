@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,13 +19,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import blocks, once
 from handlers.parsing import InputRules, ParseError
-from handlers.people import People
+from handlers.people import People, Person
 from handlers.when import zone
-from handlers.workspaces import HomeTeam
+from handlers.workspaces import HomeTeam, Workspaces, token_gone
 from services.clock import Clock
 from services.errors import InvalidInput, VendorError
 from services.store import Store
-from services.vendors import Vendors
+from services.vendors import DISPLAY_NAMES, Vendors
 
 log = logging.getLogger("cohost.handlers")
 
@@ -45,6 +45,8 @@ class Deps:
     warning_lead: timedelta = timedelta(minutes=5)
     #: The workspace the bot token serves (learned at start); requests from any other team do nothing.
     home: HomeTeam = field(default_factory=HomeTeam)
+    #: Each workspace's Web API client: the one bot token's, or (OAuth) each installation's own.
+    workspaces: Workspaces | None = None
 
     @property
     def input_rules(self) -> InputRules:
@@ -57,8 +59,18 @@ class Deps:
 
     def slack_for(self, team_id: str) -> AsyncWebClient:
         """The Web API client for work in the workspace `team_id` that no request started (the scheduler's
-        warnings, reminders, expiries and digests). With one workspace, its bot token's client."""
-        return self.client
+        warnings, reminders, expiries and digests): with one workspace its bot token's, with many (OAuth) the
+        token of that workspace's installation."""
+        return self.client if self.workspaces is None else self.workspaces.client_for(team_id)
+
+    async def workspace_gone(self, team_id: str, error: BaseException) -> bool:
+        """After a failure that says the workspace's token will never work again (uninstalled, revoked): that
+        workspace's work is stopped instead of retried, and True comes back. False for any other failure."""
+        if self.workspaces is None or not self.workspaces.many or not token_gone(error):
+            return False
+        why = f"Slack answered {error.response.get('error')}" if isinstance(error, SlackApiError) else str(error)
+        await self.workspaces.gone(team_id, why)
+        return True
 
 
 @dataclass
@@ -116,10 +128,22 @@ class Interaction:
         await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks_)
 
     async def is_admin(self) -> bool:
-        return await self.deps.people.is_admin(self.user_id)
+        return await self.deps.people.is_admin(self.user_id, self.team_id)
+
+    async def person(self, user_id: str | None = None) -> Person:
+        """Who a person of this workspace is (the one who acted, unless `user_id`)."""
+        return await self.deps.people.get(user_id or self.user_id, self.team_id)
+
+    async def only_own(self, sections: list[blocks.LiveSection]) -> list[blocks.LiveSection]:
+        """Of the vendors' lists, with many workspaces (whose vendor accounts may be shared), only the sessions
+        this workspace started; with one, everything the vendor lists."""
+        if self.deps.workspaces is None or not self.deps.workspaces.many:
+            return sections
+        own = {(DISPLAY_NAMES[c.vendor], c.vendor_id) for c in await self.deps.store.active_cards(team_id=self.team_id)}
+        return [replace(s, rows=[r for r in s.rows if (s.vendor, r.vendor_id) in own]) for s in sections]
 
     async def tz(self, override: str | None = None) -> ZoneInfo:
-        return zone(override) if override else zone((await self.deps.people.get(self.user_id)).tz)
+        return zone(override) if override else zone((await self.person()).tz)
 
     async def guarded(self, work: Callable[[], Awaitable[Any]], *, help_hint: blocks.Mrkdwn | None = None) -> None:
         """Runs `work`; any failure becomes a private answer to the person, never a silent stop."""

@@ -499,6 +499,13 @@ async def _share_chart(
 async def _failed(deps: Deps, sub: DigestSubscription, now: datetime, exc: Exception) -> None:
     """A digest that could not go out (Slack's 429 aside): tried again after growing delays; after the last,
     this period's is skipped and the subscriber told, once (by the one scheduler whose lease still holds)."""
+    try:
+        if await deps.workspace_gone(sub.team_id, exc):  # its digests are removed with it: nothing to retry
+            log.warning("digest %s for %s: its workspace is gone, its digests stopped", sub.family, sub.channel_id)
+            return
+    except Exception:
+        log.exception("digest %s for %s: the workspace's failure could not be recorded", sub.family, sub.channel_id)
+        return
     failure = retries.what_failed(exc)
     what = f"digest {sub.family} for {sub.channel_id}, try {sub.failures + 1} of {retries.TRIES}"
     if not isinstance(exc, SlackApiError | VendorError):

@@ -187,7 +187,7 @@ async def _mirotalk_link(
     ix: Interaction, room: str, user_id: str, duration: str, *, presenter_for: str | None = None
 ) -> str:
     """The person's own link, their name on it; a presenter token (for the host user) when `presenter_for`."""
-    person = await ix.deps.people.get(user_id)
+    person = await ix.person(user_id)
     request = JoinRequest(room=room, name=person.name, duration=duration)
     return await ix.deps.vendors.mirotalk.join_link(request, presenter_for=presenter_for)
 
@@ -225,7 +225,7 @@ async def coviu_participant(ix: Interaction, session_id: str, user_id: str, role
             if role == "host" and participant.role != "host":
                 participant = await coviu.update_participant(known, role="host")
             return participant
-    person = await ix.deps.people.get(user_id)
+    person = await ix.person(user_id)
     created = await coviu.add_participant(session_id, NewParticipant(display_name=person.name, role=role))
     winner = await store.add_guest(
         ix.team_id, "coviu", session_id, user_id, created.participant_id, ix.deps.clock.now()
@@ -288,7 +288,7 @@ async def join(ix: Interaction, p: Parsed) -> None:
         if not ix.deps.vendors.mirotalk.presenter_links_on:
             raise PresenterLinksOff
     active = card if card is not None and card.state == CardState.ACTIVE.value else None
-    person = await ix.deps.people.get(ix.user_id)
+    person = await ix.person()
     name = p.opt("name") or person.name
     request = JoinRequest(
         room=room,
@@ -569,7 +569,7 @@ async def fetch_live(ix: Interaction, vendor: MeetingVendor) -> LiveSection:
 async def list_meetings(ix: Interaction, p: Parsed) -> None:
     vendors = ix.deps.vendors
     chosen = vendors.config.enabled_meeting() or [vendors.default_meeting()]
-    sections = [await fetch_live(ix, vendor) for vendor in chosen]
+    sections = await ix.only_own([await fetch_live(ix, vendor) for vendor in chosen])
     await ix.private(Mrkdwn("Live meetings"), blocks.live_blocks(sections))
 
 

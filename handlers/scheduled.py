@@ -97,7 +97,11 @@ async def _try_job(deps: Deps, job: Job) -> None:
 
 
 async def _after_failure(deps: Deps, job: Job, exc: Exception) -> None:
-    """The try failed: tried again later while tries are left, else given up."""
+    """The try failed: tried again later while tries are left, else given up; not tried again at all when the
+    workspace's token is gone for good (its work stops with it)."""
+    if await deps.workspace_gone(job.team_id, exc):
+        log.warning("job %s (%s of card %s): its workspace is gone, its work stopped", job.id, job.kind, job.card_id)
+        return
     failure = retries.what_failed(exc)
     what = f"job {job.id} ({job.kind} of card {job.card_id}), try {job.attempts} of {retries.TRIES}"
     if not isinstance(exc, VendorError | SlackApiError):
@@ -339,6 +343,10 @@ async def reconcile(deps: Deps) -> int:
                 continue  # scheduled, not begun
             if await deps.store.begin_end(card.id):
                 expired = card.expires_at is not None and card.expires_at <= now
-                await cards.close_card(deps, card, CardState.EXPIRED if expired else CardState.ENDED, by=None)
+                try:
+                    await cards.close_card(deps, card, CardState.EXPIRED if expired else CardState.ENDED, by=None)
+                except Exception as exc:  # recorded closed; only its message could not be edited
+                    if not await deps.workspace_gone(card.team_id, exc):
+                        raise
                 closed += 1
     return closed

@@ -244,7 +244,7 @@ class SameSurf:
     def _auth_header(self) -> dict[str, str]:
         claims = {"iat": int(time.time()), "sub": self._api_key}
         if self._alg == "none":
-            token = jwt.encode(claims, None, algorithm="none")
+            token = jwt.encode(claims, "", algorithm="none")  # PyJWT takes an empty key as no key for "none"
         else:
             token = jwt.encode(claims, self._api_secret, algorithm=self._alg, headers={"typ": "JWT"})
         return {"Authorization": f"Bearer {token}"}

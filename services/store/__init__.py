@@ -27,6 +27,7 @@ from services.store.models import (
     NewDigest,
     NewUpload,
     Upload,
+    UtcDateTime,
 )
 from services.store.requests import HandledRequests
 from services.store.uploads import Uploads
@@ -52,4 +53,5 @@ __all__ = [
     "NewUpload",
     "Store",
     "Upload",
+    "UtcDateTime",
 ]

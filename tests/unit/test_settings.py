@@ -14,6 +14,7 @@ VALUE = "s3cret-value"
 
 def test_every_secret_token_and_key_counts_as_a_credential() -> None:
     assert CREDENTIALS == [
+        "COHOST_SECRET_KEY",
         "COVIU_API_KEY",
         "COVIU_API_SECRET",
         "MIROTALK_API_SECRET",
@@ -25,6 +26,7 @@ def test_every_secret_token_and_key_counts_as_a_credential() -> None:
         "SAMESURF_API_SECRET",
         "SLACK_APP_TOKEN",
         "SLACK_BOT_TOKEN",
+        "SLACK_CLIENT_SECRET",
         "SLACK_SIGNING_SECRET",
     ]
 
