@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import socket
 import statistics
 import sys
@@ -34,6 +33,7 @@ from cryptography.fernet import Fernet  # noqa: E402
 from sandbox.installer import cookie_keeping_client, install  # noqa: E402
 from sandbox.server import wait_until_healthy  # noqa: E402
 from sandbox.slack import SlackStandIn  # noqa: E402
+from sandbox.world import process_env, sqlite_url  # noqa: E402
 
 SLACK_ACK_LIMIT_S = 3.0
 OAUTH = "Cohost (OAuth)"
@@ -103,25 +103,24 @@ async def load(url: str, signer: SlackStandIn, slack_url: str, requests: int, co
 async def run(requests: int, concurrency: int, rounds: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="cohost-bench-"))
     python = sys.executable
-    env_base = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env_base = process_env({})
     sandbox = await asyncio.create_subprocess_exec(
         python, "-m", "sandbox", "--mirrortab-latency", "2", env=env_base, stdout=asyncio.subprocess.PIPE
     )
     assert sandbox.stdout is not None
-    urls = json.loads(await sandbox.stdout.readline())
-    slack = urls["slack"]
+    wiring = json.loads(await sandbox.stdout.readline())
+    slack = wiring["slack"]
+    slack_url = slack["SLACK_API_URL"].removesuffix("/api/")
     bot_port, bare_port = free_port(), free_port()
-    bot_env = {
-        **env_base,
-        "PORT": str(bot_port),
-        "SLACK_BOT_TOKEN": slack["bot_token"],
-        "SLACK_SIGNING_SECRET": slack["signing_secret"],
-        "SLACK_API_URL": slack["url"] + "/api/",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-        "MIRRORTAB_API_KEY": urls["mirrortab"]["api_key"],
-        "MIRRORTAB_URL": urls["mirrortab"]["url"],
-        "VENDOR_TIMEOUT_S": "30",
-    }
+    bot_env = process_env(
+        {
+            **slack,
+            **wiring["mirrortab"],
+            "PORT": str(bot_port),
+            "DATABASE_URL": sqlite_url(workdir / "bench.db"),
+            "VENDOR_TIMEOUT_S": "30",
+        }
+    )
     bot = await asyncio.create_subprocess_exec(
         python, "-m", "bot", "web", env=bot_env, cwd=workdir, stderr=asyncio.subprocess.DEVNULL
     )
@@ -133,9 +132,9 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
         "SLACK_BOT_TOKEN": "",
         "SLACK_CLIENT_ID": "1111.2222",
         "SLACK_CLIENT_SECRET": "bench-client-secret",
-        "SLACK_AUTHORIZE_URL": slack["url"] + "/oauth/v2/authorize",
+        "SLACK_AUTHORIZE_URL": slack_url + "/oauth/v2/authorize",
         "COHOST_SECRET_KEY": Fernet.generate_key().decode(),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench-oauth.db'}",
+        "DATABASE_URL": sqlite_url(workdir / "bench-oauth.db"),
     }
     oauth_bot = await asyncio.create_subprocess_exec(
         python, "-m", "bot", "web", env=oauth_env, cwd=workdir, stderr=asyncio.subprocess.DEVNULL
@@ -146,15 +145,15 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
         "--port",
         str(bare_port),
         "--signing-secret",
-        slack["signing_secret"],
+        slack["SLACK_SIGNING_SECRET"],
         "--token",
-        slack["bot_token"],
+        slack["SLACK_BOT_TOKEN"],
         "--slack-url",
-        slack["url"] + "/api/",
+        slack["SLACK_API_URL"],
         env=env_base,
         stderr=asyncio.subprocess.DEVNULL,
     )
-    signer = SlackStandIn(bot_token=slack["bot_token"], signing_secret=slack["signing_secret"])
+    signer = SlackStandIn(bot_token=slack["SLACK_BOT_TOKEN"], signing_secret=slack["SLACK_SIGNING_SECRET"])
     targets = {
         "bare Bolt app": f"http://127.0.0.1:{bare_port}",
         "Cohost": f"http://127.0.0.1:{bot_port}",
@@ -165,23 +164,23 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
         async with aiohttp.ClientSession() as http:
             for url in targets.values():
                 await wait_until_healthy(http, url)
-            await install_sandbox_workspace(http, slack["url"], oauth_url, signer.team_id)
+            await install_sandbox_workspace(http, slack_url, oauth_url, signer.team_id)
             # Warm both (imports, first auth.test, connection pools) before measuring.
             for url in targets.values():
-                await load(url, signer, slack["url"], 50, 10)
+                await load(url, signer, slack_url, 50, 10)
             await asyncio.sleep(2.5)
             for round_no in range(1, rounds + 1):
                 order = list(targets.items())
                 shift = (round_no - 1) % len(order)  # each target goes first in turn: no one always follows another
                 for name, url in order[shift:] + order[:shift]:
-                    before = await post_count(http, slack["url"])
+                    before = await post_count(http, slack_url)
                     started = time.perf_counter()
-                    result = await load(url, signer, slack["url"], requests, concurrency)
+                    result = await load(url, signer, slack_url, requests, concurrency)
                     if name != "bare Bolt app":
                         deadline = time.perf_counter() + 60
                         posted = 0
                         while time.perf_counter() < deadline:
-                            posted = await post_count(http, slack["url"]) - before
+                            posted = await post_count(http, slack_url) - before
                             if posted >= requests:
                                 break
                             await asyncio.sleep(0.05)

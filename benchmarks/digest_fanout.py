@@ -37,7 +37,7 @@ from sandbox.mirrorace import MirrorAceSim  # noqa: E402
 from sandbox.mirrortab import MirrorTabSim  # noqa: E402
 from sandbox.samesurf import SameSurfSim  # noqa: E402
 from sandbox.slack import SlackStandIn  # noqa: E402
-from sandbox.world import Sims  # noqa: E402
+from sandbox.world import Sims, sqlite_url  # noqa: E402
 from services.store import NewDigest  # noqa: E402
 
 FAMILIES = ("cobrowse", "meeting", "upload")
@@ -61,26 +61,7 @@ class RoundResult:
 
 
 def settings_for(sims: Sims, db: Path) -> Settings:
-    return load_settings(
-        _env_file=None,
-        SLACK_BOT_TOKEN=sims.slack.bot_token,
-        SLACK_SIGNING_SECRET=sims.slack.signing_secret,
-        SLACK_API_URL=sims.slack.url + "/api/",
-        DATABASE_URL=f"sqlite+aiosqlite:///{db}",
-        MIRRORTAB_API_KEY=sims.mirrortab.api_key,
-        MIRRORTAB_URL=sims.mirrortab.url,
-        SAMESURF_API_KEY=sims.samesurf.api_key,
-        SAMESURF_API_SECRET=sims.samesurf.api_secret,
-        SAMESURF_URL=sims.samesurf.url,
-        MIROTALK_URL=sims.mirotalk.url,
-        MIROTALK_API_SECRET=sims.mirotalk.api_secret,
-        COVIU_API_KEY=sims.coviu.api_key,
-        COVIU_API_SECRET=sims.coviu.api_secret,
-        COVIU_URL=sims.coviu.url,
-        MIRRORACE_API_KEY=sims.mirrorace.api_key,
-        MIRRORACE_API_TOKEN=sims.mirrorace.api_token,
-        MIRRORACE_URL=sims.mirrorace.api_url,
-    )
+    return load_settings(_env_file=None, **sims.variables(), DATABASE_URL=sqlite_url(db))
 
 
 def digests_per_channel(slack: SlackStandIn) -> Counter[str]:

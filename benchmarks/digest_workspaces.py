@@ -40,7 +40,7 @@ from sandbox.mirrorace import MirrorAceSim  # noqa: E402
 from sandbox.mirrortab import MirrorTabSim  # noqa: E402
 from sandbox.samesurf import SameSurfSim  # noqa: E402
 from sandbox.slack import Pace, SlackStandIn  # noqa: E402
-from sandbox.world import Sims  # noqa: E402
+from sandbox.world import Sims, sqlite_url, variables  # noqa: E402
 from services.store import NewDigest  # noqa: E402
 
 FAMILIES = ("cobrowse", "meeting", "upload")
@@ -77,22 +77,15 @@ async def run(workspaces: int, channels: int, families: int, timeout_s: float) -
         for c in range(channels):
             slack.add_channel(f"C{team[1:5]}{c:03d}", team)  # each workspace's own channels
     workdir = Path(tempfile.mkdtemp(prefix="cohost-digest-workspaces-"))
+    # MirrorTab, MiroTalk and MirrorAce: one vendor a family, so each digest asks one.
+    wiring = variables(slack, sims.mirrortab, sims.mirotalk, sims.mirrorace) | slack.oauth_variables(
+        CLIENT_ID, CLIENT_SECRET
+    )
     settings = load_settings(
         _env_file=None,
-        SLACK_CLIENT_ID=CLIENT_ID,
-        SLACK_CLIENT_SECRET=CLIENT_SECRET,
-        SLACK_SIGNING_SECRET=slack.signing_secret,
-        SLACK_AUTHORIZE_URL=slack.url + "/oauth/v2/authorize",
+        **wiring,
         COHOST_SECRET_KEY=Fernet.generate_key().decode(),
-        SLACK_API_URL=slack.url + "/api/",
-        DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-        MIRRORTAB_API_KEY=sims.mirrortab.api_key,
-        MIRRORTAB_URL=sims.mirrortab.url,
-        MIROTALK_URL=sims.mirotalk.url,
-        MIROTALK_API_SECRET=sims.mirotalk.api_secret,
-        MIRRORACE_API_KEY=sims.mirrorace.api_key,
-        MIRRORACE_API_TOKEN=sims.mirrorace.api_token,
-        MIRRORACE_URL=sims.mirrorace.api_url,
+        DATABASE_URL=sqlite_url(workdir / "bench.db"),
     )
     runtimes = [build_runtime(settings, role="web") for _ in range(SCHEDULERS)]
     runner, url = await serve(runtimes[0])  # the first also serves the install pages

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from sandbox.mirrorace import MirrorAceSim  # noqa: E402
 from sandbox.server import wait_until_healthy  # noqa: E402
 from sandbox.slack import SlackStandIn  # noqa: E402
+from sandbox.world import process_env, sqlite_url, variables  # noqa: E402
 
 MIB = 1024 * 1024
 CHANNEL = "C0BENCH"
@@ -109,19 +110,14 @@ class Bench:
         await self.mirrorace.start()
         self.http = aiohttp.ClientSession()
         port = free_port()
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "PORT": str(port),
-            "SLACK_BOT_TOKEN": self.slack.bot_token,
-            "SLACK_SIGNING_SECRET": self.slack.signing_secret,
-            "SLACK_API_URL": self.slack.url + "/api/",
-            "DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / 'bench.db'}",
-            "MIRRORACE_API_KEY": self.mirrorace.api_key,
-            "MIRRORACE_API_TOKEN": self.mirrorace.api_token,
-            "MIRRORACE_URL": self.mirrorace.api_url,
-            "VENDOR_TIMEOUT_S": "30",
-        }
+        env = process_env(
+            {
+                **variables(self.slack, self.mirrorace),
+                "PORT": str(port),
+                "DATABASE_URL": sqlite_url(self.workdir / "bench.db"),
+                "VENDOR_TIMEOUT_S": "30",
+            }
+        )
         # As a deployment does: the release step migrates, then the web process starts on a current schema.
         migrate = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "migrate", env=env, cwd=self.workdir, stderr=asyncio.subprocess.DEVNULL

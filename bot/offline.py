@@ -26,6 +26,7 @@ from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SignedRequest, SlackStandIn
+from sandbox.world import Sims, sqlite_url
 
 PROMPT = "cohost> "
 HELP = """Type a slash command as in Slack, e.g.
@@ -189,37 +190,23 @@ def _json(text: str) -> dict[str, Any]:
 
 
 async def _offline(settings: Settings) -> int:
-    slack, mirrortab, samesurf = SlackStandIn(), MirrorTabSim(), SameSurfSim()
     username, password = MIROTALK_HOST
-    mirotalk = MiroTalkSim(switched_on=SWITCHABLE, host_users={username: password})
-    coviu, mirrorace = CoviuSim(), MirrorAceSim()
-    sims = [slack, mirrortab, samesurf, mirotalk, coviu, mirrorace]
-    for sim in sims:
-        await sim.start()
+    sims = Sims(
+        SlackStandIn(),
+        MirrorTabSim(),
+        SameSurfSim(),
+        MiroTalkSim(switched_on=SWITCHABLE, host_users={username: password}),
+        CoviuSim(),
+        MirrorAceSim(),
+    )
+    await sims.start()
     workdir = Path(tempfile.mkdtemp(prefix="cohost-offline-"))
     wired = settings.model_copy(
         update={
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_SIGNING_SECRET": slack.signing_secret,
-            "SLACK_API_URL": slack.url + "/api/",
-            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'cohost.db'}",
-            "MIRRORTAB_API_KEY": mirrortab.api_key,
-            "MIRRORTAB_URL": mirrortab.url,
-            "SAMESURF_API_KEY": samesurf.api_key,
-            "SAMESURF_API_SECRET": samesurf.api_secret,
-            "SAMESURF_URL": samesurf.url,
-            "SAMESURF_JWT_ALG": "HS256",
-            "MIROTALK_URL": mirotalk.url,
-            "MIROTALK_API_SECRET": mirotalk.api_secret,
-            "MIROTALK_HOST_USERNAME": username,
-            "MIROTALK_HOST_PASSWORD": password,
-            "COVIU_API_KEY": coviu.api_key,
-            "COVIU_API_SECRET": coviu.api_secret,
-            "COVIU_URL": coviu.url,
-            "MIRRORACE_API_KEY": mirrorace.api_key,
-            "MIRRORACE_API_TOKEN": mirrorace.api_token,
-            "MIRRORACE_URL": mirrorace.api_url,
-            "COHOST_ADMINS": "U0ADA",
+            **sims.variables(),
+            **sims.mirotalk.host_variables(username),
+            "DATABASE_URL": sqlite_url(workdir / "cohost.db"),
+            "COHOST_ADMINS": PEOPLE["ada"],
         }
     )
     runtime = build_runtime(wired)
@@ -238,7 +225,7 @@ async def _offline(settings: Settings) -> int:
     print(BANNER)
     try:
         async with aiohttp.ClientSession() as http:
-            console = Console(slack, events_url, http, sys.stdout)
+            console = Console(sims.slack, events_url, http, sys.stdout)
             while True:
                 try:
                     line = await ask(PROMPT)
@@ -248,8 +235,7 @@ async def _offline(settings: Settings) -> int:
                     break
     finally:
         await runner.cleanup()
-        for sim in sims:
-            await sim.stop()
+        await sims.stop()
         shutil.rmtree(workdir, ignore_errors=True)  # the session's throwaway database
     return 0
 

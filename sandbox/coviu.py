@@ -64,6 +64,9 @@ class CoviuSim(SimServer):
         self.refreshes = 0
         super().__init__()
 
+    def variables(self) -> dict[str, str]:
+        return {"COVIU_API_KEY": self.api_key, "COVIU_API_SECRET": self.api_secret, "COVIU_URL": self.url}
+
     def routes(self) -> None:
         router = self.app.router
         router.add_post("/auth/token", self._token)

@@ -118,6 +118,15 @@ class MiroTalkSim(SimServer):
         self._issued: dict[str, IssuedToken] = {}
         super().__init__()
 
+    def variables(self) -> dict[str, str]:
+        """Cohost without a host user of its own, as MiroTalk's settings are when only the two required are set
+        (`host_variables` adds one)."""
+        return {"MIROTALK_URL": self.url, "MIROTALK_API_SECRET": self.api_secret}
+
+    def host_variables(self, username: str) -> dict[str, str]:
+        """The settings that give Cohost `username`, one of this server's host users, for presenter links."""
+        return {"MIROTALK_HOST_USERNAME": username, "MIROTALK_HOST_PASSWORD": self.host_users[username]}
+
     def switch_on(self, *endpoints: str) -> None:
         self.disabled.difference_update(endpoints)
 

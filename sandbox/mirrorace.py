@@ -155,6 +155,9 @@ class MirrorAceSim(SimServer):
         """What `MIRRORACE_URL` is set to."""
         return self.url + API_ROOT
 
+    def variables(self) -> dict[str, str]:
+        return {"MIRRORACE_API_KEY": self.api_key, "MIRRORACE_API_TOKEN": self.api_token, "MIRRORACE_URL": self.api_url}
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         await self.upload.start(host)
         return await super().start(host, port)

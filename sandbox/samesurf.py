@@ -64,6 +64,15 @@ class SameSurfSim(SimServer):
         self.analytics: list[dict[str, Any]] = []
         super().__init__()
 
+    def variables(self) -> dict[str, str]:
+        # Signed tokens whatever else the environment says: the simulator refuses `none` unless told otherwise.
+        return {
+            "SAMESURF_API_KEY": self.api_key,
+            "SAMESURF_API_SECRET": self.api_secret,
+            "SAMESURF_URL": self.url,
+            "SAMESURF_JWT_ALG": "HS256",
+        }
+
     def routes(self) -> None:
         handlers: dict[str, Handler] = {
             "create": self._create,

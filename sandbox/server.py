@@ -153,6 +153,11 @@ class SimServer:
         self._runner: web.AppRunner | None = None
         self.url = ""
 
+    def variables(self) -> dict[str, str]:
+        """The settings that point Cohost at this stand-in (with its credentials), as environment variables
+        carry them; none for a part Cohost finds through another (MirrorAce's upload host)."""
+        return {}
+
     def routes(self) -> None:
         """Adds the vendor's routes to `self.app`."""
 

@@ -295,6 +295,23 @@ class SlackStandIn(SimServer):
         self.add_user("U0BOB", "bob", tz="America/New_York")
         self.add_user("U0ADA", "ada", tz="UTC", is_admin=True)
 
+    def variables(self) -> dict[str, str]:
+        return {
+            "SLACK_BOT_TOKEN": self.bot_token,
+            "SLACK_SIGNING_SECRET": self.signing_secret,
+            "SLACK_API_URL": self.url + "/api/",
+        }
+
+    def oauth_variables(self, client_id: str, client_secret: str) -> dict[str, str]:
+        """On top of `variables()`: Cohost in OAuth mode as the app `client_id` (registered with `oauth_app`),
+        installed through this stand-in's authorize page, with no bot token of its own."""
+        return {
+            "SLACK_BOT_TOKEN": "",
+            "SLACK_CLIENT_ID": client_id,
+            "SLACK_CLIENT_SECRET": client_secret,
+            "SLACK_AUTHORIZE_URL": self.url + "/oauth/v2/authorize",
+        }
+
     def routes(self) -> None:
         self.app.router.add_route("*", "/api/{method}", self._api_method)
         self.app.router.add_post("/response/{key}", self._response)

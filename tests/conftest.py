@@ -21,7 +21,7 @@ from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import RecordedCall, SignedRequest, SlackStandIn
-from sandbox.world import Sims
+from sandbox.world import Sims, sqlite_url
 from services.clock import FakeClock
 from services.http import HttpPool
 from tests.pg import PostgresServer, start_postgres
@@ -112,25 +112,10 @@ class Harness:
 def sandbox_variables(sims: Sims, db: Path) -> dict[str, str]:
     """The settings that wire the bot to the stand-ins, as environment variables carry them."""
     return {
-        "SLACK_BOT_TOKEN": sims.slack.bot_token,
-        "SLACK_SIGNING_SECRET": sims.slack.signing_secret,
-        "SLACK_API_URL": sims.slack.url + "/api/",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        **sims.variables(),
+        "DATABASE_URL": sqlite_url(db),
         "COHOST_ADMINS": CAROL,
         "VENDOR_TIMEOUT_S": "2",
-        "MIRRORTAB_API_KEY": sims.mirrortab.api_key,
-        "MIRRORTAB_URL": sims.mirrortab.url,
-        "SAMESURF_API_KEY": sims.samesurf.api_key,
-        "SAMESURF_API_SECRET": sims.samesurf.api_secret,
-        "SAMESURF_URL": sims.samesurf.url,
-        "MIROTALK_URL": sims.mirotalk.url,
-        "MIROTALK_API_SECRET": sims.mirotalk.api_secret,
-        "COVIU_API_KEY": sims.coviu.api_key,
-        "COVIU_API_SECRET": sims.coviu.api_secret,
-        "COVIU_URL": sims.coviu.url,
-        "MIRRORACE_API_KEY": sims.mirrorace.api_key,
-        "MIRRORACE_API_TOKEN": sims.mirrorace.api_token,
-        "MIRRORACE_URL": sims.mirrorace.api_url,
     }
 
 
@@ -143,6 +128,17 @@ def sandbox_settings(sims: Sims, db: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"_env_file": None, **sandbox_variables(sims, db)}
     values.update(overrides)
     return load_settings(**values)
+
+
+#: Tiers whose every test takes seconds: a real `python -m bot` (or several), or Prism started for the module.
+SLOW_TIERS = ("process", "contract")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks every test of a slow tier `slow`, so `-m "not slow"` leaves them out without each file saying so."""
+    for item in items:
+        if item.path.parent.name in SLOW_TIERS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -232,6 +228,6 @@ def postgres() -> Iterator[PostgresServer]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The store on each database the bot supports: embedded SQLite and PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'cohost.db'}"
+        return sqlite_url(tmp_path / "cohost.db")
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.create_database()

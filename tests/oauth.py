@@ -27,16 +27,8 @@ NAMES = {ACME: "Acme", GLOBEX: "Globex"}
 
 
 def oauth_settings_for(sims: Sims, db: Path, **overrides: Any) -> Any:
-    return sandbox_settings(
-        sims,
-        db,
-        SLACK_BOT_TOKEN="",
-        SLACK_CLIENT_ID=CLIENT_ID,
-        SLACK_CLIENT_SECRET=CLIENT_SECRET,
-        SLACK_AUTHORIZE_URL=sims.slack.url + "/oauth/v2/authorize",
-        COHOST_SECRET_KEY=Fernet.generate_key().decode(),
-        **overrides,
-    )
+    oauth = sims.slack.oauth_variables(CLIENT_ID, CLIENT_SECRET)
+    return sandbox_settings(sims, db, **oauth, COHOST_SECRET_KEY=Fernet.generate_key().decode(), **overrides)
 
 
 def add_workspaces(slack: SlackStandIn) -> None:

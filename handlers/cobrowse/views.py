@@ -26,7 +26,7 @@ from handlers.core.blocks import (
     unreadable_note,
 )
 from handlers.core.bounds import MAX_MINUTES, MAX_NAME
-from handlers.core.cards import card_of, ends_on_its_own
+from handlers.core.cards import card_of
 from services.cobrowsing import StartedCobrowse
 from services.registry import CardButton, VendorEntry, display_name
 from services.samesurf import AnalyticsRooms, Overview, RoomAnalytics
@@ -48,7 +48,7 @@ def session_card(
     if CardButton.INVITE_LINK in entry.buttons:
         notes.append(Mrkdwn("Invite link: a one-use link just for you."))
     if not entry.endable:
-        notes.append(ends_on_its_own(entry))
+        notes.append(Mrkdwn("{}s end when everyone has left.").format(entry.id_label))
     if started.end_unknown:
         notes.append(Mrkdwn("{} did not say when this {} ends: unknown.").format(entry.name, label))
     return card_of(

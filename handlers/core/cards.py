@@ -242,7 +242,7 @@ def session_name(entry: VendorEntry[Any], vendor_id: str) -> Mrkdwn:
 def ends_on_its_own(entry: VendorEntry[Any]) -> Mrkdwn:
     """Said where Cohost cannot end a session: the vendor has no way, or its server has ending switched off."""
     if not entry.endable:
-        return Mrkdwn("{}s end when everyone has left.").format(entry.id_label)
+        return Mrkdwn("{} {} end when everyone has left.").format(entry.name, entry.runs)
     noun = FAMILIES[entry.family].noun
     return Mrkdwn("This {} server does not let Cohost end {}s: the {} ends when everyone leaves.").format(
         entry.name, noun, noun
