@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import Runtime, build_runtime  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
-from handlers.digest import send_due_digests  # noqa: E402
+from handlers.digest.sending import send_due_digests  # noqa: E402
 from sandbox.coviu import CoviuSim  # noqa: E402
 from sandbox.mirotalk import MiroTalkSim  # noqa: E402
 from sandbox.mirrorace import MirrorAceSim  # noqa: E402

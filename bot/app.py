@@ -39,9 +39,9 @@ from bot.front_door import (
 from bot.jobs import JobRuns, build_scheduler
 from bot.oauth import NOT_INSTALLED, OAuthParts, oauth_parts
 from bot.settings import Settings
-from handlers.context import Deps
-from handlers.people import People
-from handlers.workspaces import Workspaces
+from handlers.core.interaction import Deps
+from handlers.core.people import People
+from handlers.core.workspaces import Workspaces
 from services.clock import Clock, SystemClock
 from services.http import HttpPool
 from services.store import Store

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.app import slack_client
 from bot.settings import Settings
-from handlers.upload_views import human_size
+from handlers.upload.views import human_size
 from services.errors import (
     VendorAuthError,
     VendorDisabled,
@@ -36,8 +36,9 @@ from services.errors import (
     VendorUnsupported,
 )
 from services.http import HttpPool, redact
+from services.registry import display_name
 from services.store import MIGRATIONS, SCHEMA_HEAD, Store
-from services.vendors import DISPLAY_NAMES, Vendors
+from services.vendors import Vendors
 
 Status = Literal["ok", "off", "FAILED"]
 #: Slack's answers to auth.test that mean the token itself is wrong, not the place it was sent to.
@@ -338,11 +339,11 @@ async def probe_mirrorace(vendors: Vendors) -> Finding:
 PARTS: tuple[Part, ...] = (
     Part("Slack", check_slack, "SLACK_API_URL"),
     Part("Database", check_database, "DATABASE_URL"),
-    Part(DISPLAY_NAMES["mirrortab"], vendor_check("mirrortab", probe_mirrortab), ADDRESSES["mirrortab"]),
-    Part(DISPLAY_NAMES["samesurf"], vendor_check("samesurf", probe_samesurf), ADDRESSES["samesurf"]),
-    Part(DISPLAY_NAMES["mirotalk"], vendor_check("mirotalk", probe_mirotalk), ADDRESSES["mirotalk"]),
-    Part(DISPLAY_NAMES["coviu"], vendor_check("coviu", probe_coviu), ADDRESSES["coviu"]),
-    Part(DISPLAY_NAMES["mirrorace"], vendor_check("mirrorace", probe_mirrorace), ADDRESSES["mirrorace"]),
+    Part(display_name("mirrortab"), vendor_check("mirrortab", probe_mirrortab), ADDRESSES["mirrortab"]),
+    Part(display_name("samesurf"), vendor_check("samesurf", probe_samesurf), ADDRESSES["samesurf"]),
+    Part(display_name("mirotalk"), vendor_check("mirotalk", probe_mirotalk), ADDRESSES["mirotalk"]),
+    Part(display_name("coviu"), vendor_check("coviu", probe_coviu), ADDRESSES["coviu"]),
+    Part(display_name("mirrorace"), vendor_check("mirrorace", probe_mirrorace), ADDRESSES["mirrorace"]),
 )
 
 

@@ -216,7 +216,7 @@ class CohostStateStore(AsyncOAuthStateStore):
 
 
 class InstalledWorkspaces:
-    """The directory `handlers.workspaces.Workspaces` asks for each workspace's token (the scheduler's work), and
+    """The directory `handlers.core.workspaces.Workspaces` asks for each workspace's token (the scheduler's work), and
     that removes a workspace that uninstalled Cohost."""
 
     def __init__(

@@ -191,8 +191,8 @@ class Settings(BaseSettings):
             given, missing = names if self.MIROTALK_HOST_USERNAME else names[::-1]
             raise SettingsError(f"{missing} is required with {given} (the MiroTalk host user's sign-in)")
         for variable, provider, enabled in (
-            ("COBROWSE_PROVIDER", self.COBROWSE_PROVIDER, self.vendors.enabled_cobrowse()),
-            ("MEETING_PROVIDER", self.MEETING_PROVIDER, self.vendors.enabled_meeting()),
+            ("COBROWSE_PROVIDER", self.COBROWSE_PROVIDER, self.vendors.enabled("cobrowse")),
+            ("MEETING_PROVIDER", self.MEETING_PROVIDER, self.vendors.enabled("meeting")),
         ):
             if provider and provider not in enabled:
                 raise SettingsError(f"{variable} is {provider}, but that vendor has no credentials set")

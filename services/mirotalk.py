@@ -21,9 +21,9 @@ import asyncio
 import logging
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -36,9 +36,14 @@ from services.errors import (
     VendorDisabled,
     VendorError,
     VendorNotFound,
-    VendorUnsupported,
 )
 from services.http import VendorHttp, VendorResponse
+from services.mirotalk_switches import (
+    EndpointSwitchedOff,
+    MiroTalkSwitches,
+    Switch,
+    switch_state,
+)
 from services.vendor_values import (
     Rows,
     VendorCount,
@@ -61,18 +66,6 @@ EXPIRY = re.compile(r"^\d+[smhdw]$")
 #: `duration` is HH:MM:SS: the longest meeting a join link can carry, in whole minutes, is 99:59.
 MAX_DURATION_MINUTES = 99 * 60 + 59
 
-#: The endpoints a server's admin may switch off that ship switched off, and the `.env` setting that turns each on.
-Switch = Literal["meetings", "meetingEnd", "token"]
-SWITCH_SETTINGS: dict[Switch, str] = {
-    "meetings": "API_ALLOW_MEETINGS",
-    "meetingEnd": "API_ALLOW_MEETING_END",
-    "token": "API_ALLOW_TOKEN",
-}
-_SWITCHED_OFF_TEXT: dict[Switch, str] = {
-    "meetings": "Listing meetings is switched off on this MiroTalk server",
-    "meetingEnd": "Ending meetings is switched off on this MiroTalk server: a meeting ends when everyone has left",
-    "token": "Tokens are switched off on this MiroTalk server",
-}
 #: How long what was learned of the switches is trusted before it is learned again.
 SWITCHES_MAX_AGE = timedelta(minutes=10)
 #: After a failed attempt to learn them, how long the last known switches serve before the next attempt.
@@ -127,27 +120,6 @@ class HostUser:
     password: str = field(repr=False)
 
 
-@dataclass(frozen=True)
-class MiroTalkSwitches:
-    """Which of the endpoints that ship switched off the server has on, and when that was learned."""
-
-    meetings: bool
-    meeting_end: bool
-    token: bool
-    learned_at: datetime
-
-    def by_switch(self) -> dict[Switch, bool]:
-        return {"meetings": self.meetings, "meetingEnd": self.meeting_end, "token": self.token}
-
-    def seen(self, switch: Switch, on: bool) -> MiroTalkSwitches:
-        """The same, with what a real call just showed of one switch."""
-        states = {**self.by_switch(), switch: on}
-        return MiroTalkSwitches(states["meetings"], states["meetingEnd"], states["token"], self.learned_at)
-
-    def __str__(self) -> str:
-        return ", ".join(f"{switch} {'on' if on else 'off'}" for switch, on in self.by_switch().items())
-
-
 class JoinRequest(_Model):
     """Every field of `/join` but the token (`MiroTalk.join_link` adds it); falsy ones get the server's defaults."""
 
@@ -177,15 +149,6 @@ class PresenterLinksOff(VendorError):
 
     def __init__(self) -> None:
         super().__init__(VENDOR, "Presenter links and tokens need a MiroTalk host user, and Cohost has none set")
-
-
-class EndpointSwitchedOff(VendorDisabled):
-    """The server's admin has one of the switchable endpoints off (as a server ships)."""
-
-    def __init__(self, switch: Switch, *, status: int | None = None) -> None:
-        super().__init__(VENDOR, _SWITCHED_OFF_TEXT[switch], status=status)
-        self.switch = switch
-        self.advice = f"The MiroTalk server's admin must set {SWITCH_SETTINGS[switch]}=true in the server's .env."
 
 
 def check_room(room: str) -> None:
@@ -241,10 +204,9 @@ class MiroTalk:
         host_user: HostUser | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self._http = http
-        http.auth_headers = lambda: {"authorization": api_secret}  # the raw secret, no `Bearer`
-        http.classify = classify
-        http.page_means_unsupported = True
+        # The raw secret, no `Bearer`; an unknown path answers with a web page, which means "no such call".
+        auth = {"authorization": api_secret}
+        self._http = replace(http, auth_headers=lambda: auth, classify=classify, page_means_unsupported=True)
         self._host_user = host_user
         self._clock: Clock = clock or SystemClock()
         self._switches: MiroTalkSwitches | None = None
@@ -311,7 +273,7 @@ class MiroTalk:
         try:
             await self._http.call(method, path, json_body=json_body, safe_to_repeat=True)
         except VendorError as exc:
-            state = _switch_state(switch, exc)
+            state = switch_state(switch, exc)
             if state is None:
                 raise
             return state
@@ -323,7 +285,7 @@ class MiroTalk:
         try:
             response = await self._http.call(method, path, **kwargs)
         except VendorError as exc:
-            state = _switch_state(switch, exc)
+            state = switch_state(switch, exc)
             if state is not None:
                 self._saw(switch, state)
             if isinstance(exc, VendorDisabled):
@@ -404,17 +366,6 @@ class MiroTalk:
         """Ends the meeting for everyone in it; they are sent to `redirect` (or the server's home page)."""
         payload = {"redirect": redirect} if redirect else {}
         await self._call("meetingEnd", "DELETE", f"meeting/{quote(room, safe='')}", json_body=payload)
-
-
-def _switch_state(switch: Switch, error: VendorError) -> bool | None:
-    """What a failed call to a switchable endpoint shows of its switch: off for the "disabled" answer (and for
-    a web page: an older server without the call), on when the server went past the switch (it checks the
-    switch before the secret, then looks for the room); None when the answer shows nothing of it."""
-    if isinstance(error, VendorDisabled | VendorUnsupported):
-        return False
-    if isinstance(error, VendorAuthError | VendorNotFound):
-        return True
-    return None
 
 
 def _url(body: Any, key: str) -> str:

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from services.clock import parse_vendor_time
 from services.errors import VendorAuthError, VendorBadRequest, VendorError
 from services.http import FilePart, MultipartFields, VendorHttp, VendorResponse
+from services.streams import Chunk, ChunkReader, OpenSource, Progress, WholeFile
 from services.vendor_values import read_one
 
 VENDOR = "MirrorAce"
@@ -47,16 +48,6 @@ MIN_UPLOAD_BYTES_PER_S = 1024 * 1024
 #: A file's states in `file/info`; the `... removed` ones are gone for good.
 STATUSES = ("active", "user removed", "admin removed", "copyright removed", "not found")
 _AUTH_TEXT = re.compile(r"api[ _]?(key|token)|credential|unauthori", re.IGNORECASE)
-
-#: Bytes sent so far: confirmed by MirrorAce after each chunk; while a file goes in one request, as they go out
-#: (and from 0 again if it is resent).
-Progress = Callable[[int], Awaitable[None]]
-#: Opens the file's bytes from the first one, each call afresh (a resend of a file sent whole calls it again).
-OpenSource = Callable[[], AbstractAsyncContextManager[AsyncIterable[bytes]]]
-
-
-class SourceFailed(Exception):
-    """The bytes to upload stopped coming, or were not as many as announced: the upload is abandoned."""
 
 
 def _int(value: Any) -> Any:
@@ -195,137 +186,14 @@ def _host_and_path(url: str) -> tuple[str, str]:
     return f"{parts.scheme}://{parts.netloc}", path
 
 
-class _ChunkReader:
-    """Copies an async source of pieces of any size into a caller's buffer, carrying over what a piece has left."""
-
-    def __init__(self, source: AsyncIterable[bytes]) -> None:
-        self._pieces: AsyncIterator[bytes] = aiter(source)
-        self._left = memoryview(b"")
-        self.read = 0
-
-    async def fill_some(self, into: memoryview) -> int:
-        """Copies what the source has at hand (at most `len(into)` bytes); how many it copied."""
-        if not self._left:
-            try:
-                self._left = memoryview(await anext(self._pieces)).cast("B")
-            except StopAsyncIteration:
-                raise SourceFailed(f"the file ended after {self.read} bytes") from None
-        take = min(len(self._left), len(into))
-        into[:take] = self._left[:take]
-        self._left = self._left[take:]
-        self.read += take
-        return take
-
-    async def ensure_exhausted(self) -> None:
-        longer = SourceFailed("the file is longer than its announced size")
-        if self._left:
-            raise longer
-        async for piece in self._pieces:
-            if piece:
-                raise longer
-
-
-class _Chunk:
-    """One chunk's bytes, copied from the source into the buffer while they are being sent, so the download and
-    the upload overlap as in a pipe, in the memory of one chunk. A resend reads the same buffer. The last chunk's
-    final byte waits until the source is known to end there: a file longer than announced is never completed."""
-
-    def __init__(self, view: memoryview, *, last: bool) -> None:
-        self.view = view
-        self._last = last
-        self._filled = 0
-        #: Bytes that may go out: all those filled, but for the last chunk's final byte before the end is checked.
-        self._sendable = 0
-        self._failed = False
-        self._changed = asyncio.Event()
-
-    @property
-    def size(self) -> int:
-        return len(self.view)
-
-    async def fill(self, reader: _ChunkReader) -> None:
-        try:
-            while self._filled < self.size:
-                self._filled += await reader.fill_some(self.view[self._filled :])
-                held_back = 1 if self._last and self._filled == self.size else 0
-                self._sendable = self._filled - held_back
-                self._changed.set()
-            if self._last:
-                await reader.ensure_exhausted()
-            self._sendable = self._filled
-        except BaseException:
-            self._failed = True
-            raise
-        finally:
-            self._changed.set()
-
-    async def pieces(self) -> AsyncGenerator[memoryview, None]:
-        sent = 0
-        while sent < self.size:
-            while self._sendable == sent:
-                if self._failed:
-                    # Ends this attempt; the fill task holds the reason, which `MirrorAce.upload` raises.
-                    raise SourceFailed("the file's bytes stopped coming")
-                self._changed.clear()
-                await self._changed.wait()
-            end = self._sendable
-            yield self.view[sent:end]
-            sent = end
-
-
-class _WholeFile:
-    """A file sent in one request, its bytes passed on from the source as they arrive, never held. Each attempt
-    opens the source afresh (a resend downloads the file again). The final byte waits until the source is known to
-    end there: a file longer or shorter than announced is never completed, and the reason is kept in `failure`."""
-
-    def __init__(self, open_source: OpenSource, size: int, progress: Progress | None) -> None:
-        self._open = open_source
-        self._size = size
-        self._progress = progress
-        #: Why the last attempt's bytes stopped coming, if they did.
-        self.failure: SourceFailed | None = None
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-    async def pieces(self) -> AsyncGenerator[memoryview, None]:
-        self.failure = None
-        sent = 0
-        try:
-            async with self._open() as source:
-                last: memoryview | None = None
-                async for data in source:
-                    piece = memoryview(data).cast("B")
-                    if not piece:
-                        continue
-                    if last is not None or sent + len(piece) > self._size:
-                        raise SourceFailed("the file is longer than its announced size")
-                    if sent + len(piece) == self._size:
-                        piece, last = piece[:-1], piece[-1:]  # held back until the source is known to end here
-                    if piece:
-                        yield piece
-                        sent += len(piece)
-                        if self._progress is not None:
-                            await self._progress(sent)
-                if last is None:
-                    raise SourceFailed(f"the file ended after {sent} bytes")
-                yield last
-        except SourceFailed as exc:
-            self.failure = exc
-            raise
-
-
 class MirrorAce:
     vendor = VENDOR
 
     def __init__(self, http: VendorHttp, api_key: str, api_token: str, *, chunk_cap: int = CHUNK_CAP) -> None:
-        self._http = http
+        self._http = replace(http, classify=classify, error_text=error_text)
         self._api_key = api_key
         self._api_token = api_token
         self._chunk_cap = chunk_cap
-        http.classify = classify
-        http.error_text = error_text
 
     def _credentials(self) -> list[tuple[str, str]]:
         return [("api_key", self._api_key), ("api_token", self._api_token)]
@@ -406,7 +274,7 @@ class MirrorAce:
         host, path = _host_and_path(variables.server_file)
         uploads = self._http.elsewhere(host, secrets=(password or "",))
         if size <= variables.max_chunk_size:
-            result = await self._send_whole(uploads, path, fields, name, _WholeFile(open_source, size, progress))
+            result = await self._send_whole(uploads, path, fields, name, WholeFile(open_source, size, progress))
             if progress is not None:
                 await progress(size)
             return self._complete(result)
@@ -414,7 +282,7 @@ class MirrorAce:
             return await self._send_in_chunks(uploads, path, fields, name, size, source, variables, progress)
 
     async def _send_whole(
-        self, uploads: VendorHttp, path: str, fields: list[tuple[str, str]], name: str, whole: _WholeFile
+        self, uploads: VendorHttp, path: str, fields: list[tuple[str, str]], name: str, whole: WholeFile
     ) -> Any:
         """The file in one request, no `Content-Range`; retried once (reading the source again) through failures
         a retry may cure. A failing source is reported as itself, not as MirrorAce's failure."""
@@ -446,13 +314,13 @@ class MirrorAce:
     ) -> UploadedFile:
         chunk_size = max(1, min(variables.max_chunk_size, self._chunk_cap))
         buffer = memoryview(bytearray(min(chunk_size, size)))  # the one buffer, reused for every chunk
-        reader = _ChunkReader(source)
+        reader = ChunkReader(source)
         start = 0
         while True:
             length = min(chunk_size, size - start)
             end = start + length - 1
             last = end + 1 == size
-            chunk = _Chunk(buffer[:length], last=last)
+            chunk = Chunk(buffer[:length], last=last)
             result = await self._send_chunk(uploads, path, fields, name, chunk, reader, f"bytes {start}-{end}/{size}")
             start = end + 1
             if progress is not None:
@@ -471,8 +339,8 @@ class MirrorAce:
         path: str,
         fields: list[tuple[str, str]],
         name: str,
-        chunk: _Chunk,
-        reader: _ChunkReader,
+        chunk: Chunk,
+        reader: ChunkReader,
         content_range: str,
     ) -> Any:
         """Sends one chunk while it is read from the source; retried once through failures a retry may cure.

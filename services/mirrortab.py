@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -61,7 +62,7 @@ class MirrorTab:
     vendor = VENDOR
 
     def __init__(self, http: VendorHttp, api_key: str) -> None:
-        self._http = http
+        self._http = replace(http, error_text=error_text)
         self._api_key = api_key
 
     async def new_session(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -234,12 +235,10 @@ class SameSurf:
     page_size = 100
 
     def __init__(self, http: VendorHttp, api_key: str, api_secret: str, alg: str = "HS256") -> None:
-        self._http = http
+        self._http = replace(http, auth_headers=self._auth_header, classify=classify)
         self._api_key = api_key
         self._api_secret = api_secret
         self._alg = alg
-        http.auth_headers = self._auth_header
-        http.classify = classify
 
     def _auth_header(self) -> dict[str, str]:
         claims = {"iat": int(time.time()), "sub": self._api_key}

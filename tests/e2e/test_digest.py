@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from handlers.context import Deps
-from handlers.digest import send_due_digests
+from handlers.core.interaction import Deps
+from handlers.digest.sending import send_due_digests
 from sandbox.mirotalk import SWITCHABLE
 from services.store import NewUpload
 from tests.conftest import ANN, BOB, CHANNEL, Harness

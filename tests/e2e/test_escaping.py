@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers import scheduled
-from handlers.digest import send_due_digests
-from handlers.parsing import unescape
+from handlers.core.bounds import unescape
+from handlers.digest.sending import send_due_digests
 from services.store import NewUpload
 from tests.conftest import ANN, BOB, CHANNEL, MIROTALK_ALL_ON, Harness
 

@@ -21,7 +21,7 @@ from yarl import URL
 
 from bot.oauth import BOT_SCOPES
 from handlers import scheduled
-from handlers.digest import send_due_digests
+from handlers.digest.sending import send_due_digests
 from sandbox.installer import cookie_keeping_client, form_of, link_of
 from sandbox.world import Sims
 from services.clock import FakeClock

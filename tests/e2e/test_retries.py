@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from handlers import digest, scheduled
-from handlers.context import Deps
-from handlers.retries import RETRY_DELAYS, TRIES
+from handlers import scheduled
+from handlers.core.interaction import Deps
+from handlers.core.retries import RETRY_DELAYS, TRIES
+from handlers.digest import sending as digest
 from services.store import JobKind
 from tests.conftest import ANN, CHANNEL, MIROTALK_ALL_ON, Harness
 from tests.messages import actions_of, text_of

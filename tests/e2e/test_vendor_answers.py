@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from handlers.digest import send_due_digests
+from handlers.digest.sending import send_due_digests
 from services.store import NewUpload
 from tests.conftest import ANN, CHANNEL, Harness
 from tests.e2e.test_escaping import TYPED, Recorder, explore

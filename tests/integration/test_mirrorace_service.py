@@ -19,7 +19,8 @@ from sandbox.server import FaultKind
 from sandbox.slack import file_pieces, file_sha256
 from services.errors import VendorAuthError, VendorBadRequest, VendorUnavailable
 from services.http import HttpPool, VendorHttp
-from services.mirrorace import CHUNK_CAP, MirrorAce, SourceFailed, choose_mirrors
+from services.mirrorace import CHUNK_CAP, MirrorAce, choose_mirrors
+from services.streams import SourceFailed
 
 KIB = 1024
 

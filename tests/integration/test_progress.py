@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.upload import ProgressMessage
+from handlers.upload.shortcuts import ProgressMessage
 from sandbox.world import Sims
 from services.clock import FakeClock
 from tests.conftest import CHANNEL

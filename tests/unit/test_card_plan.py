@@ -1,4 +1,4 @@
-"""The card plan (`handlers.cards.plan`): when the scheduler acts on a card. A warning `lead` before its session
+"""The card plan (`handlers.core.cards.plan`): when the scheduler acts on a card. A warning `lead` before its session
 expires, the expiry itself, and a reminder `lead` before a scheduled start; a warning or reminder that would
 come as soon as the card is up is left out, since the card itself says as much."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from handlers.cards import plan
+from handlers.core.cards import plan
 from services.store import Card, JobKind
 
 POSTED = datetime(2026, 11, 23, 12, tzinfo=UTC)

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.addresses import private_reason
 from handlers.cobrowse import COBROWSE
-from handlers.parsing import (
+from handlers.core.addresses import private_reason
+from handlers.core.bounds import (
     STRICT,
     InputRules,
     ParseError,
@@ -24,7 +24,7 @@ from handlers.parsing import (
     unescape,
     web_url,
 )
-from handlers.when import parse_when
+from handlers.core.when import parse_when
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
 
@@ -40,22 +40,23 @@ def test_slack_escapes_are_unwrapped() -> None:
 def test_quoted_values_are_one_value_straight_or_curly() -> None:
     parsed = COBROWSE.parse("new --name “Demo for ACME” https://a.example")
     assert parsed is not None
-    assert parsed.opt("name") == "Demo for ACME"
-    assert COBROWSE.parse("new --name 'It is' https://a.example").opt("name") == "It is"  # type: ignore[union-attr]
+    assert parsed.args.name == "Demo for ACME"
+    assert COBROWSE.parse("new --name 'It is' https://a.example").args.name == "It is"  # type: ignore[union-attr]
 
 
 def test_options_and_positionals_in_any_order() -> None:
     parsed = COBROWSE.parse("new --minutes 30 https://a.example --access OPEN https://b.example --provider mirrortab")
     assert parsed is not None
     assert parsed.sub.name == "new"
-    assert parsed.arg("URL") == ["https://a.example", "https://b.example"]
-    assert parsed.opts == {"minutes": 30, "access": "open", "provider": "mirrortab"}
+    assert parsed.args.urls == ["https://a.example", "https://b.example"]
+    assert (parsed.args.minutes, parsed.args.access, parsed.args.provider) == (30, "open", "mirrortab")
+    assert (parsed.args.name, parsed.args.disable) == (None, [])  # not given: the model's defaults
 
 
 def test_smart_dashes_still_mark_options() -> None:
     parsed = COBROWSE.parse("invite 123456789 —uses 3 —leader")
     assert parsed is not None
-    assert parsed.opts == {"uses": 3, "leader": True}
+    assert (parsed.args.uses, parsed.args.leader) == (3, True)
 
 
 def test_two_word_subcommands_and_repeated_options() -> None:
@@ -64,8 +65,8 @@ def test_two_word_subcommands_and_repeated_options() -> None:
     )
     assert parsed is not None
     assert parsed.sub.name == "reseller create"
-    assert parsed.opt("set") == [("welcome_active", "false"), ("a", "b")]
-    assert parsed.opt("disable") == ["MODE_LOGOUT"]
+    assert parsed.args.settings == [("welcome_active", "false"), ("a", "b")]
+    assert parsed.args.disable == ["MODE_LOGOUT"]
 
 
 @pytest.mark.parametrize(
@@ -147,8 +148,8 @@ def test_unreadable_or_past_times_are_refused(text: str) -> None:
 def test_schedule_takes_a_two_word_when() -> None:
     parsed = COBROWSE.parse("schedule tomorrow 09:30 https://a.example --minutes 30")
     assert parsed is not None
-    assert parsed.arg("WHEN") == "tomorrow 09:30"
-    assert parsed.arg("URL") == "https://a.example"
+    assert parsed.args.when == "tomorrow 09:30"
+    assert parsed.args.url == "https://a.example"
 
 
 def test_a_group_word_with_an_unknown_second_word_lists_the_groups_forms() -> None:

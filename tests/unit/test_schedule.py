@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers.digest import Schedule
+from handlers.digest.schedule import Schedule
 
 
 @pytest.mark.parametrize(

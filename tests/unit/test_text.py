@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.blocks import Mrkdwn, as_text, code, date_token, link, mention, mrkdwn
+from handlers.core.blocks import Mrkdwn, as_text, code, date_token, link, mention, mrkdwn
 from services.clock import parse_vendor_time
 from services.mirrortab import MirrorTabSession
 from services.vendor_values import count_or_none, read_rows

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from handlers import digest_views, meeting_views, scheduled
-from handlers.blocks import (
+from handlers.core.blocks import (
     MAX_ROWS,
     Button,
     ClosedCard,
@@ -20,7 +19,10 @@ from handlers.blocks import (
     closed_card_text,
     live_blocks,
 )
-from handlers.digest_views import Digest, Period, VendorPart
+from handlers.digest import views as digest_views
+from handlers.digest.views import Digest, Period, VendorPart
+from handlers.meeting import views as meeting_views
+from handlers.scheduled import notices as scheduled
 from services.mirrortab import MirrorTabSession
 from services.store import Card
 from tests.messages import lines_of

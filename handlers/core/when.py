@@ -10,7 +10,7 @@ import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from handlers.parsing import ParseError
+from handlers.core.bounds import ParseError
 
 WHEN_FORMS = "`2026-11-23 15:00`, `15:00`, `tomorrow 09:30`, `in 2h`, `in 45m`"
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")

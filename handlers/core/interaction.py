@@ -13,24 +13,23 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import blocks, once
-from handlers.parsing import InputRules, ParseError
-from handlers.people import People, Person
-from handlers.when import zone
-from handlers.workspaces import HomeTeam, Workspaces, token_gone
+from handlers.core import blocks, once, slack_io
+from handlers.core.bounds import InputRules, ParseError
+from handlers.core.people import People, Person
+from handlers.core.when import zone
+from handlers.core.workspaces import HomeTeam, Workspaces, request_team, token_gone
 from services.clock import Clock
 from services.errors import InvalidInput, VendorError
+from services.registry import display_name
 from services.store import Store
-from services.vendors import DISPLAY_NAMES, Vendors
+from services.vendors import Vendors
 
 log = logging.getLogger("cohost.handlers")
-
-#: chat.postMessage errors that mean "not here", where the card goes to its creator privately instead.
-_CANNOT_POST_HERE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 
 
 @dataclass
@@ -87,23 +86,39 @@ class Interaction:
     #: The message a button was clicked on.
     message_ts: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        deps: Deps,
+        context: AsyncBoltContext,
+        body: dict[str, Any],
+        *,
+        typed: str | None = None,
+        channel_id: str | None = None,
+    ) -> Interaction:
+        """The one place an Interaction is made: who acted, where and on what, from Bolt's context (which has
+        read the team, user, channel and response_url out of any kind of request) and the few ids it leaves in
+        the body. `channel_id` stands in where the request names none (a form carries its channel itself)."""
+        container: dict[str, Any] = body.get("container") or {}
+        message: dict[str, Any] = body.get("message") or {}
+        channel = channel_id if channel_id is not None else context.channel_id or container.get("channel_id")
+        return cls(
+            deps=deps,
+            client=context.client,
+            team_id=request_team(context),
+            user_id=str(context.user_id or ""),
+            channel_id=str(channel or ""),
+            respond=context.respond if context.response_url else None,
+            typed=typed,
+            trigger_id=body.get("trigger_id"),
+            message_ts=container.get("message_ts") or message.get("ts"),
+        )
+
     async def private(self, text: blocks.Mrkdwn, blocks_: list[blocks.Block] | None = None) -> None:
-        if self.respond is not None:
-            try:
-                sent = await self.respond(text=text, blocks=blocks_, response_type="ephemeral", replace_original=False)
-                if sent.status_code == 200:
-                    return
-                log.warning("response_url answered %s; answering through the Web API", sent.status_code)
-            except Exception as exc:  # unreachable or expired response_url: fall back to the Web API
-                log.warning("response_url post failed (%s); answering through the Web API", type(exc).__name__)
-        try:
-            await self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, text=text, blocks=blocks_)
-        except SlackApiError:
-            await self.dm(self.user_id, text, blocks_)
+        await slack_io.private(self.client, self.respond, self.channel_id, self.user_id, text, blocks_)
 
     async def dm(self, user_id: str, text: blocks.Mrkdwn, blocks_: list[blocks.Block] | None = None) -> None:
-        opened = await self.client.conversations_open(users=user_id)
-        await self.client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks_)
+        await slack_io.dm(self.client, user_id, text, blocks_)
 
     async def post_card(self, text: blocks.Mrkdwn, blocks_: list[blocks.Block]) -> str | None:
         """Posts a card in the channel; returns its ts, or None when the bot may not post there (then the
@@ -111,8 +126,8 @@ class Interaction:
         try:
             resp = await self.client.chat_postMessage(channel=self.channel_id, text=text, blocks=blocks_)
         except SlackApiError as exc:
-            error = str(exc.response.get("error"))
-            if error not in _CANNOT_POST_HERE:
+            error = slack_io.cannot_post_here(exc)
+            if error is None:
                 raise
             note = blocks.context(
                 blocks.Mrkdwn(
@@ -125,7 +140,7 @@ class Interaction:
         return str(resp["ts"])
 
     async def update_message(self, channel: str, ts: str, text: blocks.Mrkdwn, blocks_: list[blocks.Block]) -> None:
-        await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks_)
+        await slack_io.update(self.client, channel, ts, text, blocks_)
 
     async def is_admin(self) -> bool:
         return await self.deps.people.is_admin(self.user_id, self.team_id)
@@ -139,7 +154,7 @@ class Interaction:
         this workspace started; with one, everything the vendor lists."""
         if self.deps.workspaces is None or not self.deps.workspaces.many:
             return sections
-        own = {(DISPLAY_NAMES[c.vendor], c.vendor_id) for c in await self.deps.store.active_cards(team_id=self.team_id)}
+        own = {(display_name(c.vendor), c.vendor_id) for c in await self.deps.store.active_cards(team_id=self.team_id)}
         return [replace(s, rows=[r for r in s.rows if (s.vendor, r.vendor_id) in own]) for s in sections]
 
     async def tz(self, override: str | None = None) -> ZoneInfo:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from handlers.blocks import (
+from handlers.core.blocks import (
     MAX_ROWS,
     Block,
     LiveSection,
     Mrkdwn,
+    SessionCard,
     code,
     context,
     date_token,
@@ -23,9 +25,43 @@ from handlers.blocks import (
     section,
     unreadable_note,
 )
-from handlers.parsing import MAX_MINUTES, MAX_NAME
+from handlers.core.bounds import MAX_MINUTES, MAX_NAME
+from handlers.core.cards import card_of
+from services.cobrowsing import StartedCobrowse
+from services.registry import CardButton, VendorEntry, display_name
 from services.samesurf import AnalyticsRooms, Overview, RoomAnalytics
-from services.vendors import DISPLAY_NAMES, CobrowseVendor
+
+
+def session_card(
+    entry: VendorEntry[Any],
+    started: StartedCobrowse,
+    name: str,
+    creator_id: str,
+    *,
+    starts_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> SessionCard:
+    """A co-browsing card: its buttons as the vendor's entry lists them, and a note of what they do and of how
+    the session ends where it ends on its own (or the vendor did not say when)."""
+    label = entry.id_label.lower()
+    notes = []
+    if CardButton.INVITE_LINK in entry.buttons:
+        notes.append(Mrkdwn("Invite link: a one-use link just for you."))
+    if not entry.endable:
+        notes.append(Mrkdwn("{}s end when everyone has left.").format(entry.id_label))
+    if started.end_unknown:
+        notes.append(Mrkdwn("{} did not say when this {} ends: unknown.").format(entry.name, label))
+    return card_of(
+        entry,
+        started.vendor_id,
+        name=name,
+        creator_id=creator_id,
+        join_url=started.join_url,
+        code=started.code,
+        starts_at=starts_at,
+        expires_at=expires_at or started.expires_at,
+        note=Mrkdwn(" ").join(notes) if notes else None,
+    )
 
 
 def overview_blocks(overview: Overview, *, all_time: bool = True) -> list[Block]:
@@ -147,9 +183,9 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool
     return block
 
 
-def new_session_view(channel_id: str, vendors: list[CobrowseVendor], default: CobrowseVendor) -> dict[str, Any]:
+def new_session_view(channel_id: str, vendors: list[str], default: str) -> dict[str, Any]:
     """The form; `private_metadata` carries the channel the card goes to."""
-    providers = [_option(v, DISPLAY_NAMES[v]) for v in vendors] or [_option(default, DISPLAY_NAMES[default])]
+    providers = [_option(v, display_name(v)) for v in vendors or [default]]
     initial = next((o for o in providers if o["value"] == default), providers[0])
     return {
         "type": "modal",

@@ -1,4 +1,4 @@
-"""Digests: pure rendering from gathered data to Block Kit, and the weekly chart as PNG bytes.
+"""Digests: pure rendering from gathered data to Block Kit (the weekly chart is drawn in `chart`).
 
 A digest is a header with its family and period, one part per vendor (or a named warning where the vendor
 failed: the other parts still go out), and what Cohost itself started in the channel. Lists are lines in one
@@ -7,14 +7,12 @@ section each, so a digest stays far below Slack's 50 blocks whatever the vendors
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Literal
+from datetime import datetime
 
-from handlers import cobrowse_views, meeting_views, upload_views
-from handlers.blocks import (
+from handlers.cobrowse import views as cobrowse_views
+from handlers.core.blocks import (
     Block,
     Mrkdwn,
     code,
@@ -27,19 +25,18 @@ from handlers.blocks import (
     unreadable_note,
     when_text,
 )
+from handlers.digest.schedule import Cadence
+from handlers.meeting import views as meeting_views
+from handlers.upload import views as upload_views
 from services.clock import minutes_between
 from services.coviu import Session
 from services.mirotalk import Meeting, Stats
 from services.mirrorace import FileInfo
 from services.mirrortab import MirrorTabSession
+from services.registry import family_title
 from services.samesurf import AnalyticsRoom, Overview
 from services.store import Upload
 
-if TYPE_CHECKING:
-    from PIL import ImageFont
-
-Cadence = Literal["daily", "weekly"]
-FAMILY_TITLES = {"cobrowse": "Co-browsing", "meeting": "Meetings", "upload": "Uploads"}
 #: Lines of one list (rooms, sessions, files): a section's text holds 3000 characters, a line up to ~150.
 MAX_LINES = 15
 #: Slack's limit of blocks in a message.
@@ -189,7 +186,7 @@ def mirrorace_part(uploads: Sequence[Upload], status: Mapping[str, FileInfo] | N
 
 
 def title(d: Digest) -> str:
-    return f"{FAMILY_TITLES.get(d.family, d.family)} digest · {d.period.cadence}"
+    return f"{family_title(d.family)} digest · {d.period.cadence}"
 
 
 def digest_blocks(d: Digest) -> list[Block]:
@@ -228,59 +225,3 @@ def digest_text(d: Digest) -> Mrkdwn:
 def with_note(blocks: Sequence[Block], note: Mrkdwn) -> list[Block]:
     """A digest already posted, with a line added (the weekly chart could not follow it)."""
     return [*blocks, context(note)][:MAX_BLOCKS]
-
-
-# -- the weekly chart -----------------------------------------------------------------------------------------
-
-_SIZE = (900, 420)
-_MARGIN_LEFT, _MARGIN_RIGHT, _MARGIN_TOP, _MARGIN_BOTTOM = 56, 24, 64, 56
-_COLOURS = ((54, 123, 211), (236, 138, 46), (76, 170, 98), (196, 72, 96))
-_INK, _GRID, _MUTED = (29, 28, 29), (221, 221, 221), (97, 96, 97)
-
-
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    from PIL import ImageFont
-
-    return ImageFont.load_default(size=size)
-
-
-def sessions_chart(days: Sequence[date], series: Mapping[str, Sequence[int]], heading: str) -> bytes:
-    """A bar chart as PNG bytes: per day, one bar per vendor (`series[vendor][i]` is its count on `days[i]`)."""
-    # Pillow loads only where a chart is drawn (the scheduler, weekly): a web process never needs its memory.
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", _SIZE, "white")
-    draw = ImageDraw.Draw(image)
-    width, height = _SIZE
-    left, right, top, bottom = _MARGIN_LEFT, width - _MARGIN_RIGHT, _MARGIN_TOP, height - _MARGIN_BOTTOM
-    draw.text((left, 16), heading, fill=_INK, font=_font(18))
-    highest = max((count for counts in series.values() for count in counts), default=0)
-    # Whole-number gridlines, at most five of them, with the top one at or above the highest bar.
-    step = max(1, -(-highest // 5))
-    ceiling = max(step * 5 if highest > 5 else max(highest, 1), 1)
-    small = _font(12)
-    for value in range(0, ceiling + 1, step):
-        y = bottom - (bottom - top) * value / ceiling
-        draw.line((left, y, right, y), fill=_GRID)
-        draw.text((left - 8, y), str(value), fill=_MUTED, font=small, anchor="rm")
-    vendors = list(series)
-    slot = (right - left) / max(len(days), 1)
-    bar = slot * 0.7 / max(len(vendors), 1)
-    for i, day in enumerate(days):
-        x0 = left + slot * i + slot * 0.15
-        for v, vendor in enumerate(vendors):
-            count = series[vendor][i] if i < len(series[vendor]) else 0
-            if count:
-                y = bottom - (bottom - top) * count / ceiling
-                draw.rectangle((x0 + bar * v, y, x0 + bar * (v + 1) - 2, bottom), fill=_COLOURS[v % len(_COLOURS)])
-        draw.text((left + slot * (i + 0.5), bottom + 8), f"{day:%a %d}", fill=_INK, font=small, anchor="mt")
-    draw.line((left, bottom, right, bottom), fill=_INK)
-    legend_x = float(right)
-    for v, vendor in reversed(list(enumerate(vendors))):
-        label_width = draw.textlength(vendor, font=small)
-        legend_x -= label_width + 26
-        draw.rectangle((legend_x, 22, legend_x + 12, 34), fill=_COLOURS[v % len(_COLOURS)])
-        draw.text((legend_x + 16, 28), vendor, fill=_INK, font=small, anchor="lm")
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from handlers.blocks import (
+from handlers.core.blocks import (
     MAX_ROWS,
     Block,
     Mrkdwn,

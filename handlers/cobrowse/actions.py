@@ -1,4 +1,5 @@
-"""Submitted forms: `/cobrowse new` (the form itself is drawn in `cobrowse_views`)."""
+"""What `/cobrowse` cards and forms do: the End and Invite link buttons, and the `/cobrowse new` form submitted
+(the form itself is drawn in `views`)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ import json
 import shlex
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
-from slack_sdk.web.async_client import AsyncWebClient
-
-from handlers import cobrowse
-from handlers.cobrowse_views import NEW_SESSION_VIEW
-from handlers.context import Deps, Interaction
-from handlers.parsing import MAX_MINUTES, InputRules, ParseError, person_name, web_url
-from handlers.workspaces import request_team
-from services.vendors import CobrowseVendor
+from handlers.cobrowse import commands as cobrowse
+from handlers.cobrowse.commands import FAMILY
+from handlers.core import cards
+from handlers.core.blocks import Mrkdwn, code
+from handlers.core.bounds import MAX_MINUTES, InputRules, ParseError, person_name, web_url
+from handlers.core.interaction import Interaction
+from handlers.core.listeners import Submission
+from services import registry
+from services.cobrowsing import ACCESS, MINUTES
 
 
 def _values(view: dict[str, Any]) -> dict[str, str]:
@@ -48,14 +49,15 @@ def request_from_form(values: dict[str, str], rules: InputRules) -> tuple[cobrow
     minutes = int(raw_minutes) if raw_minutes.isascii() and raw_minutes.isdigit() and len(raw_minutes) <= 6 else None
     if "minutes" in values and (minutes is None or not 1 <= minutes <= MAX_MINUTES):
         errors["minutes"] = f"A whole number of minutes, from 1 to {MAX_MINUTES:,} (a week)."
-    vendor: CobrowseVendor = "samesurf" if values.get("provider") == "samesurf" else "mirrortab"
+    vendors = registry.family_vendors(FAMILY)
+    entry = next((v for v in vendors if v.key == values.get("provider")), vendors[0])
     request = cobrowse.NewSession(
-        vendor=vendor,
+        vendor=entry.key,
         urls=urls,
         name=values.get("name"),
-        # The MirrorTab-only fields are simply not used for SameSurf, rather than refused.
-        minutes=minutes if vendor == "mirrortab" else None,
-        access=values.get("access") if vendor == "mirrortab" else None,
+        # Fields of another vendor's options are simply not used, rather than refused.
+        minutes=minutes if MINUTES in entry.options else None,
+        access=values.get("access") if ACCESS in entry.options else None,
     )
     return request, errors
 
@@ -69,26 +71,28 @@ def as_command(request: cobrowse.NewSession) -> str:
     return " ".join([*parts, "--provider", request.vendor])
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.view(NEW_SESSION_VIEW)
-    async def on_submit(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-    ) -> None:
-        request, errors = request_from_form(_values(view), deps.input_rules)
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        await ack()
-        team_id = request_team(context)
-        if not await deps.first_delivery(team_id, body):
-            return
+def read_form(view: dict[str, Any], rules: InputRules) -> Submission:
+    """The submitted `/cobrowse new` form: its errors, or the session to start in the channel it came from."""
+    request, errors = request_from_form(_values(view), rules)
+    try:
         metadata = json.loads(view.get("private_metadata") or "{}")
-        ix = Interaction(
-            deps=deps,
-            client=client,
-            team_id=team_id,
-            user_id=str(body["user"]["id"]),
-            channel_id=str(metadata.get("channel_id", "")),
-            typed=as_command(request),
-        )
-        await ix.guarded(lambda: cobrowse.start_session(ix, request))
+    except ValueError:
+        metadata = {}
+    channel_id = str(metadata.get("channel_id", "")) if isinstance(metadata, dict) else ""
+
+    async def start(ix: Interaction) -> None:
+        await cobrowse.start_session(ix, request)
+
+    return Submission(start, as_command(request), channel_id, errors)
+
+
+async def end_card(ix: Interaction, value: str) -> None:
+    """The End button of a co-browsing card."""
+    await cards.end_clicked(ix, FAMILY, value)
+
+
+async def invite_link_for_clicker(ix: Interaction, room: str) -> None:
+    """The Invite link button: a new one-use follower invitation, named after the person who clicked."""
+    person = await ix.person()
+    invitation = await ix.deps.vendors.samesurf.create_invitation(room, usagelimit=1, usersname=person.name)
+    await ix.private(Mrkdwn(":link: Your one-use link to SameSurf room {}: {}").format(code(room), invitation.link))

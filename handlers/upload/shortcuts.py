@@ -1,8 +1,7 @@
-"""`/upload` and the "Mirror to MirrorAce" shortcut: files mirrored to MirrorAce.
+"""The "Mirror to MirrorAce" message shortcut (`mirror_file`): a message's files mirrored to MirrorAce.
 
-A URL is fetched by MirrorAce itself (remote upload). A message's files are downloaded from Slack with the bot
-token and streamed to MirrorAce as they arrive (in one request, or in chunks when larger than MirrorAce's chunk
-limit): never held whole, never written to disk. Each file's
+The files are downloaded from Slack with the bot token and streamed to MirrorAce as they arrive (in one request,
+or in chunks when larger than MirrorAce's chunk limit): never held whole, never written to disk. Each file's
 progress is a message in the message's thread, edited at most every 2 s and replaced by its card (or by why it
 failed); one file failing does not stop the others. A file's password never reaches the channel.
 """
@@ -18,20 +17,20 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import upload_views
-from handlers.blocks import Block, Mrkdwn
-from handlers.context import Interaction
-from handlers.digest import add_digest_subcommands
-from handlers.parsing import MAX_NAME, Family, Option, Parsed, ParseError
-from handlers.upload_views import FileFailure, Progress, UploadCard
+from handlers.core.blocks import Block, Mrkdwn
+from handlers.core.interaction import Interaction
+from handlers.upload import views as upload_views
+from handlers.upload.commands import record, upload_card
+from handlers.upload.views import FileFailure, Progress
 from services.clock import Clock
 from services.errors import VendorError
-from services.mirrorace import MirrorAce, SourceFailed, UploadedFile
-from services.store import NewUpload
+from services.mirrorace import MirrorAce
+from services.streams import SourceFailed
 
 log = logging.getLogger("cohost.upload")
 
-UPLOAD = Family("/upload", "file mirrors on MirrorAce")
+MIRROR_FILE = "mirror_file"
+
 #: DESIGN.md: long work shows progress in a message edited at most every 2 s.
 PROGRESS_EVERY_S = 2.0
 #: How much of a Slack download is read at a time (passed on as it is, or copied into the upload's chunk buffer).
@@ -42,72 +41,6 @@ DOWNLOAD_STALL_S = 60.0
 
 
 # -- /upload URL, /upload info -----------------------------------------------------------------------------------
-
-
-@UPLOAD.sub(
-    "URL",
-    Option("password", metavar="P"),
-    Option("mirrors", "list", metavar="1,2"),
-    summary="MirrorAce fetches the file at URL (http or https) and its card is posted here. "
-    "`--password` protects the download (it is never shown); `--mirrors` picks mirror ids.",
-)
-async def remote(ix: Interaction, p: Parsed) -> None:
-    url = p.arg("URL")  # a public http(s) URL of bounded length: the grammar's URL checked it
-    password = p.opt("password")
-    uploaded = await ix.deps.vendors.mirrorace.remote_upload(url, password=password, mirrors=p.opt("mirrors"))
-    # Where MirrorAce names no file, the URL names it (shortened: a name is at most MAX_NAME characters).
-    name = uploaded.name or (url if len(url) <= MAX_NAME else url[: MAX_NAME - 1] + "…")
-    await _record(ix, "url", uploaded, name, uploaded.size)
-    card = _card(ix, uploaded, name, uploaded.size, protected=bool(password), origin=url)
-    await ix.post_card(upload_views.upload_card_text(card), upload_views.upload_card_blocks(card))
-
-
-@UPLOAD.sub(
-    "info SLUG...",
-    summary="The status of MirrorAce files, for you alone (slugs separated by commas or spaces).",
-)
-async def info(ix: Interaction, p: Parsed) -> None:
-    slugs = [slug for token in p.arg("SLUG") for slug in token.split(",") if slug.strip()]
-    if not slugs:
-        raise ParseError("`info` needs at least one SLUG.", UPLOAD.find("info").usage())
-    infos = await ix.deps.vendors.mirrorace.file_info(slugs)
-    await ix.private(upload_views.info_text(infos), upload_views.info_blocks(infos))
-
-
-def _card(
-    ix: Interaction,
-    uploaded: UploadedFile,
-    name: str,
-    size: int | None,
-    *,
-    protected: bool = False,
-    origin: str | None = None,
-) -> UploadCard:
-    return UploadCard(
-        name=uploaded.name or name,
-        size=uploaded.size if uploaded.size is not None else size,
-        slug=uploaded.slug,
-        url=uploaded.url,
-        uploader_id=ix.user_id,
-        password_protected=protected,
-        origin=origin,
-    )
-
-
-async def _record(ix: Interaction, source: str, uploaded: UploadedFile, name: str, size: int | None) -> None:
-    await ix.deps.store.add_upload(
-        NewUpload(
-            team_id=ix.team_id,
-            channel_id=ix.channel_id,
-            user_id=ix.user_id,
-            source=source,
-            name=uploaded.name or name,
-            size=uploaded.size if uploaded.size is not None else size,
-            slug=uploaded.slug,
-            url=uploaded.url,
-            created_at=ix.deps.clock.now(),
-        )
-    )
 
 
 # -- the "Mirror to MirrorAce" shortcut ------------------------------------------------------------------------
@@ -260,12 +193,9 @@ async def _mirror_one(
         reason = f"{exc}. Run “Mirror to MirrorAce” on the message again."
         await progress.replace(upload_views.failed_text(name, str(exc)), upload_views.failed_blocks(name, reason))
         return FileFailure(name, reason)
-    await _record(ix, "slack", uploaded, name, size)
-    card = _card(ix, uploaded, name, size, origin="a message in this thread")
+    await record(ix, "slack", uploaded, name, size)
+    card = upload_card(ix, uploaded, name, size, origin="a message in this thread")
     text, blocks_ = upload_views.upload_card_text(card), upload_views.upload_card_blocks(card)
     if not await progress.replace(text, blocks_):
         await ix.private(text, blocks_)  # the bot could not post in the thread: the card goes to the caller
     return None
-
-
-add_digest_subcommands(UPLOAD, "upload")
