@@ -157,22 +157,25 @@ class Token:
     expire: str = opt(Option("expire", metavar="1h"), default="1h")
 
 
-@MEETING.sub(
-    "token", Token, summary="A MiroTalk sign-in token for its host user, for you alone (`--presenter`: admins)."
-)
+@MEETING.sub("token", Token, summary="A MiroTalk sign-in token for its host user, for you alone (admins only).")
 async def token(ix: Interaction, a: Token) -> None:
-    presenter = a.presenter
-    if presenter and not await ix.is_admin():
-        await ix.private(Mrkdwn(":no_entry: A presenter token is for Cohost admins and workspace admins."))
+    # Every token signs in as the server's host user (a plain one too: it only lacks the presenter role), so it is
+    # as privileged as the host user's password: for admins alone.
+    if not await ix.is_admin():
+        await ix.private(
+            Mrkdwn(
+                ":no_entry: A MiroTalk token signs in as the server's host user, so it is for Cohost admins and "
+                "workspace admins. To join a meeting, `/meeting join ROOM` gives you your own link."
+            )
+        )
         return
-    expire = a.expire
-    jwt = await ix.deps.vendors.mirotalk.token(presenter=presenter, expire=expire)
-    kind = "presenter token" if presenter else "token"
+    jwt = await ix.deps.vendors.mirotalk.token(presenter=a.presenter, expire=a.expire)
+    kind = "presenter token" if a.presenter else "token"
     await ix.private(
         Mrkdwn(
             ":closed_lock_with_key: Your MiroTalk {} (it signs in as the server's host user), good for {} "
             "(keep it to yourself):\n{}"
-        ).format(kind, expire, code(jwt))
+        ).format(kind, a.expire, code(jwt))
     )
 
 

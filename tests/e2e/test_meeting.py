@@ -234,22 +234,27 @@ async def test_join_carries_every_option_and_presenter_links_follow_the_rule(bot
     assert bot.mirotalk.check_join(link_in(presenter)) == JOIN_OK
 
 
-async def test_tokens_go_to_the_caller_alone_and_presenter_tokens_to_admins(bot: Harness) -> None:
-    await meeting(bot, "token --expire 2h")
-    answer = await bot.private()
-    issued = bot.mirotalk.read_token(answer.split("`")[1])
+async def test_tokens_sign_in_as_the_host_user_so_they_go_to_admins_alone(bot: Harness) -> None:
+    await meeting(bot, "token --expire 2h")  # ann is no admin
+    refused = await bot.private()
+    assert "for Cohost admins and workspace admins" in refused and "/meeting join ROOM" in refused
+    await meeting(bot, "token --presenter", user=BOB)
+    assert "for Cohost admins" in await bot.private(2)
+    # Nothing was asked of the server for them (the body-less call is Cohost learning, at start, whether the
+    # server has its token endpoint switched on).
+    assert not [call for call in bot.mirotalk.calls_to("/api/v1/token") if call.body]
+    await meeting(bot, "token --expire 2h", user=ADA)
+    issued = bot.mirotalk.read_token((await bot.private(3)).split("`")[1])
     assert issued is not None and (issued.username, issued.password, issued.presenter) == (
         HOST_USER,
         HOST_PASSWORD,
         False,
     )
-    await meeting(bot, "token --presenter", user=BOB)
-    assert "for Cohost admins" in await bot.private(2)
     await meeting(bot, "token --presenter", user=ADA)
-    issued = bot.mirotalk.read_token((await bot.private(3)).split("`")[1])
+    issued = bot.mirotalk.read_token((await bot.private(4)).split("`")[1])
     assert issued is not None and issued.presenter is True
-    await meeting(bot, "token --expire soon")
-    assert "Expiry is a number and a unit" in await bot.private(4)
+    await meeting(bot, "token --expire soon", user=ADA)
+    assert "Expiry is a number and a unit" in await bot.private(5)
     assert not bot.slack.posted()
 
 
