@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services import markers
 from services.errors import VendorAuthError, VendorBadRequest, VendorError
 from services.http import VendorHttp
 
@@ -65,6 +66,13 @@ class Session(_Model):
     picture: str | None = None
     feature_flags: list[str] = Field(default_factory=list)
     participants: list[Participant] = Field(default_factory=list)
+    #: The marker Cohost put into the name when it created the session (`services.markers`), taken off the name.
+    marker: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unmark(cls, data: Any) -> Any:
+        return markers.lift(data, "session_name")
 
 
 @dataclass(frozen=True)
@@ -191,10 +199,13 @@ class Coviu:
         participants: list[NewParticipant] | None = None,
         picture: str | None = None,
         feature_flags: list[str] | None = None,
+        marker: str | None = None,
     ) -> Session:
+        """`marker`: put into the session's name, so the session can be told apart in the sessions list even if
+        this call's answer is never read."""
         body: dict[str, Any] = {"start_time": iso(start), "end_time": iso(end)}
-        if name:
-            body["session_name"] = name
+        if name or marker:
+            body["session_name"] = markers.mark(name or "", marker).strip()
         if participants:
             body["participants"] = [p.body() for p in participants]
         if picture:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from services import markers
 from services.clock import parse_vendor_time
 from services.errors import VendorBadRequest, VendorError
 from services.http import VendorHttp
@@ -24,6 +25,8 @@ class MirrorTabSession(BaseModel):
     go_url: str
     gocode: str | None = None
     kill_time: datetime | None = None
+    #: The marker Cohost put into the name when it created the session (`services.markers`), taken off the name.
+    marker: str | None = None
 
 
 def error_text(body: Any) -> str | None:
@@ -42,9 +45,12 @@ def _removed(value: object) -> bool:
 
 
 def _session(session_id: str, data: dict[str, Any]) -> MirrorTabSession:
+    raw_name = data.get("session_name")
+    name, marker = markers.split(raw_name if isinstance(raw_name, str) else None)
     return MirrorTabSession(
         session_id=session_id,
-        session_name=data.get("session_name"),
+        session_name=name,
+        marker=marker,
         go_url=str(data.get("go_url", "")),
         gocode=data.get("gocode") or None,
         kill_time=parse_vendor_time(data.get("kill_time_UTC", data.get("kill_time"))),
@@ -65,10 +71,13 @@ class MirrorTab:
         permissions: Permissions = DEFAULT_PERMISSIONS,
         duration_min: int = DEFAULT_DURATION_MIN,
         urls: list[str] | None = None,
+        marker: str | None = None,
     ) -> MirrorTabSession:
+        """`marker`: put into the session's name, so the session can be told apart in `list_sessions` even if
+        this call's answer is never read."""
         body: dict[str, Any] = {"api_key": self._api_key, "permissions": permissions, "duration_min": duration_min}
-        if name:
-            body["session_name"] = name
+        if name or marker:
+            body["session_name"] = markers.mark(name or "", marker).strip()
         if urls:
             body["urls"] = urls
         resp = await self._http.call("POST", "new_session", json_body=body)

@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any
 
 import jwt
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from services import markers
 from services.errors import (
     VendorAuthError,
     VendorBadRequest,
@@ -109,12 +110,23 @@ class Room(_Model):
     privateinvitation: str | None = None
 
 
-class RunningRoom(_Model):
+class _Titled(_Model):
+    """A room as SameSurf lists it: the marker Cohost put into its title (`services.markers`) taken off."""
+
+    title: str | None = None
+    marker: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unmark(cls, data: Any) -> Any:
+        return markers.lift(data, "title")
+
+
+class RunningRoom(_Titled):
     room: str
     starttime: datetime | None = None
     publicinvitation: str | None = None
     privateinvitation: str | None = None
-    title: str | None = None
 
 
 class Invitation(_Model):
@@ -135,9 +147,8 @@ class Overview(_Model):
     averageduration_thismonth: float = 0
 
 
-class AnalyticsRoom(_Model):
+class AnalyticsRoom(_Titled):
     room: str
-    title: str | None = None
     date: datetime | None = None
     duration: int = 0
     screenrecordings: int = 0
@@ -167,8 +178,7 @@ class RoomUser(_Model):
     country: str | None = None
 
 
-class RoomAnalytics(_Model):
-    title: str | None = None
+class RoomAnalytics(_Titled):
     events: list[RoomEvent] = Field(default_factory=list)
     users: list[RoomUser] = Field(default_factory=list)
 
@@ -235,12 +245,15 @@ class SameSurf:
         session: SessionData | None = None,
         disabledfeatures: list[str] | None = None,
         schedule: Schedule | None = None,
+        marker: str | None = None,
     ) -> Room:
+        """`marker`: put into the room's title, so the room can be told apart in `runningrooms` even if this
+        call's answer is never read."""
         body: dict[str, Any] = {}
         if starturl:
             body["starturl"] = starturl
-        if title:
-            body["title"] = title
+        if title or marker:
+            body["title"] = markers.mark(title or "", marker).strip()
         if bookmarks:
             body["bookmarks"] = _dumps(list(bookmarks))
         if session is not None and (session.cookies or session.storage):
