@@ -1,0 +1,362 @@
+"""Durable intake: every command is recorded before Slack gets its acknowledgement, and its outcome after.
+
+A record says who typed what where (team, user, channel, the text, its `response_url`, when), the marker that
+lets Cohost recognise the session it asks a vendor for (`services.markers`), the vendor's id for it as soon as
+the vendor answers, and in the end how it went (`Outcome`). Its key is the request's once-only key: a
+redelivered command finds its record and acts on nothing.
+
+While a command is being handled, its record is leased to the process handling it (`owner`, `lease_until`);
+that process renews the leases of all its open records every few seconds (`renew`). A record whose lease ran
+out belongs to a process that died: another one claims it (`claim_orphans`) and finishes it. The lease is longer
+than any vendor call (VENDOR_TIMEOUT_S) plus the renewal period, so when an orphan is claimed, the dead process's
+last vendor call is over and the vendor's list shows whatever it created.
+
+Writes are group-committed (`services.batching`): a burst of commands costs a few transactions, which keeps
+recording before the acknowledgement cheap. On SQLite each transaction runs whole on a thread and connection of
+its own (`_Transactions`). In WAL mode a committed record survives the process being killed (synchronous=NORMAL
+loses nothing but to a power cut).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    make_url,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from services import markers
+from services.batching import GroupCommit
+from services.store import Base, Store, UtcDateTime
+from services.store import _sqlite_pragmas as sqlite_pragmas
+
+T = TypeVar("T")
+
+#: On SQLite, how soon a transaction that found the database locked (the store's connection mid-write) tries
+#: again, and for how long at most.
+_LOCKED_RETRY_S = 0.001
+_LOCKED_GIVE_UP_S = 30.0
+
+#: How long a key, a Slack id, a vendor name or id may be in the store (the columns' sizes).
+_KEY, _ID, _VENDOR, _VENDOR_ID, _COMMAND = 200, 32, 16, 200, 32
+
+
+class Outcome(enum.StrEnum):
+    #: Its session's card is posted (or was sent to the person, where the bot may not post).
+    CARDED = "carded"
+    #: It failed, and the person was told why, privately.
+    ANSWERED = "answered"
+    #: It did what it does and there was nothing to card (a list, an end, a form opened).
+    DONE = "done"
+    #: Found after a crash, its session could not be carded, so it was ended at the vendor (the person told).
+    ENDED = "ended"
+
+
+class IntakeRecord(Base):
+    __tablename__ = "intakes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: The request's once-only key (`handlers.once.request_key`).
+    key: Mapped[str] = mapped_column(String(_KEY), unique=True)
+    marker: Mapped[str] = mapped_column(String(markers.LENGTH))
+    team_id: Mapped[str] = mapped_column(String(_ID))
+    user_id: Mapped[str] = mapped_column(String(_ID))
+    channel_id: Mapped[str] = mapped_column(String(_ID))
+    command: Mapped[str] = mapped_column(String(_COMMAND))
+    #: What was typed after the command, as Slack sent it.
+    text: Mapped[str] = mapped_column(Text)
+    response_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    #: The process handling it; a new one claims it when the lease has run out.
+    owner: Mapped[str | None] = mapped_column(String(_ID), nullable=True)
+    #: Set while the command is open; None once its outcome is recorded.
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
+    #: How often a process has tried to finish it after a crash.
+    recoveries: Mapped[int] = mapped_column(Integer, default=0)
+    vendor: Mapped[str | None] = mapped_column(String(_VENDOR), nullable=True)
+    vendor_id: Mapped[str | None] = mapped_column(String(_VENDOR_ID), nullable=True)
+    card_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    @property
+    def typed(self) -> str:
+        return f"{self.command} {self.text}".strip()
+
+
+@dataclass(frozen=True)
+class Received:
+    """A command as it arrived, to record before it is acknowledged."""
+
+    key: str
+    team_id: str
+    user_id: str
+    channel_id: str
+    command: str
+    text: str
+    response_url: str | None
+    at: datetime
+
+
+@dataclass
+class Ticket:
+    """The handle of an open record, for the handler working on it."""
+
+    id: int
+    marker: str
+    #: The card its session got, once there is one.
+    card_id: int | None = None
+
+
+def _sqlite_pragmas_without_wait(dbapi_connection: Any, record: Any) -> None:
+    sqlite_pragmas(dbapi_connection, record)
+    # A locked database answers at once (`_Transactions` tries again a millisecond later): SQLite's own wait
+    # sleeps in steps of up to 100 ms, which would be the acknowledgement's delay whenever a card is being written.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.close()
+
+
+class _Transactions:
+    """Runs a transaction (a plain function of a connection) for the intake records.
+
+    On SQLite, on a thread with a connection of its own: the whole transaction is one hand-over between the event
+    loop and the thread, where aiosqlite makes one per statement (each waiting its turn in a loop busy with a burst
+    of requests: that, not SQLite, was most of an acknowledgement's time); and the store's one connection queues
+    every other write (cards, jobs) in order, behind which an acknowledgement must not wait, only behind the one
+    write under way. On PostgreSQL, on the store's pool.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._thread: ThreadPoolExecutor | None = None
+        if store.url.startswith("sqlite"):
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cohost-intake")
+            url = make_url(store.url).set(drivername="sqlite")
+            self._sqlite = create_engine(url, pool_size=1, max_overflow=0)
+            event.listen(self._sqlite, "connect", _sqlite_pragmas_without_wait)
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        if self._thread is None:
+            async with self._store.engine.begin() as conn:
+                return await conn.run_sync(work)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._on_sqlite, work)
+
+    def _on_sqlite(self, work: Callable[[Connection], T]) -> T:
+        deadline = time.monotonic() + _LOCKED_GIVE_UP_S
+        while True:
+            try:
+                with self._sqlite.begin() as conn:
+                    return work(conn)
+            except OperationalError as exc:
+                if "database is locked" not in str(exc.orig) or time.monotonic() > deadline:
+                    raise
+            time.sleep(_LOCKED_RETRY_S)
+
+    async def close(self) -> None:
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._sqlite.dispose)
+            self._thread.shutdown()
+
+
+def _clean(text: str) -> str:
+    # A value the database would refuse (PostgreSQL takes no NUL) must not fail the whole batch it is in.
+    return text.replace("\x00", "\ufffd")
+
+
+def _fits(text: str, size: int) -> str:
+    return _clean(text)[:size]
+
+
+@dataclass(frozen=True)
+class _Change:
+    intake_id: int
+    values: dict[str, Any]
+
+
+class Intakes:
+    """The intake records of one process: it owns (and renews the leases of) the ones it is handling."""
+
+    def __init__(self, store: Store, *, lease: timedelta) -> None:
+        self.lease = lease
+        self._postgresql = store.engine.dialect.name == "postgresql"
+        self._transactions = _Transactions(store)
+        #: This process, as the owner of records; random, so a restarted process never passes for its predecessor.
+        self.owner = secrets.token_hex(8)
+        # Statements built once (SQLAlchemy caches their compiled form) and run for every row of a batch: with
+        # the rows' values inlined, each batch's statement would be compiled afresh, at a cost that grows with it.
+        insert = postgresql_insert if self._postgresql else sqlite_insert
+        self._insert_statement = (
+            insert(IntakeRecord)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(IntakeRecord.id, IntakeRecord.key)
+        )
+        self._updates: dict[tuple[str, ...], Any] = {}
+        self._received: GroupCommit[Received, Ticket | None] = GroupCommit(self._insert)
+        self._changes: GroupCommit[_Change, None] = GroupCommit(self._apply)
+
+    async def receive(self, received: Received) -> Ticket | None:
+        """Records a command; None when its key is already recorded (a redelivery, which must not act)."""
+        return await self._received.submit(received)
+
+    async def started(self, ticket: Ticket, vendor: str, vendor_id: str) -> None:
+        """The vendor answered with its id for the session: recorded at once, so a crash from here on leaves no
+        doubt about which session is the command's."""
+        await self._changes.submit(
+            _Change(ticket.id, {"vendor": _fits(vendor, _VENDOR), "vendor_id": _fits(vendor_id, _VENDOR_ID)})
+        )
+
+    async def finish(self, intake_id: int, outcome: Outcome, *, at: datetime, card_id: int | None = None) -> None:
+        """The command's outcome; its record is closed (no lease, nobody will recover it)."""
+        values = {"outcome": outcome.value, "finished_at": at, "lease_until": None, "card_id": card_id}
+        await self._changes.submit(_Change(intake_id, values))
+
+    async def _insert(self, batch: list[Received]) -> list[Ticket | None]:
+        firsts: dict[str, dict[str, Any]] = {}
+        for item in batch:
+            key = _fits(item.key, _KEY)
+            firsts.setdefault(
+                key,
+                {
+                    "key": key,
+                    "marker": markers.new_marker(),
+                    "team_id": _fits(item.team_id, _ID),
+                    "user_id": _fits(item.user_id, _ID),
+                    "channel_id": _fits(item.channel_id, _ID),
+                    "command": _fits(item.command, _COMMAND),
+                    "text": _clean(item.text),
+                    "response_url": _clean(item.response_url) if item.response_url else None,
+                    "received_at": item.at,
+                    "owner": self.owner,
+                    "lease_until": item.at + self.lease,
+                    "recoveries": 0,
+                },
+            )
+        rows = list(firsts.values())
+
+        def insert(conn: Connection) -> dict[str, int]:
+            return {row.key: row.id for row in conn.execute(self._insert_statement, rows)}
+
+        inserted = await self._transactions.run(insert)
+        tickets: list[Ticket | None] = []
+        for item in batch:
+            key = _fits(item.key, _KEY)
+            # A key twice in one batch: only its first delivery gets the ticket.
+            intake_id = inserted.pop(key, None)
+            tickets.append(None if intake_id is None else Ticket(intake_id, firsts[key]["marker"]))
+        return tickets
+
+    async def _apply(self, batch: list[_Change]) -> list[None]:
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for change in batch:
+            by_columns.setdefault(tuple(sorted(change.values)), []).append(
+                {"intake_id": change.intake_id, **{f"new_{k}": v for k, v in change.values.items()}}
+            )
+
+        def apply(conn: Connection) -> None:
+            for columns, rows in by_columns.items():
+                conn.execute(self._update_statement(columns), rows)
+
+        await self._transactions.run(apply)
+        return [None] * len(batch)
+
+    def _update_statement(self, columns: tuple[str, ...]) -> Any:
+        if columns not in self._updates:
+            self._updates[columns] = (
+                update(IntakeRecord)
+                .where(IntakeRecord.id == bindparam("intake_id"))
+                .values({column: bindparam(f"new_{column}") for column in columns})
+            )
+        return self._updates[columns]
+
+    async def _execute(self, statement: Any) -> int:
+        """One statement in its own transaction; how many rows it touched."""
+        return await self._transactions.run(lambda conn: int(conn.execute(statement).rowcount))
+
+    # -- leases ---------------------------------------------------------------------------------------------------
+
+    async def renew(self, now: datetime) -> None:
+        """Keeps this process's open records its own for another lease."""
+        mine = (IntakeRecord.owner == self.owner, IntakeRecord.lease_until.is_not(None))
+        await self._execute(update(IntakeRecord).where(*mine).values(lease_until=now + self.lease))
+
+    def _not_mine(self) -> Any:
+        # Never this process's own: a command it is still handling must not be taken over by itself.
+        return or_(IntakeRecord.owner.is_(None), IntakeRecord.owner != self.owner)
+
+    async def claim_orphans(self, now: datetime, *, limit: int) -> list[IntakeRecord]:
+        """Open records whose process died (their lease ran out), oldest first, now this process's to finish. Of
+        several processes claiming at once, each record goes to one."""
+        orphaned = (IntakeRecord.lease_until.is_not(None), IntakeRecord.lease_until < now, self._not_mine())
+        chosen = select(IntakeRecord.id).where(*orphaned).order_by(IntakeRecord.received_at).limit(limit)
+        if self._postgresql:
+            chosen = chosen.with_for_update(skip_locked=True)
+        statement = (
+            update(IntakeRecord)
+            # The conditions again on the row itself: PostgreSQL re-checks them if another claimer got there first.
+            .where(IntakeRecord.id.in_(chosen), *orphaned)
+            .values(owner=self.owner, lease_until=now + self.lease, recoveries=IntakeRecord.recoveries + 1)
+            .returning(IntakeRecord)
+            .execution_options(synchronize_session=False)
+        )
+
+        def claim(conn: Connection) -> list[IntakeRecord]:
+            with Session(conn, expire_on_commit=False) as session:
+                return list(session.execute(statement).scalars().all())
+
+        return await self._transactions.run(claim)
+
+    async def next_orphan_due(self) -> datetime | None:
+        """When the soonest lease of another process's open record runs out (the next orphan, if it dies)."""
+        statement = select(func.min(IntakeRecord.lease_until)).where(
+            IntakeRecord.lease_until.is_not(None), self._not_mine()
+        )
+        due: datetime | None = await self._transactions.run(lambda conn: conn.execute(statement).scalar())
+        return due
+
+    async def release(self, intake_id: int, *, retry_at: datetime) -> None:
+        """A record that could not be finished now: any process (this one too) may try again from `retry_at`."""
+        mine = (IntakeRecord.id == intake_id, IntakeRecord.owner == self.owner)
+        await self._execute(update(IntakeRecord).where(*mine).values(owner=None, lease_until=retry_at))
+
+    # -- upkeep ---------------------------------------------------------------------------------------------------
+
+    async def get(self, intake_id: int) -> IntakeRecord | None:
+        def get(conn: Connection) -> IntakeRecord | None:
+            with Session(conn, expire_on_commit=False) as session:
+                return session.get(IntakeRecord, intake_id)
+
+        return await self._transactions.run(get)
+
+    async def prune(self, older_than: datetime) -> int:
+        """Forgets finished records received before `older_than` (their keys too: Slack redelivers within
+        minutes)."""
+        finished = (IntakeRecord.lease_until.is_(None), IntakeRecord.received_at < older_than)
+        return await self._execute(delete(IntakeRecord).where(*finished))
+
+    async def close(self) -> None:
+        await self._transactions.close()
