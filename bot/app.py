@@ -22,12 +22,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
-from bot.jobs import JobRuns, build_scheduler
+from bot.jobs import IntakeKeeper, JobRuns, build_scheduler, intake_lease
 from bot.settings import Settings
 from handlers.context import Deps
 from handlers.people import People
 from services.clock import Clock, SystemClock
 from services.http import HttpPool
+from services.intake import Intakes
 from services.store import Store
 from services.vendors import Vendors
 
@@ -64,22 +65,28 @@ class Runtime:
     scheduler: AsyncIOScheduler | None = None
     job_runs: JobRuns = field(default_factory=JobRuns)
     started: bool = field(default=False)
+    keeper: IntakeKeeper | None = None
 
     async def start(self) -> None:
         # Slack calls share the process's one HTTP session too (slack_sdk would otherwise open one per call).
         self.client.session = self.pool.session
         await self.store.migrate()
+        if self.keeper is not None:
+            self.keeper.start()
         if self.scheduler is not None:
             self.scheduler.start()
         self.started = True
 
     async def stop(self) -> None:
+        if self.keeper is not None:
+            await self.keeper.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()  # no new runs; those under way finish while the store and the pool are open
             await self.job_runs.settle(within_s=10)
             self.scheduler.shutdown(wait=False)
             await self.job_runs.settle(within_s=5)  # what was still running is cancelled: let it unwind
         await self.pool.close()
+        await self.deps.intakes.close()
         await self.store.close()
         self.started = False
 
@@ -117,6 +124,7 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
         clock=clock,
         people=People(client, settings.admins),
         client=client,
+        intakes=Intakes(store, lease=intake_lease(settings.VENDOR_TIMEOUT_S)),
         warning_lead=timedelta(minutes=settings.EXPIRY_WARNING_MINUTES),
     )
     handlers.register(bolt, deps)
@@ -125,6 +133,7 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
     runtime = Runtime(
         settings, role, clock, store, pool, vendors, client, bolt, web.Application(), deps, scheduler, runs
     )
+    runtime.keeper = IntakeKeeper(deps)  # in every role: see IntakeKeeper
     _routes(runtime)
     return runtime
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from handlers import digest, scheduled
+from handlers import digest, intake, scheduled
 from handlers.context import Deps
 
 log = logging.getLogger("cohost.jobs")
@@ -28,6 +28,65 @@ DUE_WORK_EVERY = timedelta(seconds=1)
 RECONCILE_EVERY = timedelta(minutes=3)
 #: How often subscriptions are checked for a digest due: a digest goes out within this of its time.
 DIGESTS_EVERY = timedelta(seconds=5)
+
+
+#: How often a process renews the leases of the commands it is handling (services/intake.py).
+INTAKE_RENEW_EVERY = timedelta(seconds=5)
+#: How often a process looks for commands a stopped process left, at the latest; sooner when a lease it has seen
+#: runs out sooner.
+INTAKE_RECOVER_EVERY = timedelta(minutes=1)
+
+
+def intake_lease(vendor_timeout_s: float) -> timedelta:
+    """Longer than any vendor call (VENDOR_TIMEOUT_S) plus two renewals: by the time another process may claim a
+    dead process's command, the dead process's last vendor call is over, and the vendor's list shows what it
+    created. With the default 15 s, a command left by a process that died is finished well within a minute."""
+    return timedelta(seconds=vendor_timeout_s) + 2 * INTAKE_RENEW_EVERY
+
+
+class IntakeKeeper:
+    """Keeps the leases of the commands this process is handling, and finishes those a stopped process left.
+
+    It runs in every role, not as a scheduler job: a web process must renew the leases of its own commands (or
+    another process would take them over), and a deployment of web processes alone, or whose scheduler is down,
+    still has a dead web process's commands finished within two minutes. Several processes looking at once is
+    safe: each orphaned command is claimed with a lease by one of them.
+    """
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._renew()), asyncio.create_task(self._recover())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _renew(self) -> None:
+        # Apart from recovery, which may take a while: a lease must never lapse while its command is under way.
+        while True:
+            await asyncio.sleep(INTAKE_RENEW_EVERY.total_seconds())
+            try:
+                await self.deps.intakes.renew(self.deps.clock.now())
+            except Exception as exc:
+                log.warning("could not renew the leases of commands under way (%s)", type(exc).__name__)
+
+    async def _recover(self) -> None:
+        while True:
+            wait = INTAKE_RECOVER_EVERY
+            try:
+                due = await intake.recover(self.deps)
+            except Exception:
+                log.exception("finishing the commands a stopped process left failed; trying again later")
+            else:
+                if due is not None:
+                    # Just after the soonest lease runs out: its process may have died with it.
+                    wait = min(wait, max(due - self.deps.clock.now(), timedelta(0)) + timedelta(seconds=1))
+            await asyncio.sleep(wait.total_seconds())
 
 
 class JobRuns:
@@ -65,7 +124,9 @@ def build_scheduler(deps: Deps, runs: JobRuns) -> AsyncIOScheduler:
 
     async def prune_request_keys() -> None:
         removed = await deps.store.prune_requests(deps.clock.now() - REQUEST_KEY_TTL)
-        log.info("pruned %d handled request keys", removed)
+        # A command's record is its once-only key: kept as long.
+        removed_commands = await deps.intakes.prune(deps.clock.now() - REQUEST_KEY_TTL)
+        log.info("pruned %d handled request keys and %d finished commands", removed, removed_commands)
 
     # Coroutine functions (`runs.track` makes one): APScheduler runs those on the loop, anything else in a thread.
     every: list[tuple[str, Callable[[], Awaitable[object]], timedelta]] = [

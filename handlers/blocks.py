@@ -232,6 +232,11 @@ def internal_error_text(typed: str | None) -> str:
     return ":warning: Something went wrong inside Cohost; the team has the details. Please try again." + _typed(typed)
 
 
+def with_command(text: str, typed: str | None) -> str:
+    """`text`, then the person's command as they typed it, so nothing they wrote is lost."""
+    return text + _typed(typed)
+
+
 def _typed(typed: str | None) -> str:
     return f"\nYour command, to try again:\n```{typed}```" if typed else ""
 

@@ -3,8 +3,9 @@ edited in place to say who ended it and after how long, with every button and th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers import blocks
@@ -20,6 +21,24 @@ ID_LABELS = {"mirrortab": "Session", "samesurf": "Room", "mirotalk": "Room", "co
 
 class AlreadyEnded(Exception):
     """Someone else ended (or is ending) the card's session first."""
+
+
+@dataclass(frozen=True)
+class Started:
+    """A session Cohost asked a vendor for, as the vendor lists it (told apart by the marker in its name): what a
+    process finishing a dead one's command needs to card it, or to end it where it cannot be carded."""
+
+    family: str
+    vendor: str
+    vendor_id: str
+    marker: str | None
+    #: The card, for the person who asked for the session (their user id).
+    card: Callable[[str], SessionCard]
+    #: Ends it at the vendor (given the time now); None where the vendor has no way to (SameSurf rooms end when
+    #: everyone leaves).
+    end: Callable[[datetime], Awaitable[None]] | None
+    #: What the person gets privately once the card is up (SameSurf's leader link), if anything.
+    then: Callable[[Interaction], Awaitable[None]] | None = None
 
 
 async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> Card:
@@ -39,6 +58,8 @@ async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> 
             join_url=view.join_url,
         )
     )
+    if ix.intake is not None:
+        ix.intake.card_id = card.id
     await ix.deps.store.plan_jobs(card.id, plan(card, ix.deps.warning_lead))
     ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
     if ts is not None:

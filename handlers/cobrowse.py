@@ -15,7 +15,8 @@ from handlers.parsing import Family, Option, Parsed, ParseError, web_url
 from handlers.when import parse_when
 from services import samesurf
 from services.errors import VendorBadRequest, VendorError
-from services.samesurf import Bookmark, Schedule
+from services.mirrortab import MirrorTabSession
+from services.samesurf import Bookmark, RunningRoom, Schedule
 from services.store import Card, CardState
 from services.vendors import DISPLAY_NAMES, CobrowseVendor, Vendors
 
@@ -101,36 +102,43 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
             permissions=request.access or "gocode",  # type: ignore[arg-type]
             duration_min=request.minutes or 45,
             urls=request.urls,
+            marker=ix.marker,
         )
-        view = SessionCard(
-            name=name,
-            vendor="MirrorTab",
-            id_label="Session",
-            vendor_id=session.session_id,
-            creator_id=ix.user_id,
-            join_url=session.go_url,
-            code=session.gocode,
-            expires_at=session.kill_time,
-            buttons=[
-                Button(
-                    END_ACTION,
-                    "End",
-                    value=session.session_id,
-                    style="danger",
-                    confirm="This ends the session for everyone in it.",
-                )
-            ],
-        )
-        await cards.post(ix, FAMILY, "mirrortab", view)
+        await ix.started("mirrortab", session.session_id)
+        await cards.post(ix, FAMILY, "mirrortab", _mirrortab_card(ix.user_id, name, session))
         return
     room = await ix.deps.vendors.samesurf.create_room(
         starturl=request.urls[0] if request.urls else None,
         title=name,
         bookmarks=_bookmarks(request.urls),
         disabledfeatures=request.disable,
+        marker=ix.marker,
     )
-    await cards.post(ix, FAMILY, "samesurf", _samesurf_card(ix, room.room, name, room.publicinvitation))
+    await ix.started("samesurf", room.room)
+    await cards.post(ix, FAMILY, "samesurf", _samesurf_card(ix.user_id, room.room, name, room.publicinvitation))
     await _send_leader_link(ix, room.room, room.privateinvitation)
+
+
+def _mirrortab_card(creator_id: str, name: str, session: MirrorTabSession) -> SessionCard:
+    return SessionCard(
+        name=name,
+        vendor="MirrorTab",
+        id_label="Session",
+        vendor_id=session.session_id,
+        creator_id=creator_id,
+        join_url=session.go_url,
+        code=session.gocode,
+        expires_at=session.kill_time,
+        buttons=[
+            Button(
+                END_ACTION,
+                "End",
+                value=session.session_id,
+                style="danger",
+                confirm="This ends the session for everyone in it.",
+            )
+        ],
+    )
 
 
 @COBROWSE.sub(
@@ -162,9 +170,11 @@ async def schedule(ix: Interaction, p: Parsed) -> None:
             invitees=invitees,
             invitemessage=p.opt("message"),
         ),
+        marker=ix.marker,
     )
+    await ix.started("samesurf", room.room)
     ends = starts + timedelta(minutes=minutes) if minutes else None
-    view = _samesurf_card(ix, room.room, name, room.publicinvitation, starts_at=starts, expires_at=ends)
+    view = _samesurf_card(ix.user_id, room.room, name, room.publicinvitation, starts_at=starts, expires_at=ends)
     await cards.post(ix, FAMILY, "samesurf", view)
     await _send_leader_link(ix, room.room, room.privateinvitation)
 
@@ -175,10 +185,10 @@ def _bookmarks(urls: list[str]) -> list[Bookmark]:
 
 
 def _samesurf_card(
-    ix: Interaction,
+    creator_id: str,
     room: str,
     name: str,
-    public_link: str,
+    public_link: str | None,
     *,
     starts_at: datetime | None = None,
     expires_at: datetime | None = None,
@@ -188,7 +198,7 @@ def _samesurf_card(
         vendor="SameSurf",
         id_label="Room",
         vendor_id=room,
-        creator_id=ix.user_id,
+        creator_id=creator_id,
         join_url=public_link,
         starts_at=starts_at,
         expires_at=expires_at,
@@ -203,6 +213,55 @@ async def _send_leader_link(ix: Interaction, room: str, link: str | None) -> Non
             f":key: Your leader link for SameSurf room `{room}` (it makes you the room's leader: keep it to "
             f"yourself): {link}"
         )
+
+
+# -- after a crash: the sessions Cohost started -------------------------------------------------------------------
+
+
+def starts_session(p: Parsed, vendors: Vendors) -> str | None:
+    """The vendor a command asks for a new session, if it does (to finish it after a crash)."""
+    if p.sub.name == "new" and (p.args["URL"] or p.opts):
+        vendor: CobrowseVendor = p.opt("provider") or vendors.default_cobrowse()
+        return vendor
+    return "samesurf" if p.sub.name == "schedule" else None
+
+
+async def _started_at_mirrortab(vendors: Vendors, since: datetime) -> list[cards.Started]:
+    mirrortab = vendors.mirrortab
+
+    def started(session: MirrorTabSession) -> cards.Started:
+        name = session.session_name or DEFAULT_NAME
+        return cards.Started(
+            FAMILY,
+            "mirrortab",
+            session.session_id,
+            session.marker,
+            card=lambda creator_id: _mirrortab_card(creator_id, name, session),
+            end=lambda _now: mirrortab.remove_session(session.session_id),
+        )
+
+    return [started(session) for session in await mirrortab.list_sessions() if session.marker]
+
+
+async def _started_at_samesurf(vendors: Vendors, since: datetime) -> list[cards.Started]:
+    def started(room: RunningRoom) -> cards.Started:
+        name = room.title or DEFAULT_NAME
+        return cards.Started(
+            FAMILY,
+            "samesurf",
+            room.room,
+            room.marker,
+            card=lambda creator_id: _samesurf_card(creator_id, room.room, name, room.publicinvitation),
+            end=None,
+            then=lambda ix: _send_leader_link(ix, room.room, room.privateinvitation),
+        )
+
+    rooms = await vendors.samesurf.all_running_rooms()
+    return [started(room) for room in rooms if room.marker]
+
+
+#: Each vendor's live sessions that carry a Cohost marker (services/markers.py), by vendor.
+STARTED_AT = {"mirrortab": _started_at_mirrortab, "samesurf": _started_at_samesurf}
 
 
 # -- ending ----------------------------------------------------------------------------------------------------

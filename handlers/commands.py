@@ -1,7 +1,9 @@
 """Slash commands: one listener per family, reading that family's grammar table.
 
-Parsing happens before the acknowledgement, so a typo is answered in the ack itself (usage line included);
-everything slower runs after `ack()`, well inside Slack's 3 s.
+Parsing happens before the acknowledgement, so a typo is answered in the ack itself (usage line included). A
+command that will act is recorded before it is acknowledged (handlers/intake.py: acknowledged means recorded,
+and a redelivery finds its record and acts on nothing); everything slower runs after `ack()`, well inside
+Slack's 3 s.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import blocks
+from handlers import blocks, intake
 from handlers.cobrowse import COBROWSE
 from handlers.context import Deps, Interaction
 from handlers.meeting import MEETING
@@ -41,19 +43,36 @@ def _listener(family: Family, deps: Deps) -> Any:
         if parsed is None:
             await ack(text=family.help_text())
             return
+        team_id, user_id = str(command.get("team_id", "")), str(command["user_id"])
+        channel_id = str(command["channel_id"])
+        try:
+            ticket = await intake.receive(
+                deps,
+                command,
+                team_id=team_id,
+                user_id=user_id,
+                channel_id=channel_id,
+                command=family.command,
+                text=text,
+                response_url=command.get("response_url"),
+            )
+        except intake.IntakeUnavailable:
+            await ack(text=intake.unavailable_text(typed))
+            return
         await ack()
-        if not await deps.first_delivery(command):
+        if ticket is None:  # a redelivery of a command already taken
             return
         ix = Interaction(
             deps=deps,
             client=client,
-            team_id=str(command.get("team_id", "")),
-            user_id=str(command["user_id"]),
-            channel_id=str(command["channel_id"]),
+            team_id=team_id,
+            user_id=user_id,
+            channel_id=channel_id,
             respond=respond,
             typed=typed,
             trigger_id=command.get("trigger_id"),
+            intake=ticket,
         )
-        await ix.guarded(lambda: parsed.sub.handler(ix, parsed), help_hint=help_hint)
+        await intake.run(ix, lambda: parsed.sub.handler(ix, parsed), help_hint=help_hint)
 
     return on_command

@@ -23,6 +23,7 @@ from handlers.people import People
 from handlers.when import zone
 from services.clock import Clock
 from services.errors import InvalidInput, VendorError
+from services.intake import Intakes, Ticket
 from services.store import Store
 from services.vendors import Vendors
 
@@ -40,6 +41,8 @@ class Deps:
     people: People
     #: The Web API client, for work no request started (scheduled warnings, reminders, digests).
     client: AsyncWebClient
+    #: Commands recorded before they are acknowledged, and finished after (services/intake.py).
+    intakes: Intakes
     #: `EXPIRY_WARNING_MINUTES`: how long before an expiry or a scheduled start people hear of it.
     warning_lead: timedelta = timedelta(minutes=5)
 
@@ -61,6 +64,19 @@ class Interaction:
     trigger_id: str | None = None
     #: The message a button was clicked on.
     message_ts: str | None = None
+    #: The command's intake record, while it is being handled (None for clicks, and after a crash).
+    intake: Ticket | None = None
+
+    @property
+    def marker(self) -> str | None:
+        """What to put into the name of a session asked for now, so it is recognisable at its vendor after a
+        crash (services/markers.py)."""
+        return self.intake.marker if self.intake is not None else None
+
+    async def started(self, vendor: str, vendor_id: str) -> None:
+        """The vendor created the session: its id is recorded before anything else happens."""
+        if self.intake is not None:
+            await self.deps.intakes.started(self.intake, vendor, vendor_id)
 
     async def private(self, text: str, blocks_: list[blocks.Block] | None = None) -> None:
         if self.respond is not None:
@@ -106,10 +122,12 @@ class Interaction:
     async def tz(self, override: str | None = None) -> ZoneInfo:
         return zone(override) if override else zone((await self.deps.people.get(self.user_id)).tz)
 
-    async def guarded(self, work: Callable[[], Awaitable[Any]], *, help_hint: str = "") -> None:
-        """Runs `work`; any failure becomes a private answer to the person, never a silent stop."""
+    async def guarded(self, work: Callable[[], Awaitable[Any]], *, help_hint: str = "") -> bool:
+        """Runs `work`; any failure becomes a private answer to the person, never a silent stop. True when the
+        work ran to its end, False when a failure was answered."""
         try:
             await work()
+            return True
         except ParseError as exc:
             await self.private(blocks.usage_error_text(exc.message, exc.usage, self.typed, help_hint))
         except InvalidInput as exc:
@@ -123,3 +141,4 @@ class Interaction:
         except Exception:
             log.exception("handler failed")
             await self.private(blocks.internal_error_text(self.typed))
+        return False

@@ -19,7 +19,7 @@ from handlers.digest import add_digest_subcommands
 from handlers.meeting_views import DEFAULT_NAME
 from handlers.parsing import Family, Option, Parsed, ParseError, web_url
 from handlers.when import parse_when
-from services.coviu import NewParticipant, Participant, Role
+from services.coviu import NewParticipant, Participant, Role, Session
 from services.errors import VendorError, VendorNotFound
 from services.mirotalk import JoinRequest, TokenRequest
 from services.store import Card, CardState
@@ -84,6 +84,9 @@ async def _new_mirotalk(
     ix: Interaction, room: str | None, name: str | None, minutes: int | None, invitees: list[str]
 ) -> None:
     room, link = await ix.deps.vendors.mirotalk.new_room(room)
+    # MiroTalk creates nothing until someone joins; the room is recorded all the same, so a crash after its card
+    # is posted is not mistaken for one before.
+    await ix.started("mirotalk", room)
     expires = ix.deps.clock.now() + timedelta(minutes=minutes) if minutes else None
     view = meeting_views.mirotalk_card(
         name=name or DEFAULT_NAME, room=room, link=link, creator_id=ix.user_id, expires_at=expires
@@ -101,7 +104,8 @@ async def _new_mirotalk(
 
 
 async def _new_coviu(ix: Interaction, name: str | None, start: datetime, end: datetime, invitees: list[str]) -> None:
-    session = await ix.deps.vendors.coviu.create_session(start=start, end=end, name=name)
+    session = await ix.deps.vendors.coviu.create_session(start=start, end=end, name=name, marker=ix.marker)
+    await ix.started("coviu", session.session_id)
     view = meeting_views.coviu_card(
         name=session.session_name or name or DEFAULT_NAME,
         session_id=session.session_id,
@@ -114,12 +118,70 @@ async def _new_coviu(ix: Interaction, name: str | None, start: datetime, end: da
     await _hand_out(
         ix,
         own=lambda: _coviu_link(ix, sid, ix.user_id, "host"),
-        own_text=f":key: Your host link for Coviu session `{sid}` (yours alone: do not share it)",
+        own_text=_coviu_host_link_text(sid),
         invitees=invitees,
         link_for=lambda user: _coviu_link(ix, sid, user, "guest"),
         invite_text=f"{blocks.mention(ix.user_id)} invited you to Coviu session `{sid}` "
         f"({blocks.date_token(session.start_time)}). Your own link (do not share it)",
     )
+
+
+def _coviu_host_link_text(session_id: str) -> str:
+    return f":key: Your host link for Coviu session `{session_id}` (yours alone: do not share it)"
+
+
+# -- after a crash: the sessions Cohost started -------------------------------------------------------------------
+
+
+def starts_session(p: Parsed, vendors: Vendors) -> str | None:
+    """The vendor a command asks for a new meeting, if it does (to finish it after a crash)."""
+    if p.sub.name == "new":
+        vendor: MeetingVendor = p.opt("provider") or vendors.default_meeting()
+        return vendor
+    return "coviu" if p.sub.name == "schedule" else None
+
+
+async def _started_at_coviu(vendors: Vendors, since: datetime) -> list[cards.Started]:
+    coviu = vendors.coviu
+
+    async def end(session_id: str, now: datetime) -> None:
+        current = await coviu.get_session(session_id)
+        if current.canceled_time or current.end_time <= now:
+            return
+        if current.start_time > now:
+            await coviu.cancel_session(session_id)
+        else:
+            await coviu.end_session(session_id, now)
+
+    async def host_link(ix: Interaction, session_id: str) -> None:
+        link = await _coviu_link(ix, session_id, ix.user_id, "host")
+        await ix.private(f"{_coviu_host_link_text(session_id)}: {link}")
+
+    def started(session: Session) -> cards.Started:
+        sid = session.session_id
+        return cards.Started(
+            FAMILY,
+            "coviu",
+            sid,
+            session.marker,
+            card=lambda creator_id: meeting_views.coviu_card(
+                name=session.session_name or DEFAULT_NAME,
+                session_id=sid,
+                creator_id=creator_id,
+                starts_at=session.start_time,
+                ends_at=session.end_time,
+            ),
+            end=lambda now: end(sid, now),
+            then=lambda ix: host_link(ix, sid),
+        )
+
+    # Cohost's sessions start after the command that asked for them (`new`: a minute after; `schedule`: later).
+    return [started(s) for s in await coviu.all_sessions(start_time=since) if s.marker and not s.canceled_time]
+
+
+#: Each vendor's live sessions that carry a Cohost marker (services/markers.py), by vendor. MiroTalk is not
+#: here: it creates nothing until someone joins, so a crash before the card leaves nothing behind.
+STARTED_AT = {"coviu": _started_at_coviu}
 
 
 @dataclass(frozen=True)

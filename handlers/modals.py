@@ -9,11 +9,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import cobrowse
+from handlers import cobrowse, intake
 from handlers.cobrowse_views import NEW_SESSION_VIEW
 from handlers.context import Deps, Interaction
 from handlers.parsing import ParseError, web_url
 from services.vendors import CobrowseVendor
+
+_UNAVAILABLE = "Cohost could not take this just now (its database did not answer). Please submit it again."
 
 
 def _values(view: dict[str, Any]) -> dict[str, str]:
@@ -68,16 +70,35 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        await ack()
-        if not await deps.first_delivery(body):
-            return
         metadata = json.loads(view.get("private_metadata") or "{}")
+        team_id, user_id = str((body.get("team") or {}).get("id", "")), str(body["user"]["id"])
+        channel_id = str(metadata.get("channel_id", ""))
+        typed = as_command(request)
+        try:
+            ticket = await intake.receive(
+                deps,
+                body,
+                team_id=team_id,
+                user_id=user_id,
+                channel_id=channel_id,
+                command=cobrowse.COBROWSE.command,
+                text=typed.removeprefix(cobrowse.COBROWSE.command).strip(),
+                response_url=None,
+            )
+        except intake.IntakeUnavailable:
+            # The form stays open with the reason, so nothing typed into it is lost.
+            await ack(response_action="errors", errors={"provider": _UNAVAILABLE})
+            return
+        await ack()
+        if ticket is None:  # a redelivery of a form already taken
+            return
         ix = Interaction(
             deps=deps,
             client=client,
-            team_id=str((body.get("team") or {}).get("id", "")),
-            user_id=str(body["user"]["id"]),
-            channel_id=str(metadata.get("channel_id", "")),
-            typed=as_command(request),
+            team_id=team_id,
+            user_id=user_id,
+            channel_id=channel_id,
+            typed=typed,
+            intake=ticket,
         )
-        await ix.guarded(lambda: cobrowse.start_session(ix, request))
+        await intake.run(ix, lambda: cobrowse.start_session(ix, request))

@@ -1,0 +1,350 @@
+"""Nothing acked is lost (DESIGN.md, "Trust and safety").
+
+A command is recorded before it is acknowledged (`receive`) and its outcome after (`run`). A process that dies
+mid-command leaves its record open; when the record's lease runs out, another process (or the next one to
+start) claims it and finishes it (`recover`): a session the vendor did create gets its card, or is ended where
+it cannot be carded; a command that did not complete is answered privately with what happened and the command
+as typed, through its `response_url` while Slack still takes it, else by direct message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from handlers import blocks, cards, cobrowse, meeting, once
+from handlers.context import Deps, Interaction
+from handlers.parsing import Family, Parsed, ParseError
+from services.errors import VendorError
+from services.intake import IntakeRecord, Outcome, Received, Ticket
+from services.store import CardState
+from services.vendors import DISPLAY_NAMES, Vendors
+
+log = logging.getLogger("cohost.intake")
+
+#: Slack takes posts to a `response_url` for 30 minutes (and five of them); later answers go by direct message.
+RESPONSE_URL_LIFETIME = timedelta(minutes=30)
+#: Records claimed per pass, and finished at once.
+RECOVER_BATCH = 200
+CONCURRENCY = 16
+#: A record that could not be finished (a vendor's list or Slack failing) is tried again after this, at most
+#: this many times; then the person is told what Cohost could not find out.
+RETRY_AFTER = timedelta(minutes=1)
+MAX_RECOVERIES = 5
+
+StartedAt = Callable[[Vendors, datetime], Awaitable[list[cards.Started]]]
+
+
+@dataclass(frozen=True)
+class _Starter:
+    """How a family's commands start sessions, and where Cohost finds the ones it started."""
+
+    family: Family
+    starts_session: Callable[[Parsed, Vendors], str | None]
+    started_at: Mapping[str, StartedAt]
+
+
+_STARTERS = {
+    cobrowse.COBROWSE.command: _Starter(cobrowse.COBROWSE, cobrowse.starts_session, cobrowse.STARTED_AT),
+    meeting.MEETING.command: _Starter(meeting.MEETING, meeting.starts_session, meeting.STARTED_AT),
+}
+#: The vendors whose lists show the sessions Cohost started (by marker), and how to read each.
+_LISTS = {vendor: started_at for starter in _STARTERS.values() for vendor, started_at in starter.started_at.items()}
+
+
+class IntakeUnavailable(Exception):
+    """The command could not be recorded, so it must not be acknowledged as taken."""
+
+
+# -- a command's life -----------------------------------------------------------------------------------------
+
+
+async def receive(
+    deps: Deps,
+    body: dict[str, Any],
+    *,
+    team_id: str,
+    user_id: str,
+    channel_id: str,
+    command: str,
+    text: str,
+    response_url: str | None,
+) -> Ticket | None:
+    """Records the command before it is acknowledged; None for a redelivery, which must act on nothing.
+
+    Raises `IntakeUnavailable` when the store does not take it: then the command is refused, not acknowledged
+    and dropped."""
+    received = Received(
+        key=once.request_key(body),
+        team_id=team_id,
+        user_id=user_id,
+        channel_id=channel_id,
+        command=command,
+        text=text,
+        response_url=response_url,
+        at=deps.clock.now(),
+    )
+    try:
+        return await deps.intakes.receive(received)
+    except Exception as exc:
+        log.warning("a command could not be recorded (%s): refused", type(exc).__name__)
+        raise IntakeUnavailable from exc
+
+
+def unavailable_text(typed: str) -> str:
+    return blocks.with_command(
+        ":warning: Cohost could not take your command just now (its database did not answer), so it did nothing. "
+        "Please try again in a moment.",
+        typed,
+    )
+
+
+async def run(ix: Interaction, work: Callable[[], Awaitable[Any]], *, help_hint: str = "") -> None:
+    """Does the command's work (every failure answered privately), then records how it went."""
+    ok = await ix.guarded(work, help_hint=help_hint)
+    ticket = ix.intake
+    if ticket is None:
+        return
+    outcome = Outcome.ANSWERED if not ok else Outcome.CARDED if ticket.card_id is not None else Outcome.DONE
+    try:
+        await ix.deps.intakes.finish(ticket.id, outcome, at=ix.deps.clock.now(), card_id=ticket.card_id)
+    except Exception as exc:
+        # Left open and leased to this process: the next process to start finds its card and closes it.
+        log.warning("the outcome of command %s could not be recorded (%s)", ticket.id, type(exc).__name__)
+
+
+# -- finishing what a dead process left ------------------------------------------------------------------------
+
+
+async def recover(deps: Deps) -> datetime | None:
+    """Claims the open records of processes that died and finishes each. Returns when the lease of another
+    process's open record runs out next (when to look again), or None when there is none."""
+    while True:
+        orphans = await deps.intakes.claim_orphans(deps.clock.now(), limit=RECOVER_BATCH)
+        if orphans:
+            log.info("finishing %d commands a stopped process left", len(orphans))
+            await _finish_all(deps, orphans)
+        if len(orphans) < RECOVER_BATCH:
+            return await deps.intakes.next_orphan_due()
+
+
+@dataclass
+class _Listings:
+    """What each vendor lists as started by Cohost, by id and by marker; the vendors whose list failed."""
+
+    by_id: dict[tuple[str, str], cards.Started]
+    by_marker: dict[str, cards.Started]
+    failed: dict[str, VendorError]
+
+
+def _starting_vendor(record: IntakeRecord, vendors: Vendors) -> str | None:
+    starter = _STARTERS.get(record.command)
+    if starter is None:
+        return None
+    try:
+        parsed = starter.family.parse(record.text)
+        return starter.starts_session(parsed, vendors) if parsed is not None else None
+    except (ParseError, VendorError, LookupError):
+        return None  # not (or no longer) a command that starts anything
+
+
+async def _listings(deps: Deps, wanted: set[str], since: datetime) -> _Listings:
+    listings = _Listings({}, {}, {})
+    # A vendor that is off created nothing: there is nothing to look for.
+    for vendor in sorted(v for v in wanted & set(_LISTS) if not deps.vendors.config.missing(v)):
+        try:
+            found = await _LISTS[vendor](deps.vendors, since)
+        except VendorError as exc:
+            listings.failed[vendor] = exc
+            continue
+        for started in found:
+            listings.by_id[(started.vendor, started.vendor_id)] = started
+            if started.marker:
+                listings.by_marker[started.marker] = started
+    return listings
+
+
+async def _finish_all(deps: Deps, records: list[IntakeRecord]) -> None:
+    starting = {record.id: _starting_vendor(record, deps.vendors) for record in records}
+    wanted = {vendor for vendor in starting.values() if vendor} | {r.vendor for r in records if r.vendor}
+    listings = await _listings(deps, wanted, min(record.received_at for record in records))
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(record: IntakeRecord) -> None:
+        async with gate:
+            try:
+                await _finish(deps, record, record.vendor or starting[record.id], listings)
+            except Exception:
+                log.exception("command %s a stopped process left could not be finished", record.id)
+                try:
+                    await _try_later(deps, record, _unfinished_text(record))
+                except Exception:
+                    # Freed all the same: a record this process holds and no longer works on would have its
+                    # lease renewed by it for as long as it runs.
+                    await deps.intakes.release(record.id, retry_at=deps.clock.now() + RETRY_AFTER)
+
+    await asyncio.gather(*(one(record) for record in records))
+
+
+async def _finish(deps: Deps, record: IntakeRecord, vendor: str | None, listings: _Listings) -> None:
+    ix = _interaction(deps, record)
+    card = await deps.store.find_card(record.vendor, record.vendor_id) if record.vendor and record.vendor_id else None
+    if card is not None and card.ts is not None:
+        await _close(deps, record, Outcome.CARDED, card.id)  # all but recorded as done: nothing to say
+        return
+    if vendor is None:
+        await _tell(ix, record, _unfinished_text(record))
+        await _close(deps, record, Outcome.ANSWERED)
+        return
+    if vendor in listings.failed:
+        await _try_later(deps, record, _unknown_text(record, vendor, listings.failed[vendor]))
+        return
+    started = (
+        listings.by_id.get((vendor, record.vendor_id)) if record.vendor_id else listings.by_marker.get(record.marker)
+    )
+    if started is None and card is not None:
+        # Recorded, perhaps posted, and not in a vendor's list Cohost can read (MiroTalk lists no empty rooms).
+        await _tell(ix, record, _card_in_doubt_text(record, card.vendor, card.vendor_id))
+        await _close(deps, record, Outcome.CARDED, card.id)
+        return
+    if started is None:
+        await _tell(ix, record, _not_started_text(record, vendor))
+        await _close(deps, record, Outcome.ANSWERED)
+        return
+    await _card(ix, record, started)
+
+
+async def _card(ix: Interaction, record: IntakeRecord, started: cards.Started) -> None:
+    """Cards a session the vendor did create (the dead process may have got as far as recording its card)."""
+    deps = ix.deps
+    card = await deps.store.find_card(started.vendor, started.vendor_id)
+    view = started.card(record.user_id)
+    if card is not None and card.ts is not None:
+        await _close(deps, record, Outcome.CARDED, card.id)
+        return
+    if card is not None:
+        # The dead process recorded the card and may or may not have posted it: posting again could show it
+        # twice, so the person gets it privately, with a word on why.
+        note = blocks.context(
+            ":information_source: Cohost restarted while posting this card. If it is not in the channel, here it "
+            "is, for you alone."
+        )
+        await _tell(ix, record, blocks.card_text(view), [*blocks.card_blocks(view), note])
+        await _close(deps, record, Outcome.CARDED, card.id)
+        return
+    try:
+        card = await cards.post(ix, started.family, started.vendor, view)
+    except SlackApiError as exc:
+        await _end_uncarded(ix, record, started, str(exc.response.get("error")))
+        return
+    if started.then is not None:
+        try:
+            await started.then(ix)
+        except (VendorError, SlackApiError) as exc:
+            log.info("after a recovered card: %s", type(exc).__name__)
+    await _close(deps, record, Outcome.CARDED, card.id)
+
+
+async def _end_uncarded(ix: Interaction, record: IntakeRecord, started: cards.Started, error: str) -> None:
+    """The card could not be posted: the session is ended (where the vendor can) so none is left without one."""
+    deps = ix.deps
+    card = await deps.store.find_card(started.vendor, started.vendor_id)
+    name = DISPLAY_NAMES.get(started.vendor, started.vendor)
+    if started.end is not None:
+        await started.end(deps.clock.now())
+        what = f"so Cohost ended it at {name}"
+    else:
+        what = f"and {name} has no way to end it: it ends when everyone has left"
+    if card is not None:
+        await cards.close_card(deps, card, CardState.ENDED, by=None)
+    text = (
+        f":warning: Cohost restarted while starting your {name} session `{started.vendor_id}`, then could not post "
+        f"its card ({error}), {what}."
+    )
+    await _tell(ix, record, blocks.with_command(text, record.typed))
+    await _close(deps, record, Outcome.ENDED, card.id if card is not None else None)
+
+
+async def _try_later(deps: Deps, record: IntakeRecord, giving_up: str) -> None:
+    """Leaves the record for another try in a while; after the last try, the person is told `giving_up`."""
+    if record.recoveries < MAX_RECOVERIES:
+        await deps.intakes.release(record.id, retry_at=deps.clock.now() + RETRY_AFTER)
+        return
+    await _tell(_interaction(deps, record), record, giving_up)
+    await _close(deps, record, Outcome.ANSWERED)
+
+
+def _interaction(deps: Deps, record: IntakeRecord) -> Interaction:
+    fresh = record.response_url and deps.clock.now() - record.received_at < RESPONSE_URL_LIFETIME
+    return Interaction(
+        deps=deps,
+        client=deps.client,
+        team_id=record.team_id,
+        user_id=record.user_id,
+        channel_id=record.channel_id,
+        respond=AsyncRespond(response_url=record.response_url) if fresh else None,
+        typed=record.typed,
+    )
+
+
+async def _tell(ix: Interaction, record: IntakeRecord, text: str, blocks_: list[blocks.Block] | None = None) -> None:
+    """Privately: through the command's `response_url` while Slack takes it, else by direct message."""
+    if ix.respond is not None:
+        await ix.private(text, blocks_)
+    else:
+        await ix.dm(record.user_id, text, blocks_)
+
+
+async def _close(deps: Deps, record: IntakeRecord, outcome: Outcome, card_id: int | None = None) -> None:
+    await deps.intakes.finish(record.id, outcome, at=deps.clock.now(), card_id=card_id)
+
+
+# -- what the person is told ---------------------------------------------------------------------------------------
+
+
+def _unfinished_text(record: IntakeRecord) -> str:
+    return blocks.with_command(
+        ":warning: Cohost restarted while it was handling your command and could not finish it; part of it may "
+        "have been done. Check before you run it again.",
+        record.typed,
+    )
+
+
+def _not_started_text(record: IntakeRecord, vendor: str) -> str:
+    name = DISPLAY_NAMES.get(vendor, vendor)
+    if record.vendor_id and vendor in _LISTS:
+        text = (
+            f":warning: Cohost restarted while starting your {name} session `{record.vendor_id}`; it is no longer "
+            f"live at {name}, so it got no card. Start a new one when you are ready."
+        )
+    else:
+        text = (
+            f":warning: Cohost restarted before your {name} session was started, and nothing was created at "
+            f"{name}. Run the command again when you are ready."
+        )
+    return blocks.with_command(text, record.typed)
+
+
+def _card_in_doubt_text(record: IntakeRecord, vendor: str, vendor_id: str) -> str:
+    name = DISPLAY_NAMES.get(vendor, vendor)
+    return blocks.with_command(
+        f":information_source: Cohost restarted while posting the card of your {name} session `{vendor_id}`. If it "
+        f"is not in the channel, `{record.command} list` shows the session.",
+        record.typed,
+    )
+
+
+def _unknown_text(record: IntakeRecord, vendor: str, error: VendorError) -> str:
+    name = DISPLAY_NAMES.get(vendor, vendor)
+    return blocks.with_command(
+        f":warning: Cohost restarted while starting your {name} session, and {name} could not tell whether it "
+        f"was created ({error.message}). Check the live sessions before you run it again.",
+        record.typed,
+    )
