@@ -58,14 +58,25 @@ async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> 
             join_url=view.join_url,
         )
     )
-    if ix.intake is not None:
-        ix.intake.card_id = card.id
     await ix.deps.store.plan_jobs(card.id, plan(card, ix.deps.warning_lead))
-    ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
-    if ts is not None:
-        await ix.deps.store.set_card_message(card.id, ts)
-        card.ts = ts
+    if ix.intake is not None:
+        # From here on the card may be in the channel before its ts is recorded: a crash in between leaves it in
+        # doubt, and the process finishing the command must not post it twice.
+        ix.intake.card_id = card.id
+        await ix.deps.intakes.posting(ix.intake, card.id)
+    await post_recorded(ix, card, view)
     return card
+
+
+async def post_recorded(ix: Interaction, card: Card, view: SessionCard) -> None:
+    """Posts a recorded card's message and records its ts."""
+    ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
+    if ts is None:
+        return
+    if ix.intake is not None:
+        await ix.deps.intakes.posted(ix.intake, ts)
+    await ix.deps.store.set_card_message(card.id, ts)
+    card.ts = ts
 
 
 async def may_manage(ix: Interaction, card: Card | None, *, what: str, listing: str) -> bool:

@@ -24,7 +24,7 @@ from handlers.context import Deps, Interaction
 from handlers.parsing import Family, Parsed, ParseError
 from services.errors import VendorError
 from services.intake import IntakeRecord, Outcome, Received, Ticket
-from services.store import CardState
+from services.store import Card, CardState
 from services.vendors import DISPLAY_NAMES, Vendors
 
 log = logging.getLogger("cohost.intake")
@@ -195,7 +195,7 @@ async def _finish_all(deps: Deps, records: list[IntakeRecord]) -> None:
 
 async def _finish(deps: Deps, record: IntakeRecord, vendor: str | None, listings: _Listings) -> None:
     ix = _interaction(deps, record)
-    card = await deps.store.find_card(record.vendor, record.vendor_id) if record.vendor and record.vendor_id else None
+    card = await _recorded_card(deps, record)
     if card is not None and card.ts is not None:
         await _close(deps, record, Outcome.CARDED, card.id)  # all but recorded as done: nothing to say
         return
@@ -218,20 +218,29 @@ async def _finish(deps: Deps, record: IntakeRecord, vendor: str | None, listings
         await _tell(ix, record, _not_started_text(record, vendor))
         await _close(deps, record, Outcome.ANSWERED)
         return
-    await _card(ix, record, started)
+    await _card(ix, record, started, card)
 
 
-async def _card(ix: Interaction, record: IntakeRecord, started: cards.Started) -> None:
-    """Cards a session the vendor did create (the dead process may have got as far as recording its card)."""
+async def _recorded_card(deps: Deps, record: IntakeRecord) -> Card | None:
+    """The card the dead process recorded for the command's session, if it got that far (a card comes only after
+    the vendor's id is recorded), with the ts of its message if it was posted."""
+    if not (record.vendor and record.vendor_id):
+        return None
+    card = await deps.store.find_card(record.vendor, record.vendor_id)
+    if card is not None and card.ts is None and record.card_ts is not None:
+        await deps.store.set_card_message(card.id, record.card_ts)  # posted: its ts was on its way to the store
+        card.ts = record.card_ts
+    return card
+
+
+async def _card(ix: Interaction, record: IntakeRecord, started: cards.Started, card: Card | None) -> None:
+    """Cards a session the vendor did create: the dead process may have got as far as recording its card
+    (`card`), and as far as posting it."""
     deps = ix.deps
-    card = await deps.store.find_card(started.vendor, started.vendor_id)
     view = started.card(record.user_id)
-    if card is not None and card.ts is not None:
-        await _close(deps, record, Outcome.CARDED, card.id)
-        return
-    if card is not None:
-        # The dead process recorded the card and may or may not have posted it: posting again could show it
-        # twice, so the person gets it privately, with a word on why.
+    if card is not None and record.card_id == card.id:
+        # The dead process was posting the card when it died: posting it again could show it twice, so the
+        # person gets it privately, with a word on why.
         note = blocks.context(
             ":information_source: Cohost restarted while posting this card. If it is not in the channel, here it "
             "is, for you alone."
@@ -240,7 +249,10 @@ async def _card(ix: Interaction, record: IntakeRecord, started: cards.Started) -
         await _close(deps, record, Outcome.CARDED, card.id)
         return
     try:
-        card = await cards.post(ix, started.family, started.vendor, view)
+        if card is None:
+            card = await cards.post(ix, started.family, started.vendor, view)
+        else:  # recorded, not yet posted
+            await cards.post_recorded(ix, card, view)
     except SlackApiError as exc:
         await _end_uncarded(ix, record, started, str(exc.response.get("error")))
         return

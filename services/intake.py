@@ -99,7 +99,9 @@ class IntakeRecord(Base):
     recoveries: Mapped[int] = mapped_column(Integer, default=0)
     vendor: Mapped[str | None] = mapped_column(String(_VENDOR), nullable=True)
     vendor_id: Mapped[str | None] = mapped_column(String(_VENDOR_ID), nullable=True)
+    #: The command's card, set just before its message is posted, and the message's ts once it is.
     card_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    card_ts: Mapped[str | None] = mapped_column(String(_ID), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
@@ -229,6 +231,16 @@ class Intakes:
         await self._changes.submit(
             _Change(ticket.id, {"vendor": _fits(vendor, _VENDOR), "vendor_id": _fits(vendor_id, _VENDOR_ID)})
         )
+
+    async def posting(self, ticket: Ticket, card_id: int) -> None:
+        """The command's card is recorded and about to be posted: from now on, whether it is in the channel is in
+        doubt until its outcome is recorded."""
+        await self._changes.submit(_Change(ticket.id, {"card_id": card_id}))
+
+    async def posted(self, ticket: Ticket, ts: str) -> None:
+        """The card's message is in the channel (recorded here at once: the store's own record of it may queue
+        behind other writes)."""
+        await self._changes.submit(_Change(ticket.id, {"card_ts": _fits(ts, _ID)}))
 
     async def finish(self, intake_id: int, outcome: Outcome, *, at: datetime, card_id: int | None = None) -> None:
         """The command's outcome; its record is closed (no lease, nobody will recover it)."""

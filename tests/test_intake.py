@@ -185,21 +185,50 @@ async def test_a_card_already_posted_is_left_as_it_is(bot: Harness, dead: DeadPr
     assert len(bot.slack.posted()) == 1 and not bot.slack.responses and len(bot.mirrortab.sessions) == 1
 
 
-async def test_a_card_recorded_but_perhaps_not_posted_goes_to_its_creator_privately_not_twice_to_the_channel(
+async def recorded_card(bot: Harness, dead: DeadProcess, ticket: Ticket, *, posting: bool) -> tuple[str, int]:
+    """The dead process got as far as recording the session's card, and perhaps as far as posting it."""
+    session = await bot.runtime.deps.vendors.mirrortab.new_session(name="Demo", marker=ticket.marker)
+    await dead.intakes.started(ticket, "mirrortab", session.session_id)
+    card = await bot.runtime.store.add_card(
+        NewCard(bot.slack.team_id, CHANNEL, "cobrowse", "mirrortab", session.session_id, "Demo", ANN, bot.clock.now())
+    )
+    if posting:
+        await dead.intakes.posting(ticket, card.id)
+    return session.session_id, card.id
+
+
+async def test_a_card_perhaps_posted_goes_to_its_creator_privately_not_twice_to_the_channel(
     bot: Harness, dead: DeadProcess
 ) -> None:
     ticket = await dead.took("new https://a.example --name Demo")
-    session = await bot.runtime.deps.vendors.mirrortab.new_session(name="Demo", marker=ticket.marker)
-    await dead.intakes.started(ticket, "mirrortab", session.session_id)
-    # It recorded the card and died around chat.postMessage: whether the card went up, nobody knows.
-    await bot.runtime.store.add_card(
-        NewCard(bot.slack.team_id, CHANNEL, "cobrowse", "mirrortab", session.session_id, "Demo", ANN, bot.clock.now())
-    )
+    session_id, _ = await recorded_card(bot, dead, ticket, posting=True)  # died around chat.postMessage
     await after_the_lease(bot)
-    answer = await bot.answer_with(session.session_id)
+    answer = await bot.answer_with(session_id)
     assert "If it is not in the channel, here it is" in answer
     assert not bot.slack.posted()
     assert (await record_of(bot, ticket)).outcome == Outcome.CARDED
+
+
+async def test_a_card_posted_whose_ts_did_not_reach_the_store_is_left_as_it_is(bot: Harness, dead: DeadProcess) -> None:
+    ticket = await dead.took("new https://a.example --name Demo")
+    _, card_id = await recorded_card(bot, dead, ticket, posting=True)
+    await dead.intakes.posted(ticket, "1700000000.000100")
+    await after_the_lease(bot)
+    stored = await bot.runtime.store.get_card(card_id)
+    assert stored is not None and stored.ts == "1700000000.000100"  # its End button finds its message
+    assert not bot.slack.posted() and not bot.slack.responses
+    assert (await record_of(bot, ticket)).outcome == Outcome.CARDED
+
+
+async def test_a_card_recorded_but_not_yet_posted_is_posted_once(bot: Harness, dead: DeadProcess) -> None:
+    ticket = await dead.took("new https://a.example --name Demo")
+    session_id, card_id = await recorded_card(bot, dead, ticket, posting=False)
+    await after_the_lease(bot)
+    posted = await bot.card()
+    assert session_id in said(posted) and not bot.slack.responses
+    stored = await bot.runtime.store.get_card(card_id)
+    assert stored is not None and stored.ts == posted["ts"]
+    assert len(await bot.runtime.store.active_cards()) == 1
 
 
 async def test_a_session_that_cannot_be_carded_is_ended_at_the_vendor(bot: Harness, dead: DeadProcess) -> None:

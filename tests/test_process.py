@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 import pytest
@@ -28,7 +29,21 @@ def bot_env(**values: str) -> dict[str, str]:
     return {**keep, "PYTHONPATH": str(ROOT), **values}
 
 
-async def run_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+def sandbox_env(slack: SlackStandIn, mirrortab: MirrorTabSim, database_url: str, **values: str) -> dict[str, str]:
+    """A bot process's settings for Slack and MirrorTab stand-ins on this machine."""
+    return bot_env(
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_SIGNING_SECRET=slack.signing_secret,
+        SLACK_API_URL=slack.url + "/api/",
+        DATABASE_URL=database_url,
+        MIRRORTAB_API_KEY=mirrortab.api_key,
+        MIRRORTAB_URL=mirrortab.url,
+        **values,
+    )
+
+
+async def run_bot(env: dict[str, str], cwd: Path, *, output: IO[bytes] | None = None) -> asyncio.subprocess.Process:
+    """`python -m bot`; its output piped back, or written to `output`."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -36,8 +51,8 @@ async def run_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
         cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stdout=output or asyncio.subprocess.PIPE,
+        stderr=output or asyncio.subprocess.PIPE,
     )
 
 

@@ -25,7 +25,7 @@ from sandbox.server import wait_until_healthy
 from sandbox.slack import SlackStandIn
 from tests.pg import PostgresServer
 from tests.prism import free_port
-from tests.test_process import bot_env
+from tests.test_process import sandbox_env
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The simulator's clock runs this far behind: `--minutes 1` expires in 3 s, `--minutes 2` warns in 3 s.
@@ -76,15 +76,7 @@ async def cluster(postgres: PostgresServer, tmp_path: Path) -> AsyncIterator[Clu
     slack, mirrortab = SlackStandIn(), MirrorTabSim(clock=lambda: time.time() - BEHIND_S)
     for sim in (slack, mirrortab):
         await sim.start()
-    env = bot_env(
-        SLACK_BOT_TOKEN=slack.bot_token,
-        SLACK_SIGNING_SECRET=slack.signing_secret,
-        SLACK_API_URL=slack.url + "/api/",
-        DATABASE_URL=postgres.create_database(),
-        MIRRORTAB_API_KEY=mirrortab.api_key,
-        MIRRORTAB_URL=mirrortab.url,
-        EXPIRY_WARNING_MINUTES="1",
-    )
+    env = sandbox_env(slack, mirrortab, postgres.create_database(), EXPIRY_WARNING_MINUTES="1")
     async with aiohttp.ClientSession() as http:
         world = Cluster(slack, mirrortab, env, http, tmp_path)
         yield world

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("vendor", sa.String(16), nullable=True),
         sa.Column("vendor_id", sa.String(200), nullable=True),
         sa.Column("card_id", sa.Integer(), nullable=True),
+        sa.Column("card_ts", sa.String(32), nullable=True),
         sa.Column("outcome", sa.String(16), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.UniqueConstraint("key", name="uq_intakes_key"),
