@@ -3,6 +3,7 @@ edited in place to say who ended it and after how long, with every button and th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -73,9 +74,10 @@ async def post_recorded(ix: Interaction, card: Card, view: SessionCard) -> None:
     ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
     if ts is None:
         return
+    recorded = [ix.deps.store.set_card_message(card.id, ts)]
     if ix.intake is not None:
-        await ix.deps.intakes.posted(ix.intake, ts)
-    await ix.deps.store.set_card_message(card.id, ts)
+        recorded.append(ix.deps.intakes.posted(ix.intake, ts))
+    await asyncio.gather(*recorded)
     card.ts = ts
 
 

@@ -12,9 +12,9 @@ than any vendor call (VENDOR_TIMEOUT_S) plus the renewal period, so when an orph
 last vendor call is over and the vendor's list shows whatever it created.
 
 Writes are group-committed (`services.batching`): a burst of commands costs a few transactions, which keeps
-recording before the acknowledgement cheap. On SQLite each transaction runs whole on a thread and connection of
-its own (`_Transactions`). In WAL mode a committed record survives the process being killed (synchronous=NORMAL
-loses nothing but to a power cut).
+recording before the acknowledgement cheap. On SQLite each transaction runs whole, on the event loop, on a
+connection of its own (`_Transactions`). In WAL mode a committed record survives the process being killed
+(synchronous=NORMAL loses nothing but to a power cut).
 """
 
 from __future__ import annotations
@@ -22,15 +22,14 @@ from __future__ import annotations
 import asyncio
 import enum
 import secrets
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
+    Engine,
     Integer,
     String,
     Text,
@@ -50,11 +49,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services import markers
-from services.batching import GroupCommit
+from services.batching import GroupCommit, LoopGroupCommit, TryAgain
 from services.store import Base, Store, UtcDateTime
 from services.store import _sqlite_pragmas as sqlite_pragmas
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 #: On SQLite, how soon a transaction that found the database locked (the store's connection mid-write) tries
 #: again, and for how long at most.
@@ -134,55 +135,76 @@ class Ticket:
     card_id: int | None = None
 
 
-def _sqlite_pragmas_without_wait(dbapi_connection: Any, record: Any) -> None:
+def _sqlite_pragmas_for_intake(dbapi_connection: Any, record: Any) -> None:
     sqlite_pragmas(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
     # A locked database answers at once (`_Transactions` tries again a millisecond later): SQLite's own wait
     # sleeps in steps of up to 100 ms, which would be the acknowledgement's delay whenever a card is being written.
-    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=0")
+    # The store's connection copies the log into the database now and then (a checkpoint, with an fsync): done
+    # by this one, at the end of a commit, it would hold up the acknowledgements waiting on that commit.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
 class _Transactions:
     """Runs a transaction (a plain function of a connection) for the intake records.
 
-    On SQLite, on a thread with a connection of its own: the whole transaction is one hand-over between the event
-    loop and the thread, where aiosqlite makes one per statement (each waiting its turn in a loop busy with a burst
-    of requests: that, not SQLite, was most of an acknowledgement's time); and the store's one connection queues
-    every other write (cards, jobs) in order, behind which an acknowledgement must not wait, only behind the one
-    write under way. On PostgreSQL, on the store's pool.
+    On SQLite, on the event loop itself, with a connection of its own (pysqlite): a transaction is a few hundred
+    microseconds of work (no fsync in WAL mode), where aiosqlite hands each statement to a thread and back, each
+    hand-over waiting for a turn of a loop busy with a burst of requests (that, not SQLite, was most of what
+    recording a command before its acknowledgement cost). The connection of its own keeps an acknowledgement
+    from queuing behind the store's writes (cards, jobs): it waits only for the one under way, trying again every
+    millisecond without holding up the loop. On PostgreSQL, on the store's pool.
     """
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._thread: ThreadPoolExecutor | None = None
+        self._sqlite: Engine | None = None
         if store.url.startswith("sqlite"):
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cohost-intake")
-            url = make_url(store.url).set(drivername="sqlite")
-            self._sqlite = create_engine(url, pool_size=1, max_overflow=0)
-            event.listen(self._sqlite, "connect", _sqlite_pragmas_without_wait)
+            self._sqlite = create_engine(make_url(store.url).set(drivername="sqlite"), pool_size=1, max_overflow=0)
+            event.listen(self._sqlite, "connect", _sqlite_pragmas_for_intake)
+
+    def group_commit(
+        self, work: Callable[[Connection, list[Item]], list[Result]]
+    ) -> GroupCommit[Item, Result] | LoopGroupCommit[Item, Result]:
+        """Batches of items, each written by `work` in one transaction (services/batching.py)."""
+        if self._sqlite is None:
+            return GroupCommit(lambda items: self.run(lambda conn: work(conn, items)))
+        return LoopGroupCommit(
+            lambda items: self._on_sqlite(lambda conn: work(conn, items)),
+            retry_s=_LOCKED_RETRY_S,
+            give_up_s=_LOCKED_GIVE_UP_S,
+        )
 
     async def run(self, work: Callable[[Connection], T]) -> T:
-        if self._thread is None:
+        """One transaction."""
+        if self._sqlite is None:
             async with self._store.engine.begin() as conn:
                 return await conn.run_sync(work)
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._on_sqlite, work)
-
-    def _on_sqlite(self, work: Callable[[Connection], T]) -> T:
-        deadline = time.monotonic() + _LOCKED_GIVE_UP_S
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _LOCKED_GIVE_UP_S
         while True:
             try:
-                with self._sqlite.begin() as conn:
-                    return work(conn)
-            except OperationalError as exc:
-                if "database is locked" not in str(exc.orig) or time.monotonic() > deadline:
+                return self._on_sqlite(work)
+            except TryAgain:
+                if loop.time() > deadline:
                     raise
-            time.sleep(_LOCKED_RETRY_S)
+            await asyncio.sleep(_LOCKED_RETRY_S)
+
+    def _on_sqlite(self, work: Callable[[Connection], T]) -> T:
+        assert self._sqlite is not None
+        try:
+            with self._sqlite.begin() as conn:
+                return work(conn)
+        except OperationalError as exc:
+            if "database is locked" in str(exc.orig):
+                raise TryAgain from exc
+            raise
 
     async def close(self) -> None:
-        if self._thread is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._sqlite.dispose)
-            self._thread.shutdown()
+        if self._sqlite is not None:
+            self._sqlite.dispose()
 
 
 def _clean(text: str) -> str:
@@ -218,8 +240,8 @@ class Intakes:
             .returning(IntakeRecord.id, IntakeRecord.key)
         )
         self._updates: dict[tuple[str, ...], Any] = {}
-        self._received: GroupCommit[Received, Ticket | None] = GroupCommit(self._insert)
-        self._changes: GroupCommit[_Change, None] = GroupCommit(self._apply)
+        self._received = self._transactions.group_commit(self._insert)
+        self._changes = self._transactions.group_commit(self._apply)
 
     async def receive(self, received: Received) -> Ticket | None:
         """Records a command; None when its key is already recorded (a redelivery, which must not act)."""
@@ -247,7 +269,7 @@ class Intakes:
         values = {"outcome": outcome.value, "finished_at": at, "lease_until": None, "card_id": card_id}
         await self._changes.submit(_Change(intake_id, values))
 
-    async def _insert(self, batch: list[Received]) -> list[Ticket | None]:
+    def _insert(self, conn: Connection, batch: list[Received]) -> list[Ticket | None]:
         firsts: dict[str, dict[str, Any]] = {}
         for item in batch:
             key = _fits(item.key, _KEY)
@@ -268,12 +290,7 @@ class Intakes:
                     "recoveries": 0,
                 },
             )
-        rows = list(firsts.values())
-
-        def insert(conn: Connection) -> dict[str, int]:
-            return {row.key: row.id for row in conn.execute(self._insert_statement, rows)}
-
-        inserted = await self._transactions.run(insert)
+        inserted = {row.key: row.id for row in conn.execute(self._insert_statement, list(firsts.values()))}
         tickets: list[Ticket | None] = []
         for item in batch:
             key = _fits(item.key, _KEY)
@@ -282,18 +299,14 @@ class Intakes:
             tickets.append(None if intake_id is None else Ticket(intake_id, firsts[key]["marker"]))
         return tickets
 
-    async def _apply(self, batch: list[_Change]) -> list[None]:
+    def _apply(self, conn: Connection, batch: list[_Change]) -> list[None]:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for change in batch:
             by_columns.setdefault(tuple(sorted(change.values)), []).append(
                 {"intake_id": change.intake_id, **{f"new_{k}": v for k, v in change.values.items()}}
             )
-
-        def apply(conn: Connection) -> None:
-            for columns, rows in by_columns.items():
-                conn.execute(self._update_statement(columns), rows)
-
-        await self._transactions.run(apply)
+        for columns, rows in by_columns.items():
+            conn.execute(self._update_statement(columns), rows)
         return [None] * len(batch)
 
     def _update_statement(self, columns: tuple[str, ...]) -> Any:
