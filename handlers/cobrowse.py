@@ -102,7 +102,7 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
             permissions=request.access or "gocode",  # type: ignore[arg-type]
             duration_min=request.minutes or 45,
             urls=request.urls,
-            marker=ix.marker,
+            marker=ix.marker_for("mirrortab"),
         )
         await ix.started("mirrortab", session.session_id)
         await cards.post(ix, FAMILY, "mirrortab", _mirrortab_card(ix.user_id, name, session))
@@ -112,7 +112,7 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
         title=name,
         bookmarks=_bookmarks(request.urls),
         disabledfeatures=request.disable,
-        marker=ix.marker,
+        marker=ix.marker_for("samesurf"),
     )
     await ix.started("samesurf", room.room)
     await cards.post(ix, FAMILY, "samesurf", _samesurf_card(ix.user_id, room.room, name, room.publicinvitation))
@@ -170,7 +170,7 @@ async def schedule(ix: Interaction, p: Parsed) -> None:
             invitees=invitees,
             invitemessage=p.opt("message"),
         ),
-        marker=ix.marker,
+        marker=ix.marker_for("samesurf"),
     )
     await ix.started("samesurf", room.room)
     ends = starts + timedelta(minutes=minutes) if minutes else None

@@ -67,11 +67,13 @@ class Interaction:
     #: The command's intake record, while it is being handled (None for clicks, and after a crash).
     intake: Ticket | None = None
 
-    @property
-    def marker(self) -> str | None:
-        """What to put into the name of a session asked for now, so it is recognisable at its vendor after a
-        crash (services/markers.py)."""
-        return self.intake.marker if self.intake is not None else None
+    def marker_for(self, vendor: str) -> str | None:
+        """What to put into the name of the session about to be asked of `vendor`, so it is recognisable there
+        after a crash or a lost answer (services/markers.py)."""
+        if self.intake is None:
+            return None
+        self.intake.asked = vendor
+        return self.intake.marker
 
     async def started(self, vendor: str, vendor_id: str) -> None:
         """The vendor created the session: its id is recorded before anything else happens."""
@@ -122,23 +124,27 @@ class Interaction:
     async def tz(self, override: str | None = None) -> ZoneInfo:
         return zone(override) if override else zone((await self.deps.people.get(self.user_id)).tz)
 
-    async def guarded(self, work: Callable[[], Awaitable[Any]], *, help_hint: str = "") -> bool:
-        """Runs `work`; any failure becomes a private answer to the person, never a silent stop. True when the
-        work ran to its end, False when a failure was answered."""
+    async def guarded(self, work: Callable[[], Awaitable[Any]], *, help_hint: str = "") -> Exception | None:
+        """Runs `work`; any failure becomes a private answer to the person, never a silent stop. Returns the
+        failure that was answered, None when the work ran to its end."""
         try:
             await work()
-            return True
+            return None
         except ParseError as exc:
             await self.private(blocks.usage_error_text(exc.message, exc.usage, self.typed, help_hint))
+            return exc
         except InvalidInput as exc:
             await self.private(blocks.usage_error_text(str(exc), None, self.typed, help_hint))
+            return exc
         except VendorError as exc:
             log.info("%s refused: %s (%s)", exc.vendor, type(exc).__name__, exc.status)
             await self.private(blocks.error_text(exc, self.typed))
+            return exc
         except SlackApiError as exc:
             log.warning("Slack API error: %s", exc.response.get("error"))
             await self.private(blocks.internal_error_text(self.typed))
-        except Exception:
+            return exc
+        except Exception as exc:
             log.exception("handler failed")
             await self.private(blocks.internal_error_text(self.typed))
-        return False
+            return exc

@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from handlers import blocks, cards, cobrowse, meeting, once
 from handlers.context import Deps, Interaction
 from handlers.parsing import Family, Parsed, ParseError
-from services.errors import VendorError
+from services.errors import VendorError, VendorUnavailable
 from services.intake import IntakeRecord, Outcome, Received, Ticket
 from services.store import Card, CardState
 from services.vendors import DISPLAY_NAMES, Vendors
@@ -108,13 +108,20 @@ def unavailable_text(typed: str) -> str:
 
 async def run(ix: Interaction, work: Callable[[], Awaitable[Any]], *, help_hint: str = "") -> None:
     """Does the command's work (every failure answered privately), then records how it went."""
-    ok = await ix.guarded(work, help_hint=help_hint)
+    failure = await ix.guarded(work, help_hint=help_hint)
     ticket = ix.intake
     if ticket is None:
         return
-    outcome = Outcome.ANSWERED if not ok else Outcome.CARDED if ticket.card_id is not None else Outcome.DONE
+    intakes, now = ix.deps.intakes, ix.deps.clock.now()
     try:
-        await ix.deps.intakes.finish(ticket.id, outcome, at=ix.deps.clock.now(), card_id=ticket.card_id)
+        made = ticket.vendor_id is not None or isinstance(failure, VendorUnavailable)
+        if failure is not None and ticket.asked is not None and ticket.card_id is None and made:
+            # The vendor made a session that got no card, or may have (its answer was lost): the record stays open
+            # for the session to be carded, or ended, once the vendor is surely done with the call.
+            await intakes.answered_unsure(ticket.id, at=now, check_at=now + intakes.lease)
+            return
+        outcome = Outcome.ANSWERED if failure else Outcome.CARDED if ticket.card_id is not None else Outcome.DONE
+        await intakes.finish(ticket.id, outcome, at=now, card_id=ticket.card_id)
     except Exception as exc:
         # Left open and leased to this process: the next process to start finds its card and closes it.
         log.warning("the outcome of command %s could not be recorded (%s)", ticket.id, type(exc).__name__)
@@ -195,16 +202,19 @@ async def _finish_all(deps: Deps, records: list[IntakeRecord]) -> None:
 
 async def _finish(deps: Deps, record: IntakeRecord, vendor: str | None, listings: _Listings) -> None:
     ix = _interaction(deps, record)
+    # Left open after a failure the person was told of (the vendor's answer was lost): only news is worth a word.
+    told = record.outcome == Outcome.ANSWERED
     card = await _recorded_card(deps, record)
     if card is not None and card.ts is not None:
         await _close(deps, record, Outcome.CARDED, card.id)  # all but recorded as done: nothing to say
         return
     if vendor is None:
-        await _tell(ix, record, _unfinished_text(record))
+        if not told:
+            await _tell(ix, record, _unfinished_text(record))
         await _close(deps, record, Outcome.ANSWERED)
         return
     if vendor in listings.failed:
-        await _try_later(deps, record, _unknown_text(record, vendor, listings.failed[vendor]))
+        await _try_later(deps, record, None if told else _unknown_text(record, vendor, listings.failed[vendor]))
         return
     started = (
         listings.by_id.get((vendor, record.vendor_id)) if record.vendor_id else listings.by_marker.get(record.marker)
@@ -215,10 +225,19 @@ async def _finish(deps: Deps, record: IntakeRecord, vendor: str | None, listings
         await _close(deps, record, Outcome.CARDED, card.id)
         return
     if started is None:
-        await _tell(ix, record, _not_started_text(record, vendor))
+        if not told:
+            await _tell(ix, record, _not_started_text(record, vendor))
         await _close(deps, record, Outcome.ANSWERED)
         return
     await _card(ix, record, started, card)
+    if told:
+        name = DISPLAY_NAMES.get(started.vendor, started.vendor)
+        await _tell(
+            ix,
+            record,
+            f":information_source: {name} did start your session `{started.vendor_id}` after all (its answer to "
+            "Cohost was lost on the way); its card is up now, so there is no need to run the command again.",
+        )
 
 
 async def _recorded_card(deps: Deps, record: IntakeRecord) -> Card | None:
@@ -284,12 +303,13 @@ async def _end_uncarded(ix: Interaction, record: IntakeRecord, started: cards.St
     await _close(deps, record, Outcome.ENDED, card.id if card is not None else None)
 
 
-async def _try_later(deps: Deps, record: IntakeRecord, giving_up: str) -> None:
+async def _try_later(deps: Deps, record: IntakeRecord, giving_up: str | None) -> None:
     """Leaves the record for another try in a while; after the last try, the person is told `giving_up`."""
     if record.recoveries < MAX_RECOVERIES:
         await deps.intakes.release(record.id, retry_at=deps.clock.now() + RETRY_AFTER)
         return
-    await _tell(_interaction(deps, record), record, giving_up)
+    if giving_up is not None:
+        await _tell(_interaction(deps, record), record, giving_up)
     await _close(deps, record, Outcome.ANSWERED)
 
 

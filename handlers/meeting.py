@@ -104,7 +104,7 @@ async def _new_mirotalk(
 
 
 async def _new_coviu(ix: Interaction, name: str | None, start: datetime, end: datetime, invitees: list[str]) -> None:
-    session = await ix.deps.vendors.coviu.create_session(start=start, end=end, name=name, marker=ix.marker)
+    session = await ix.deps.vendors.coviu.create_session(start=start, end=end, name=name, marker=ix.marker_for("coviu"))
     await ix.started("coviu", session.session_id)
     view = meeting_views.coviu_card(
         name=session.session_name or name or DEFAULT_NAME,

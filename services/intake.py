@@ -131,6 +131,9 @@ class Ticket:
 
     id: int
     marker: str
+    #: The vendor asked for a session (with the marker in its name), once one is, and its id for the session.
+    asked: str | None = None
+    vendor_id: str | None = None
     #: The card its session got, once there is one.
     card_id: int | None = None
 
@@ -250,6 +253,7 @@ class Intakes:
     async def started(self, ticket: Ticket, vendor: str, vendor_id: str) -> None:
         """The vendor answered with its id for the session: recorded at once, so a crash from here on leaves no
         doubt about which session is the command's."""
+        ticket.vendor_id = vendor_id
         await self._changes.submit(
             _Change(ticket.id, {"vendor": _fits(vendor, _VENDOR), "vendor_id": _fits(vendor_id, _VENDOR_ID)})
         )
@@ -267,6 +271,13 @@ class Intakes:
     async def finish(self, intake_id: int, outcome: Outcome, *, at: datetime, card_id: int | None = None) -> None:
         """The command's outcome; its record is closed (no lease, nobody will recover it)."""
         values = {"outcome": outcome.value, "finished_at": at, "lease_until": None, "card_id": card_id}
+        await self._changes.submit(_Change(intake_id, values))
+
+    async def answered_unsure(self, intake_id: int, *, at: datetime, check_at: datetime) -> None:
+        """The command failed and the person was told, but the vendor may have created its session all the same
+        (its answer was lost: a timeout, a dropped connection, a 5xx): the record stays open, for any process to
+        look for the session in the vendor's list from `check_at`, when the vendor is surely done with the call."""
+        values = {"outcome": Outcome.ANSWERED.value, "finished_at": at, "lease_until": check_at, "owner": None}
         await self._changes.submit(_Change(intake_id, values))
 
     def _insert(self, conn: Connection, batch: list[Received]) -> list[Ticket | None]:

@@ -311,6 +311,37 @@ async def test_a_mirotalk_meeting_left_before_its_card_is_said_not_to_exist(bot:
     assert "nothing was created at MiroTalk" in answer and "/meeting new standup" in answer
 
 
+# -- a vendor's lost answer ---------------------------------------------------------------------------------------
+
+
+async def test_a_session_made_after_all_when_the_answer_was_lost_gets_its_card(bot: Harness) -> None:
+    bot.mirrortab.faults.set_latency("/new_session", 3)  # past VENDOR_TIMEOUT_S: Cohost gives up
+    await bot.command("new https://a.example --name Demo")
+    assert "MirrorTab did not answer" in await bot.answer_with("Demo")
+    record = await finished(bot)
+    assert record.outcome == Outcome.ANSWERED and record.lease_until is not None  # to be looked at again
+    # ... but MirrorTab went on and made the session.
+    bot.mirrortab.faults.clear()
+    session = await bot.runtime.deps.vendors.mirrortab.new_session(name="Demo", marker=record.marker)
+    await after_the_lease(bot)
+    card = await bot.card()
+    assert session.session_id in said(card)
+    assert "after all" in await bot.answer_with("after all")
+    assert (await records(bot))[0].lease_until is None
+
+
+async def test_when_the_lost_answer_made_nothing_nothing_more_is_said(bot: Harness) -> None:
+    bot.mirrortab.faults.set_latency("/new_session", 3)
+    await bot.command("new https://a.example --name Demo")
+    await bot.answer_with("MirrorTab did not answer")
+    await finished(bot)
+    bot.mirrortab.faults.clear()
+    await after_the_lease(bot)
+    (record,) = await records(bot)
+    assert record.lease_until is None and record.outcome == Outcome.ANSWERED
+    assert len(bot.slack.responses) == 1 and not bot.slack.posted() and not bot.mirrortab.sessions
+
+
 # -- a live process's commands stay its own ---------------------------------------------------------------------
 
 
