@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -32,8 +32,8 @@ DIGESTS_EVERY = timedelta(seconds=5)
 
 #: How often a process renews the leases of the commands it is handling (services/intake.py).
 INTAKE_RENEW_EVERY = timedelta(seconds=5)
-#: How often a process looks for commands a stopped process left, at the latest; sooner when a lease it has seen
-#: runs out sooner.
+#: How often a process tries to finish commands a stopped process left, at the latest; sooner when it sees one
+#: past its lease.
 INTAKE_RECOVER_EVERY = timedelta(minutes=1)
 
 
@@ -77,16 +77,30 @@ class IntakeKeeper:
 
     async def _recover(self) -> None:
         while True:
-            wait = INTAKE_RECOVER_EVERY
+            due: datetime | None = None
             try:
                 due = await intake.recover(self.deps)
             except Exception:
                 log.exception("finishing the commands a stopped process left failed; trying again later")
-            else:
-                if due is not None:
-                    # Just after the soonest lease runs out: its process may have died with it.
-                    wait = min(wait, max(due - self.deps.clock.now(), timedelta(0)) + timedelta(seconds=1))
-            await asyncio.sleep(wait.total_seconds())
+            await self._until_an_orphan_is_due(due)
+
+    async def _until_an_orphan_is_due(self, due: datetime | None) -> None:
+        """Waits until another process's open command is past its lease (looked at every few seconds, as a
+        process may die at any time, and just after the soonest lease seen runs out), or a minute at the most."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + INTAKE_RECOVER_EVERY.total_seconds()
+        while loop.time() < deadline:
+            wait = INTAKE_RENEW_EVERY.total_seconds()
+            if due is not None:
+                wait = min(wait, max((due - self.deps.clock.now()).total_seconds(), 0.0) + 0.5)
+            await asyncio.sleep(wait)
+            try:
+                due = await self.deps.intakes.next_orphan_due()
+            except Exception as exc:
+                log.warning("could not look for commands a stopped process left (%s)", type(exc).__name__)
+                continue
+            if due is not None and due < self.deps.clock.now():
+                return
 
 
 class JobRuns:

@@ -16,7 +16,9 @@ import re
 import signal
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -104,87 +106,111 @@ def tally(slack: SlackStandIn, mirrortab: MirrorTabSim, acked: set[int]) -> Tall
     return seen
 
 
-async def _start_bot(
-    env: dict[str, str], cwd: Path, http: aiohttp.ClientSession, name: str
-) -> tuple[asyncio.subprocess.Process, str]:
-    """`python -m bot` (web and scheduler in one), its output in `{name}.log` beside the database."""
-    port = free_port()
-    with (cwd / f"{name}.log").open("wb") as output:
-        process = await run_bot({**env, "PORT": str(port)}, cwd, output=output)
-    base = f"http://127.0.0.1:{port}"
-    await wait_until_healthy(http, base)
-    return process, base
+@dataclass
+class World:
+    """The stand-ins, the bot processes started on them, and the commands acknowledged."""
+
+    slack: SlackStandIn
+    mirrortab: MirrorTabSim
+    env: dict[str, str]
+    cwd: Path
+    http: aiohttp.ClientSession
+    processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+    acked: set[int] = field(default_factory=set)
+
+    async def start(self, name: str, role: str | None = None) -> tuple[asyncio.subprocess.Process, str]:
+        """`python -m bot [role]`, its output in `{name}.log` beside the database."""
+        port = free_port()
+        with (self.cwd / f"{name}.log").open("wb") as output:
+            process = await run_bot({**self.env, "PORT": str(port)}, self.cwd, role=role, output=output)
+        self.processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        await wait_until_healthy(self.http, base)
+        return process, base
+
+    async def warm_up(self, *bases: str) -> None:
+        """A command served end to end by each, as by bots up a while; then a clean slate."""
+        for base in bases:
+            request = self.slack.slash_command("/cobrowse", "new --name Warm")
+            assert (await self.slack.send(self.http, base + "/slack/events", request))[0] == 200
+        await self.slack.wait_for_calls("chat.postMessage", count=len(bases), within=10)
+        self.slack.reset()
+        self.mirrortab.reset()
+        self.mirrortab.faults.set_latency("/new_session", MIRRORTAB_LATENCY_S)
+
+    async def burst(self, base: str, numbers: range) -> None:
+        """Sends a burst, RATE commands a second (so a kill finds commands at every stage: some carded, some at
+        MirrorTab, some just acknowledged); a command counts as acked when its 200 arrived."""
+        started = asyncio.get_running_loop().time()
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+
+            async def send(n: int) -> None:
+                await asyncio.sleep(max(0.0, started + (n - numbers.start) / RATE - asyncio.get_running_loop().time()))
+                text, response_url = f"new https://a.example/{n} --name Burst{n}", self.slack.response_url(f"burst{n}")
+                request = self.slack.slash_command("/cobrowse", text, response_url=response_url)
+                try:
+                    async with http.post(base + "/slack/events", data=request.body, headers=request.headers) as resp:
+                        await resp.read()
+                        if resp.status == 200:
+                            self.acked.add(n)
+                except aiohttp.ClientError:
+                    pass  # cut off by the kill, or sent after it: never acknowledged
+
+            await asyncio.gather(*(send(n) for n in numbers))
+
+    async def kill_mid_burst(self, process: asyncio.subprocess.Process, bursts: list[Awaitable[None]]) -> Tally:
+        running = [asyncio.ensure_future(burst) for burst in bursts]
+        await asyncio.sleep(KILL_AFTER_S)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        await asyncio.gather(*running)
+        before = self.tally()
+        report(f"at the kill: {before.line()}")
+        assert self.acked, "the kill came before any command was acknowledged: it tests nothing"
+        assert not before.settled, "the kill came after everything was done: it tests nothing"
+        return before
+
+    async def settled(self, since: float, what: str) -> Tally:
+        await self.slack.wait_for(lambda: self.tally().settled, WITHIN_S, "every acked command carded or answered")
+        await asyncio.sleep(1.0)  # room for a doubled card or a late removal to show
+        after = self.tally()
+        report(f"{what}: {after.line()}; settled {time.monotonic() - since:.1f} s after it")
+        return after
+
+    def tally(self) -> Tally:
+        return tally(self.slack, self.mirrortab, self.acked)
 
 
-async def _warm_up(slack: SlackStandIn, mirrortab: MirrorTabSim, http: aiohttp.ClientSession, base: str) -> None:
-    """One command served end to end first, as by a bot that has been up a while; then a clean slate."""
-    status, _, _ = await slack.send(http, base + "/slack/events", slack.slash_command("/cobrowse", "new --name Warm"))
-    assert status == 200
-    await slack.wait_for_calls("chat.postMessage", within=10)
-    slack.reset()
-    mirrortab.reset()
-    mirrortab.faults.set_latency("/new_session", MIRRORTAB_LATENCY_S)
-
-
-async def _burst(slack: SlackStandIn, base: str, acked: set[int]) -> None:
-    """Sends the burst, RATE commands a second (so the kill finds commands at every stage: some carded, some at
-    MirrorTab, some just acknowledged); a command counts as acked when its 200 arrived."""
-    started = asyncio.get_running_loop().time()
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-
-        async def send(n: int) -> None:
-            await asyncio.sleep(max(0.0, started + n / RATE - asyncio.get_running_loop().time()))
-            text, response_url = f"new https://a.example/{n} --name Burst{n}", slack.response_url(f"burst{n}")
-            request = slack.slash_command("/cobrowse", text, response_url=response_url)
-            try:
-                async with http.post(base + "/slack/events", data=request.body, headers=request.headers) as resp:
-                    await resp.read()
-                    if resp.status == 200:
-                        acked.add(n)
-            except aiohttp.ClientError:
-                pass  # cut off by the kill, or sent after it: never acknowledged
-
-        await asyncio.gather(*(send(n) for n in range(BURST)))
-
-
-async def crash_and_restart(database_url: str, tmp_path: Path) -> Tally:
+@asynccontextmanager
+async def world(database_url: str, cwd: Path) -> AsyncIterator[World]:
     slack, mirrortab = SlackStandIn(), MirrorTabSim()
     for sim in (slack, mirrortab):
         await sim.start()
     env = sandbox_env(slack, mirrortab, database_url, VENDOR_TIMEOUT_S="3")
-    processes: list[asyncio.subprocess.Process] = []
-    acked: set[int] = set()
     try:
         async with aiohttp.ClientSession() as http:
-            first, base = await _start_bot(env, tmp_path, http, "first")
-            processes.append(first)
-            await _warm_up(slack, mirrortab, http, base)
-            burst = asyncio.create_task(_burst(slack, base, acked))
-            await asyncio.sleep(KILL_AFTER_S)
-            first.send_signal(signal.SIGKILL)
-            await first.wait()
-            await burst
-            before = tally(slack, mirrortab, acked)
-            report(f"at the kill: {before.line()}")
-            assert acked, "the kill came before any command was acknowledged: it tests nothing"
-            assert not before.settled, "the kill came after everything was done: it tests nothing"
-            restarted = time.monotonic()
-            second, _ = await _start_bot(env, tmp_path, http, "second")
-            processes.append(second)
-            await slack.wait_for(
-                lambda: tally(slack, mirrortab, acked).settled, WITHIN_S, "every acked command carded or answered"
-            )
-            await asyncio.sleep(1.0)  # room for a doubled card or a late removal to show
-            after = tally(slack, mirrortab, acked)
-            report(f"after the restart: {after.line()}; settled {time.monotonic() - restarted:.1f} s after it")
-            return after
+            here = World(slack, mirrortab, env, cwd, http)
+            try:
+                yield here
+            finally:
+                for process in here.processes:
+                    if process.returncode is None:
+                        process.kill()
+                        await process.wait()
     finally:
-        for process in processes:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
         for sim in (slack, mirrortab):
             await sim.stop()
+
+
+async def crash_and_restart(database_url: str, tmp_path: Path) -> Tally:
+    """One process (web and scheduler), killed mid-burst and started again."""
+    async with world(database_url, tmp_path) as here:
+        first, base = await here.start("first")
+        await here.warm_up(base)
+        await here.kill_mid_burst(first, [here.burst(base, range(BURST))])
+        restarted = time.monotonic()
+        await here.start("second")
+        return await here.settled(restarted, "after the restart")
 
 
 def report(line: str) -> None:
@@ -211,5 +237,23 @@ async def test_a_bot_killed_mid_burst_leaves_no_acked_command_unanswered_on_post
     postgres: PostgresServer, tmp_path: Path
 ) -> None:
     check(await crash_and_restart(postgres.create_database(), tmp_path))
+
+
+async def test_of_two_web_processes_and_a_scheduler_the_live_ones_finish_a_dead_ones_commands_and_not_each_others(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Scale-out on PostgreSQL: a burst to each web process, one of them killed and not restarted. The other web
+    process and the scheduler finish the dead one's commands (each once), while the live web process's own
+    commands, under way at the same time, are never taken over (a card posted twice would show it)."""
+    async with world(postgres.create_database(), tmp_path) as here:
+        doomed, doomed_base = await here.start("web-1", "web")  # migrates the database: the others find it ready
+        (_, live_base), _ = await asyncio.gather(here.start("web-2", "web"), here.start("scheduler", "scheduler"))
+        await here.warm_up(doomed_base, live_base)
+        killed = time.monotonic()
+        bursts = [here.burst(doomed_base, range(BURST)), here.burst(live_base, range(BURST, BURST + BURST // 2))]
+        await here.kill_mid_burst(doomed, bursts)
+        outcome = await here.settled(killed, "finished by the live processes")
+    check(outcome)
+    assert any(n >= BURST for n in outcome.carded_commands), "the live web process carded nothing of its own"
 
 

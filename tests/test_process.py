@@ -42,12 +42,15 @@ def sandbox_env(slack: SlackStandIn, mirrortab: MirrorTabSim, database_url: str,
     )
 
 
-async def run_bot(env: dict[str, str], cwd: Path, *, output: IO[bytes] | None = None) -> asyncio.subprocess.Process:
-    """`python -m bot`; its output piped back, or written to `output`."""
+async def run_bot(
+    env: dict[str, str], cwd: Path, *, role: str | None = None, output: IO[bytes] | None = None
+) -> asyncio.subprocess.Process:
+    """`python -m bot [role]`; its output piped back, or written to `output`."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
+        *([role] if role else []),
         cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
