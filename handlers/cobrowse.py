@@ -219,11 +219,13 @@ async def _send_leader_link(ix: Interaction, room: str, link: str | None) -> Non
 
 
 def starts_session(p: Parsed, vendors: Vendors) -> str | None:
-    """The vendor a command asks for a new session, if it does (to finish it after a crash)."""
+    """The vendor a command asks for a new session, if it does and the vendor lists it (to finish it after a
+    crash). Not `schedule`: SameSurf lists a scheduled room only once it has started, so its absence from the
+    list says nothing, and the person is told the command may have been done in part."""
     if p.sub.name == "new" and (p.args["URL"] or p.opts):
         vendor: CobrowseVendor = p.opt("provider") or vendors.default_cobrowse()
         return vendor
-    return "samesurf" if p.sub.name == "schedule" else None
+    return None
 
 
 async def _started_at_mirrortab(vendors: Vendors, since: datetime) -> list[cards.Started]:
