@@ -296,8 +296,8 @@ async def _end_uncarded(ix: Interaction, record: IntakeRecord, started: cards.St
     if card is not None:
         await cards.close_card(deps, card, CardState.ENDED, by=None)
     text = (
-        f":warning: Cohost restarted while starting your {name} session `{started.vendor_id}`, then could not post "
-        f"its card ({error}), {what}."
+        f":warning: Cohost could not finish starting your {name} session `{started.vendor_id}`: its card could not "
+        f"be posted ({error}), {what}."
     )
     await _tell(ix, record, blocks.with_command(text, record.typed))
     await _close(deps, record, Outcome.ENDED, card.id if card is not None else None)

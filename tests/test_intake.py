@@ -236,7 +236,7 @@ async def test_a_session_that_cannot_be_carded_is_ended_at_the_vendor(bot: Harne
     session = await bot.runtime.deps.vendors.mirrortab.new_session(name="Demo", marker=ticket.marker)
     bot.slack.faults.inject("/api/chat.postMessage", "500", times=10)
     await after_the_lease(bot)
-    answer = await bot.answer_with("could not post its card")
+    answer = await bot.answer_with("its card could not be posted")
     assert "ended it at MirrorTab" in answer and session.session_id in answer
     assert "/cobrowse new https://a.example --name Demo" in answer
     assert not bot.mirrortab.sessions
