@@ -1,11 +1,13 @@
 """How fast Cohost acknowledges `/cobrowse new` under load, beside a bare Bolt app, in the same run.
 
 Signed `/cobrowse new` requests at concurrency 50 go to (a) the bot (`python -m bot web`) with the MirrorTab
-simulator answering after 2 s, and (b) a bare slack-bolt AsyncApp whose handler only acks. For each: the
-acknowledgement latency (p50, p99, max) and acks per second; for the bot also cards posted per second end to
-end and whether every command's card was posted. Rounds alternate the two targets; medians are reported.
+simulator answering after 2 s, (b) the same bot in OAuth mode (any number of workspaces: the requests' workspace
+installed through the install pages first, each request authorized by its installation), and (c) a bare
+slack-bolt AsyncApp whose handler only acks. For each: the acknowledgement latency (p50, p99, max) and acks per
+second; for the bot also cards posted per second end to end and whether every command's card was posted. Rounds
+alternate the targets; medians are reported, and OAuth mode beside one workspace's.
 
-The bot records every command before it acknowledges it (durable intake, handlers/intake.py), so its acks
+The bot records every command before it acknowledges it (durable intake, handlers/core/intake.py), so its acks
 include that write; it must still ack within 100 ms at p99 and at 0.6x the bare app's rate or better.
 
     .venv/bin/python benchmarks/cobrowse_ack.py [--requests 1000] [--concurrency 50] [--rounds 3]
@@ -16,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import socket
 import statistics
 import sys
@@ -30,12 +31,17 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cryptography.fernet import Fernet  # noqa: E402
+
+from sandbox.installer import cookie_keeping_client, install  # noqa: E402
 from sandbox.server import wait_until_healthy  # noqa: E402
 from sandbox.slack import SlackStandIn  # noqa: E402
+from sandbox.world import process_env, sqlite_url  # noqa: E402
 
 SLACK_ACK_LIMIT_S = 3.0
 #: Cohost's acks per second against the bare app's, at the least.
 MIN_THROUGHPUT_RATIO = 0.6
+OAUTH = "Cohost (OAuth)"
 
 
 def free_port() -> int:
@@ -102,27 +108,41 @@ async def load(url: str, signer: SlackStandIn, slack_url: str, requests: int, co
 async def run(requests: int, concurrency: int, rounds: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="cohost-bench-"))
     python = sys.executable
-    env_base = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env_base = process_env({})
     sandbox = await asyncio.create_subprocess_exec(
         python, "-m", "sandbox", "--mirrortab-latency", "2", env=env_base, stdout=asyncio.subprocess.PIPE
     )
     assert sandbox.stdout is not None
-    urls = json.loads(await sandbox.stdout.readline())
-    slack = urls["slack"]
+    wiring = json.loads(await sandbox.stdout.readline())
+    slack = wiring["slack"]
+    slack_url = slack["SLACK_API_URL"].removesuffix("/api/")
     bot_port, bare_port = free_port(), free_port()
-    bot_env = {
-        **env_base,
-        "PORT": str(bot_port),
-        "SLACK_BOT_TOKEN": slack["bot_token"],
-        "SLACK_SIGNING_SECRET": slack["signing_secret"],
-        "SLACK_API_URL": slack["url"] + "/api/",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-        "MIRRORTAB_API_KEY": urls["mirrortab"]["api_key"],
-        "MIRRORTAB_URL": urls["mirrortab"]["url"],
-        "VENDOR_TIMEOUT_S": "30",
-    }
+    bot_env = process_env(
+        {
+            **slack,
+            **wiring["mirrortab"],
+            "PORT": str(bot_port),
+            "DATABASE_URL": sqlite_url(workdir / "bench.db"),
+            "VENDOR_TIMEOUT_S": "30",
+        }
+    )
     bot = await asyncio.create_subprocess_exec(
         python, "-m", "bot", "web", env=bot_env, cwd=workdir, stderr=asyncio.subprocess.DEVNULL
+    )
+    oauth_port = free_port()
+    oauth_url = f"http://127.0.0.1:{oauth_port}"
+    oauth_env = {
+        **bot_env,
+        "PORT": str(oauth_port),
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_CLIENT_ID": "1111.2222",
+        "SLACK_CLIENT_SECRET": "bench-client-secret",
+        "SLACK_AUTHORIZE_URL": slack_url + "/oauth/v2/authorize",
+        "COHOST_SECRET_KEY": Fernet.generate_key().decode(),
+        "DATABASE_URL": sqlite_url(workdir / "bench-oauth.db"),
+    }
+    oauth_bot = await asyncio.create_subprocess_exec(
+        python, "-m", "bot", "web", env=oauth_env, cwd=workdir, stderr=asyncio.subprocess.DEVNULL
     )
     bare = await asyncio.create_subprocess_exec(
         python,
@@ -130,35 +150,42 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
         "--port",
         str(bare_port),
         "--signing-secret",
-        slack["signing_secret"],
+        slack["SLACK_SIGNING_SECRET"],
         "--token",
-        slack["bot_token"],
+        slack["SLACK_BOT_TOKEN"],
         "--slack-url",
-        slack["url"] + "/api/",
+        slack["SLACK_API_URL"],
         env=env_base,
         stderr=asyncio.subprocess.DEVNULL,
     )
-    signer = SlackStandIn(bot_token=slack["bot_token"], signing_secret=slack["signing_secret"])
-    targets = {"bare Bolt app": f"http://127.0.0.1:{bare_port}", "Cohost": f"http://127.0.0.1:{bot_port}"}
+    signer = SlackStandIn(bot_token=slack["SLACK_BOT_TOKEN"], signing_secret=slack["SLACK_SIGNING_SECRET"])
+    targets = {
+        "bare Bolt app": f"http://127.0.0.1:{bare_port}",
+        "Cohost": f"http://127.0.0.1:{bot_port}",
+        OAUTH: oauth_url,
+    }
     results: dict[str, list[RoundResult]] = {name: [] for name in targets}
     try:
         async with aiohttp.ClientSession() as http:
             for url in targets.values():
                 await wait_until_healthy(http, url)
+            await install_sandbox_workspace(http, slack_url, oauth_url, signer.team_id)
             # Warm both (imports, first auth.test, connection pools) before measuring.
             for url in targets.values():
-                await load(url, signer, slack["url"], 50, 10)
+                await load(url, signer, slack_url, 50, 10)
             await asyncio.sleep(2.5)
             for round_no in range(1, rounds + 1):
-                for name, url in targets.items():
-                    before = await post_count(http, slack["url"])
+                order = list(targets.items())
+                shift = (round_no - 1) % len(order)  # each target goes first in turn: no one always follows another
+                for name, url in order[shift:] + order[:shift]:
+                    before = await post_count(http, slack_url)
                     started = time.perf_counter()
-                    result = await load(url, signer, slack["url"], requests, concurrency)
-                    if name == "Cohost":
+                    result = await load(url, signer, slack_url, requests, concurrency)
+                    if name != "bare Bolt app":
                         deadline = time.perf_counter() + 60
                         posted = 0
                         while time.perf_counter() < deadline:
-                            posted = await post_count(http, slack["url"]) - before
+                            posted = await post_count(http, slack_url) - before
                             if posted >= requests:
                                 break
                             await asyncio.sleep(0.05)
@@ -176,10 +203,21 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
                         flush=True,
                     )
     finally:
-        for process in (bot, bare, sandbox):
+        for process in (bot, oauth_bot, bare, sandbox):
             process.terminate()
             await process.wait()
     report(results, requests, concurrency)
+
+
+async def install_sandbox_workspace(http: aiohttp.ClientSession, slack_url: str, bot_url: str, team: str) -> None:
+    """The requests' workspace installs the OAuth-mode bot through its pages, as a person would."""
+    app = {"client_id": "1111.2222", "client_secret": "bench-client-secret"}
+    app |= {"redirect_urls": [bot_url + "/slack/oauth_redirect"], "events_url": bot_url + "/slack/events"}
+    async with http.post(slack_url + "/_sandbox/oauth_app", json=app) as resp:
+        assert resp.status == 200
+    async with cookie_keeping_client(bot_url) as browser:
+        run = await install(browser, bot_url, slack_url, team)
+    assert run.status == 200 and "Cohost is installed" in run.page, run.page
 
 
 def report(results: dict[str, list[RoundResult]], requests: int, concurrency: int) -> None:
@@ -187,7 +225,7 @@ def report(results: dict[str, list[RoundResult]], requests: int, concurrency: in
         f"\n{requests} signed /cobrowse new per round, concurrency {concurrency}, MirrorTab answering after 2 s; "
         f"medians of {len(results['Cohost'])} rounds"
     )
-    print(f"{'target':<15}{'ack p50':>10}{'ack p99':>10}{'ack max':>10}{'acks/s':>9}{'cards/s':>9}{'cards':>12}")
+    print(f"{'target':<16}{'ack p50':>10}{'ack p99':>10}{'ack max':>10}{'acks/s':>9}{'cards/s':>9}{'cards':>12}")
     summary: dict[str, dict[str, float]] = {}
     for name, rounds in results.items():
         row = {
@@ -206,12 +244,14 @@ def report(results: dict[str, list[RoundResult]], requests: int, concurrency: in
             cards = f"{sum(r.cards_posted or 0 for r in rounds)}/{requests * len(rounds)}"
         summary[name] = row
         print(
-            f"{name:<15}{row['p50']:>8.1f}ms{row['p99']:>8.1f}ms{row['max']:>8.1f}ms{row['rps']:>9.0f}"
+            f"{name:<16}{row['p50']:>8.1f}ms{row['p99']:>8.1f}ms{row['max']:>8.1f}ms{row['rps']:>9.0f}"
             f"{cards_rate:>9}{cards:>12}"
         )
-    bot, bare = summary["Cohost"], summary["bare Bolt app"]
+    bot, bare, oauth = summary["Cohost"], summary["bare Bolt app"], summary[OAUTH]
     ratio = bot["rps"] / bare["rps"]
     print(f"\nCohost/bare ack throughput: {ratio:.2f}")
+    oauth_p50, oauth_rps = oauth["p50"] / bot["p50"], oauth["rps"] / bot["rps"]
+    print(f"OAuth mode/one workspace: ack p50 {oauth_p50:.2f}, ack throughput {oauth_rps:.2f}")
     checks = {
         f"no ack near Slack's {SLACK_ACK_LIMIT_S:g} s (max {bot['max']:.0f} ms)": bot["max"]
         < 1000 * SLACK_ACK_LIMIT_S / 2,
@@ -219,7 +259,11 @@ def report(results: dict[str, list[RoundResult]], requests: int, concurrency: in
         f"ack throughput at least {MIN_THROUGHPUT_RATIO:g}x the bare app's ({ratio:.2f})": ratio
         >= MIN_THROUGHPUT_RATIO,
         f"every command's card posted ({bot['cards_missing']:.0f} missing)": bot["cards_missing"] == 0,
-        "no failed request": bot["failures"] == 0 and bare["failures"] == 0,
+        "no failed request": bot["failures"] == 0 and bare["failures"] == 0 and oauth["failures"] == 0,
+        f"OAuth mode's ack p50 within 10% of one workspace's ({oauth_p50:.2f})": oauth_p50 <= 1.10,
+        f"OAuth mode's ack throughput within 10% of one workspace's ({oauth_rps:.2f})": oauth_rps >= 0.90,
+        f"every command's card posted in OAuth mode ({oauth['cards_missing']:.0f} missing)": oauth["cards_missing"]
+        == 0,
     }
     for label, ok in checks.items():
         print(f"{'PASS' if ok else 'FAIL'}  {label}")

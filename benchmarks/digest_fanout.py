@@ -30,14 +30,14 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import Runtime, build_runtime  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
-from handlers.digest import send_due_digests  # noqa: E402
+from handlers.digest.sending import send_due_digests  # noqa: E402
 from sandbox.coviu import CoviuSim  # noqa: E402
 from sandbox.mirotalk import MiroTalkSim  # noqa: E402
 from sandbox.mirrorace import MirrorAceSim  # noqa: E402
 from sandbox.mirrortab import MirrorTabSim  # noqa: E402
 from sandbox.samesurf import SameSurfSim  # noqa: E402
 from sandbox.slack import SlackStandIn  # noqa: E402
-from sandbox.world import Sims  # noqa: E402
+from sandbox.world import Sims, sqlite_url  # noqa: E402
 from services.store import NewDigest  # noqa: E402
 
 FAMILIES = ("cobrowse", "meeting", "upload")
@@ -61,26 +61,7 @@ class RoundResult:
 
 
 def settings_for(sims: Sims, db: Path) -> Settings:
-    return load_settings(
-        _env_file=None,
-        SLACK_BOT_TOKEN=sims.slack.bot_token,
-        SLACK_SIGNING_SECRET=sims.slack.signing_secret,
-        SLACK_API_URL=sims.slack.url + "/api/",
-        DATABASE_URL=f"sqlite+aiosqlite:///{db}",
-        MIRRORTAB_API_KEY=sims.mirrortab.api_key,
-        MIRRORTAB_URL=sims.mirrortab.url,
-        SAMESURF_API_KEY=sims.samesurf.api_key,
-        SAMESURF_API_SECRET=sims.samesurf.api_secret,
-        SAMESURF_URL=sims.samesurf.url,
-        MIROTALK_URL=sims.mirotalk.url,
-        MIROTALK_API_SECRET=sims.mirotalk.api_secret,
-        COVIU_API_KEY=sims.coviu.api_key,
-        COVIU_API_SECRET=sims.coviu.api_secret,
-        COVIU_URL=sims.coviu.url,
-        MIRRORACE_API_KEY=sims.mirrorace.api_key,
-        MIRRORACE_API_TOKEN=sims.mirrorace.api_token,
-        MIRRORACE_URL=sims.mirrorace.api_url,
-    )
+    return load_settings(_env_file=None, **sims.variables(), DATABASE_URL=sqlite_url(db))
 
 
 def digests_per_channel(slack: SlackStandIn) -> Counter[str]:
@@ -148,7 +129,9 @@ def median_result(rounds: list[RoundResult]) -> RoundResult:
 
 async def run(channels: int, rounds: int, every: int, timeout_s: float) -> None:
     logging.basicConfig(level=logging.ERROR)
-    sims = Sims(SlackStandIn(), MirrorTabSim(), SameSurfSim(), MiroTalkSim(), CoviuSim(), MirrorAceSim())
+    # MiroTalk with its live meetings listed (a server as shipped has `meetings` off), as before.
+    mirotalk = MiroTalkSim(switched_on=("meetings",))
+    sims = Sims(SlackStandIn(), MirrorTabSim(), SameSurfSim(), mirotalk, CoviuSim(), MirrorAceSim())
     await sims.start()
     sims.mirotalk.add_peer("standup", "Patient")
     sims.samesurf.seed_analytics_room("4001", "Onboarding", datetime.now(UTC).isoformat(), 1800)

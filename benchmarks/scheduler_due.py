@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import statistics
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from sqlalchemy import insert  # noqa: E402
 
 from sandbox.server import wait_until_healthy  # noqa: E402
 from sandbox.slack import SlackStandIn  # noqa: E402
+from sandbox.world import process_env, variables  # noqa: E402
 from services.store import Card, CardState, Job, JobKind, Store  # noqa: E402
 from tests.pg import start_postgres  # noqa: E402
 from tests.prism import free_port  # noqa: E402
@@ -110,7 +110,7 @@ async def seed(url: str, slack: SlackStandIn, cards: int, window: timedelta) -> 
         for start in range(0, cards, 1000):
             ids = (await conn.execute(insert(Card).returning(Card.id), rows[start : start + 1000])).scalars().all()
             jobs = [
-                {"card_id": card_id, "kind": kind.value, "due_at": due_at, "attempts": 0}
+                {"team_id": row["team_id"], "card_id": card_id, "kind": kind.value, "due_at": due_at, "attempts": 0}
                 for card_id, row in zip(ids, rows[start : start + 1000], strict=True)
                 for kind, due_at in ((JobKind.WARN, row["expires_at"] - LEAD), (JobKind.EXPIRE, row["expires_at"]))
             ]
@@ -154,16 +154,14 @@ async def one_run(database: str, url: str, cards: int, window: timedelta) -> Res
     await slack.start()
     due = await seed(url, slack, cards, window)
     port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MIRRORTAB_", "SAMESURF_"))},
-        "PYTHONPATH": str(ROOT),
-        "PORT": str(port),
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": slack.signing_secret,
-        "SLACK_API_URL": slack.url + "/api/",
-        "DATABASE_URL": url,
-        "EXPIRY_WARNING_MINUTES": str(int(LEAD.total_seconds() // 60)),
-    }
+    env = process_env(
+        {
+            **variables(slack),
+            "PORT": str(port),
+            "DATABASE_URL": url,
+            "EXPIRY_WARNING_MINUTES": str(int(LEAD.total_seconds() // 60)),
+        }
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "scheduler", cwd=tempfile.mkdtemp(), env=env, stdout=asyncio.subprocess.DEVNULL
     )

@@ -1,20 +1,25 @@
 """The app factory: one `Runtime` holds everything a process owns, built from the settings.
 
-The Slack side is a slack-bolt `AsyncApp` served by aiohttp at `POST /slack/events`; `GET /healthz` answers 200
-only while the store (and, where this process runs it, the scheduler) is up.
+The Slack side is a slack-bolt `AsyncApp`. In HTTP mode aiohttp serves it at `POST /slack/events`, behind the front
+door (bot/front_door.py: signature first); in Socket Mode there is no such route, Slack's requests come through the
+socket. `GET /healthz` answers 200 only while the store (and, where this process runs them, the scheduler and the
+Slack socket) is up. In OAuth mode (any number of workspaces, bot/oauth.py) web processes also serve
+`GET /slack/install` and `GET /slack/oauth_redirect`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -22,10 +27,21 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
+from bot.front_door import (
+    SERVER_OPTIONS,
+    FrontDoor,
+    QuietLog,
+    ServerLog,
+    quiet_accept_failures,
+    refuse_misread_bodies,
+    slack_events,
+)
 from bot.jobs import IntakeKeeper, JobRuns, build_scheduler, intake_lease
+from bot.oauth import NOT_INSTALLED, OAuthParts, oauth_parts
 from bot.settings import Settings
-from handlers.context import Deps
-from handlers.people import People
+from handlers.core.interaction import Deps
+from handlers.core.people import People
+from handlers.core.workspaces import Workspaces
 from services.clock import Clock, SystemClock
 from services.http import HttpPool
 from services.intake import Intakes
@@ -35,6 +51,12 @@ from services.vendors import Vendors
 log = logging.getLogger("cohost")
 
 Role = Literal["all", "web", "scheduler"]
+
+
+class SlackSocket(Protocol):
+    """What health needs of slack_sdk's Socket Mode client."""
+
+    async def is_connected(self) -> bool: ...
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -65,12 +87,29 @@ class Runtime:
     scheduler: AsyncIOScheduler | None = None
     job_runs: JobRuns = field(default_factory=JobRuns)
     started: bool = field(default=False)
+    #: HTTP mode: what stands before Bolt at `POST /slack/events`.
+    front_door: FrontDoor | None = None
+    #: Rate-limited logs, told to write what they held back when the process stops.
+    quiet_logs: list[QuietLog] = field(default_factory=list)
+    #: Lines about connections the HTTP server refused (failed accepts, requests it could not parse).
+    server_log: QuietLog | None = None
+    #: Socket Mode: the socket to Slack, once `python -m bot` has opened it (health fails while it is down).
+    socket: SlackSocket | None = None
+    #: Renews the leases of this process's commands and finishes those a stopped process left (every role).
     keeper: IntakeKeeper | None = None
+
+    @property
+    def over_socket(self) -> bool:
+        """Slack's requests reach this process through Socket Mode (and never over HTTP)."""
+        return self.settings.slack_mode == "socket" and self.role != "scheduler"
 
     async def start(self) -> None:
         # Slack calls share the process's one HTTP session too (slack_sdk would otherwise open one per call).
         self.client.session = self.pool.session
         await self.store.migrate()
+        await self.vendors.learn_at_start()
+        if self.role != "scheduler" and self.settings.slack_mode != "oauth":
+            await self.deps.home.learn(self.client)  # requests from any other team will do nothing
         if self.keeper is not None:
             self.keeper.start()
         if self.scheduler is not None:
@@ -88,10 +127,14 @@ class Runtime:
         await self.pool.close()
         await self.deps.intakes.close()
         await self.store.close()
+        for quiet_log in self.quiet_logs:
+            quiet_log.flush()
         self.started = False
 
     async def healthy(self) -> bool:
         if not self.started or not await self.store.ping():
+            return False
+        if self.over_socket and (self.socket is None or not await self.socket.is_connected()):
             return False
         return self.scheduler is None or self.scheduler.running
 
@@ -108,24 +151,35 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
     clock = clock or SystemClock()
     store = Store(settings.DATABASE_URL)
     pool = HttpPool()
-    vendors = Vendors(settings.vendors, pool)
+    vendors = Vendors(settings.vendors, pool, clock=clock)
     client = slack_client(settings)
+    oauth: OAuthParts | None = None
+    many: dict[str, Any] = {}
+    if settings.slack_mode == "oauth":
+        oauth = oauth_parts(settings, store, clock, client)
+        many = {"oauth_flow": oauth[0], "authorize": oauth[1], "user_facing_authorize_error_message": NOT_INSTALLED}
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.SLACK_SIGNING_SECRET or None,
-        # Socket Mode needs no signature: the socket itself is authenticated.
+        # Socket Mode needs no signature: the socket itself is authenticated. In HTTP mode the front door has
+        # verified every request before Bolt sees it; Bolt's own check stays on all the same, as a second lock
+        # should a future route hand requests to Bolt without the front door. It costs one HMAC of a few KB
+        # (~10 us) and, checking the same bytes with the same secret, does not refuse what the front door passed.
         request_verification_enabled=settings.slack_mode != "socket",
         process_before_response=False,
         logger=logging.getLogger("cohost.bolt"),
+        **many,
     )
+    workspaces = Workspaces(client, oauth[2] if oauth is not None else None)
     deps = Deps(
         vendors=vendors,
         store=store,
         clock=clock,
-        people=People(client, settings.admins),
+        people=People(workspaces.client_for, settings.admins),
         client=client,
         intakes=Intakes(store, lease=intake_lease(settings.VENDOR_TIMEOUT_S)),
         warning_lead=timedelta(minutes=settings.EXPIRY_WARNING_MINUTES),
+        workspaces=workspaces,
     )
     handlers.register(bolt, deps)
     runs = JobRuns()
@@ -139,9 +193,15 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
 
 
 def _routes(runtime: Runtime) -> None:
-    async def slack_events(request: web.Request) -> web.Response:
-        response = await runtime.bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+    def quiet_log(logger: str, what: str) -> QuietLog:
+        made = QuietLog(logging.getLogger(logger), runtime.clock, what)
+        runtime.quiet_logs.append(made)
+        return made
+
+    server_log = runtime.server_log = quiet_log("cohost.server", "refused connections and requests")
+
+    async def dispatch(request: AsyncBoltRequest) -> web.StreamResponse:
+        return await to_aiohttp_response(await runtime.bolt.async_dispatch(request))
 
     async def healthz(request: web.Request) -> web.Response:
         if await runtime.healthy():
@@ -150,12 +210,41 @@ def _routes(runtime: Runtime) -> None:
 
     async def on_startup(app: web.Application) -> None:
         await runtime.start()
+        quiet_accept_failures(asyncio.get_running_loop(), server_log)
 
     async def on_cleanup(app: web.Application) -> None:
         await runtime.stop()
 
-    if runtime.role != "scheduler":
-        runtime.web.router.add_post("/slack/events", slack_events)
+    # Socket Mode has no Slack route at all: Slack speaks through the socket, and an HTTP route there would take
+    # unsigned requests (Bolt does not verify in Socket Mode).
+    if runtime.role != "scheduler" and not runtime.over_socket:
+        refusals = quiet_log("cohost.front_door", "refused requests")
+        runtime.front_door = FrontDoor(runtime.settings.SLACK_SIGNING_SECRET, refusals)
+        refuse_misread_bodies(runtime.bolt, refusals)
+        runtime.web.router.add_post("/slack/events", slack_events(runtime.front_door, dispatch))
+        flow = runtime.bolt.oauth_flow
+        if flow is not None:  # OAuth mode: the "Add to Slack" page and Slack's redirect back
+
+            async def install(request: web.Request) -> web.Response:
+                return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+
+            async def oauth_redirect(request: web.Request) -> web.Response:
+                return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+            runtime.web.router.add_get(flow.install_path, install)
+            runtime.web.router.add_get(flow.redirect_uri_path, oauth_redirect)
     runtime.web.router.add_get("/healthz", healthz)
     runtime.web.on_startup.append(on_startup)
     runtime.web.on_cleanup.append(on_cleanup)
+
+
+def server_options(runtime: Runtime) -> dict[str, Any]:
+    """The aiohttp server options of a process (`AppRunner` / `run_app` keyword arguments): the front door's (slow
+    headers, etc.), and a server log that makes requests aiohttp cannot parse short, rate-limited lines."""
+    assert runtime.server_log is not None
+    return {**SERVER_OPTIONS, "logger": ServerLog(runtime.server_log)}
+
+
+def web_runner(runtime: Runtime) -> web.AppRunner:
+    """The aiohttp runner of a process's HTTP side."""
+    return web.AppRunner(runtime.web, **server_options(runtime))

@@ -16,8 +16,9 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from handlers import digest, intake, scheduled
-from handlers.context import Deps
+from handlers import intake, scheduled
+from handlers.core.interaction import Deps
+from handlers.digest import sending as digest
 
 log = logging.getLogger("cohost.jobs")
 

@@ -17,15 +17,16 @@ from typing import Any, TextIO
 import aiohttp
 from aiohttp import web
 
-from bot.app import build_runtime
+from bot.app import build_runtime, web_runner
 from bot.console import Clickable, form_fields, render_message
 from bot.settings import Settings
 from sandbox.coviu import CoviuSim
-from sandbox.mirotalk import MiroTalkSim
+from sandbox.mirotalk import SWITCHABLE, MiroTalkSim
 from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SignedRequest, SlackStandIn
+from sandbox.world import Sims, sqlite_url
 
 PROMPT = "cohost> "
 HELP = """Type a slash command as in Slack, e.g.
@@ -38,6 +39,12 @@ A number clicks that button. `as USER` acts as another person (ann, bob, ada: ad
 `quit` (or Ctrl-D) leaves."""
 PEOPLE = {"ann": "U0ANN", "bob": "U0BOB", "ada": "U0ADA"}
 CHANNEL = "C0GENERAL"
+#: The host user the MiroTalk simulator is configured with, and Cohost with it, so presenter links work offline.
+MIROTALK_HOST = ("cohost", "offline-host-password")
+BANNER = f"""Cohost offline: the bot on the sandbox (Slack and every vendor's simulator). Type `help`.
+MiroTalk's simulator runs as its admin would set it up for Cohost, not as a server ships: {", ".join(SWITCHABLE)}
+switched on (API_ALLOW_MEETINGS, API_ALLOW_MEETING_END, API_ALLOW_TOKEN), and a host user `{MIROTALK_HOST[0]}`
+(MIROTALK_HOST_USERNAME / MIROTALK_HOST_PASSWORD) for presenter links."""
 
 
 class Console:
@@ -183,37 +190,27 @@ def _json(text: str) -> dict[str, Any]:
 
 
 async def _offline(settings: Settings) -> int:
-    slack, mirrortab, samesurf = SlackStandIn(), MirrorTabSim(), SameSurfSim()
-    mirotalk, coviu, mirrorace = MiroTalkSim(), CoviuSim(), MirrorAceSim()
-    sims = [slack, mirrortab, samesurf, mirotalk, coviu, mirrorace]
-    for sim in sims:
-        await sim.start()
+    username, password = MIROTALK_HOST
+    sims = Sims(
+        SlackStandIn(),
+        MirrorTabSim(),
+        SameSurfSim(),
+        MiroTalkSim(switched_on=SWITCHABLE, host_users={username: password}),
+        CoviuSim(),
+        MirrorAceSim(),
+    )
+    await sims.start()
     workdir = Path(tempfile.mkdtemp(prefix="cohost-offline-"))
     wired = settings.model_copy(
         update={
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_SIGNING_SECRET": slack.signing_secret,
-            "SLACK_API_URL": slack.url + "/api/",
-            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'cohost.db'}",
-            "MIRRORTAB_API_KEY": mirrortab.api_key,
-            "MIRRORTAB_URL": mirrortab.url,
-            "SAMESURF_API_KEY": samesurf.api_key,
-            "SAMESURF_API_SECRET": samesurf.api_secret,
-            "SAMESURF_URL": samesurf.url,
-            "SAMESURF_JWT_ALG": "HS256",
-            "MIROTALK_URL": mirotalk.url,
-            "MIROTALK_API_SECRET": mirotalk.api_secret,
-            "COVIU_API_KEY": coviu.api_key,
-            "COVIU_API_SECRET": coviu.api_secret,
-            "COVIU_URL": coviu.url,
-            "MIRRORACE_API_KEY": mirrorace.api_key,
-            "MIRRORACE_API_TOKEN": mirrorace.api_token,
-            "MIRRORACE_URL": mirrorace.api_url,
-            "COHOST_ADMINS": "U0ADA",
+            **sims.variables(),
+            **sims.mirotalk.host_variables(username),
+            "DATABASE_URL": sqlite_url(workdir / "cohost.db"),
+            "COHOST_ADMINS": PEOPLE["ada"],
         }
     )
     runtime = build_runtime(wired)
-    runner = web.AppRunner(runtime.web, access_log=None)
+    runner = web_runner(runtime)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -225,10 +222,10 @@ async def _offline(settings: Settings) -> int:
             raise EOFError
         return line
 
-    print("Cohost offline: the bot on the sandbox (Slack and every vendor's simulator). Type `help`.")
+    print(BANNER)
     try:
         async with aiohttp.ClientSession() as http:
-            console = Console(slack, events_url, http, sys.stdout)
+            console = Console(sims.slack, events_url, http, sys.stdout)
             while True:
                 try:
                     line = await ask(PROMPT)
@@ -238,8 +235,7 @@ async def _offline(settings: Settings) -> int:
                     break
     finally:
         await runner.cleanup()
-        for sim in sims:
-            await sim.stop()
+        await sims.stop()
         shutil.rmtree(workdir, ignore_errors=True)  # the session's throwaway database
     return 0
 

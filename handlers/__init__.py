@@ -1,16 +1,21 @@
-"""Slack-facing code: command families, buttons, modals, Block Kit rendering, parsing.
+"""Slack-facing code, one package per command family (`cobrowse`, `meeting`, `upload`, and the `digest`
+subcommands each of them offers), `core` for what they share, and `scheduled` for the jobs no request starts.
 
-`register(app, deps)` wires every listener; each module registers its own kind.
+`register(app, deps)` wires every listener: the workspace wall first, then each family its own.
 """
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import buttons, commands, modals, shortcuts
-from handlers.context import Deps
+from handlers import cobrowse, meeting, upload
+from handlers.core import listeners, workspaces
+from handlers.core.blocks import JOIN_ACTION
+from handlers.core.interaction import Deps
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    commands.register(app, deps)
-    buttons.register(app, deps)
-    modals.register(app, deps)
-    shortcuts.register(app, deps)
+    workspaces.register(app, deps.home)  # a global middleware: runs before any listener
+    if deps.workspaces is not None:
+        workspaces.register_uninstall(app, deps.workspaces)
+    listeners.url_button(app, JOIN_ACTION)
+    for family in (cobrowse, meeting, upload):
+        family.register(app, deps)

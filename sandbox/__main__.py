@@ -1,7 +1,9 @@
 """`python -m sandbox`: every stand-in in one process, on loopback ports, for benchmarks and manual runs.
 
-Prints one JSON line with the URLs and credentials, then serves until interrupted. Latency and faults can be
-set from outside over HTTP (`POST {url}/_sandbox/latency`, `/_sandbox/fault`).
+Prints one JSON line: per stand-in (`slack`, `mirrortab`, ...), the settings that wire Cohost to it, as
+environment variables (`{"mirrortab": {"MIRRORTAB_API_KEY": ..., "MIRRORTAB_URL": ...}, ...}`); then serves until
+interrupted. Latency and faults can be set from outside over HTTP (`POST {url}/_sandbox/latency`,
+`/_sandbox/fault`).
 """
 
 from __future__ import annotations
@@ -17,41 +19,21 @@ from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.slack import SlackStandIn
+from sandbox.world import Sims
 
 
 async def serve(mirrortab_latency: float, spec_forms: bool) -> None:
-    slack, mirrortab, samesurf, mirotalk, coviu, mirrorace = (
-        SlackStandIn(),
-        MirrorTabSim(),
-        SameSurfSim(),
-        MiroTalkSim(),
-        CoviuSim(),
-        MirrorAceSim(),
-    )
-    sims = (slack, mirrortab, samesurf, mirotalk, coviu, mirrorace)
-    for sim in sims:
-        await sim.start()
+    sims = Sims(SlackStandIn(), MirrorTabSim(), SameSurfSim(), MiroTalkSim(), CoviuSim(), MirrorAceSim())
+    await sims.start()
+    mirrortab = sims.mirrortab
     mirrortab.faults.set_latency("/new_session", mirrortab_latency)
     if spec_forms:
         # The answers as MirrorTab's OpenAPI spec has them (200 and `kill_time`), where the doc says 201.
         mirrortab.create_status = 200
         mirrortab.kill_time_style = "spec"
     print(
-        json.dumps(
-            {
-                "slack": {"url": slack.url, "bot_token": slack.bot_token, "signing_secret": slack.signing_secret},
-                "mirrortab": {"url": mirrortab.url, "api_key": mirrortab.api_key},
-                "samesurf": {"url": samesurf.url, "api_key": samesurf.api_key, "api_secret": samesurf.api_secret},
-                "mirotalk": {"url": mirotalk.url, "api_secret": mirotalk.api_secret},
-                "coviu": {"url": coviu.url, "api_key": coviu.api_key, "api_secret": coviu.api_secret},
-                "mirrorace": {
-                    "url": mirrorace.api_url,
-                    "upload_url": mirrorace.upload.url,
-                    "api_key": mirrorace.api_key,
-                    "api_token": mirrorace.api_token,
-                },
-            }
-        ),
+        # Per stand-in, the settings that wire Cohost to it: a run takes those of the parts it needs.
+        json.dumps({sim.name.lower(): sim.variables() for sim in sims.all()}),
         flush=True,
     )
     stop = asyncio.Event()
@@ -59,8 +41,7 @@ async def serve(mirrortab_latency: float, spec_forms: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    for sim in sims:
-        await sim.stop()
+    await sims.stop()
 
 
 def main() -> None:

@@ -5,7 +5,10 @@ Every answer is `{"status": "success"|"error", "result": ...}` (HTTP 200 either 
 (settable). A direct upload is checked on every chunk: credentials, tracker and upload key (issued, unused, the
 same for all chunks of a file), every field present and unchanged between chunks, mirrors (known, switched on, at
 most `max_mirrors`), `Content-Range: bytes START-END/TOTAL` (START = bytes received so far, END inclusive and
-matching the chunk's length, the chunk at most `max_chunk_size`, TOTAL constant and under `max_file_size`). Only
+matching the chunk's length, the chunk at most `max_chunk_size`, TOTAL constant and under `max_file_size`).
+As the doc says ("MirrorAce only supports chunk upload for files larger than Maximum chuck size. A single request
+should not upload more than Maximum chuck size"), a file of at most `max_chunk_size` bytes must come in one
+request without `Content-Range`, and no request may carry more than `max_chunk_size` bytes: both are refused. Only
 a running sha256 and a byte count are kept per upload, never the bytes, so a 1 GiB upload costs no memory here;
 the finished file exposes its sha256.
 
@@ -151,6 +154,9 @@ class MirrorAceSim(SimServer):
     def api_url(self) -> str:
         """What `MIRRORACE_URL` is set to."""
         return self.url + API_ROOT
+
+    def variables(self) -> dict[str, str]:
+        return {"MIRRORACE_API_KEY": self.api_key, "MIRRORACE_API_TOKEN": self.api_token, "MIRRORACE_URL": self.api_url}
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         await self.upload.start(host)
@@ -433,7 +439,9 @@ class MirrorAceUploadHost(SimServer):
         key = str(fields["upload_key"])
         assembly = api.assemblies.get(key)
         if length > api.max_chunk_size:
-            raise MirrorAceError(f"Chunk exceeds the maximum chunk size of {api.max_chunk_size} bytes.")
+            raise MirrorAceError(
+                f"A single request may not upload more than the maximum chunk size of {api.max_chunk_size} bytes."
+            )
         if content_range is None:
             start, end, total = 0, length - 1, length
         else:
@@ -443,6 +451,11 @@ class MirrorAceUploadHost(SimServer):
             if match is None:
                 raise MirrorAceError("Invalid Content-Range header.")
             start, end, total = (int(group) for group in match.groups())
+            if total <= api.max_chunk_size:
+                raise MirrorAceError(
+                    f"Chunk upload is only for files larger than the maximum chunk size of {api.max_chunk_size} "
+                    "bytes: send this file in a single request."
+                )
         if length == 0 or end - start + 1 != length:
             raise MirrorAceError(f"Content-Range says {end - start + 1} bytes but the chunk has {length}.")
         if total >= api.max_file_size:

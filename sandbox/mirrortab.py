@@ -42,6 +42,9 @@ class MirrorTabSim(SimServer):
         self._sessions: dict[str, Session] = {}
         super().__init__()
 
+    def variables(self) -> dict[str, str]:
+        return {"MIRRORTAB_API_KEY": self.api_key, "MIRRORTAB_URL": self.url}
+
     def routes(self) -> None:
         self.app.router.add_post("/new_session", self._new)
         self.app.router.add_post("/list_sessions", self._list)

@@ -5,6 +5,9 @@ process).
 Faults: `timeout` (never answers in time), `500`, `429` (with `Retry-After: 1`), `html` (200 with a web page),
 `malformed` (200 with broken JSON), `reset` (the connection is dropped). A fault is injected for the next
 `times` requests, or steadily for every Nth request (`every`: load with a share of faults).
+
+For tests that fuzz what a vendor answers, `answer_with(method, path, body)` makes a route answer the given JSON,
+whatever it was asked, until `reset()`: the simulator's own rules are bypassed on purpose for that route.
 """
 
 from __future__ import annotations
@@ -139,6 +142,8 @@ class SimServer:
     def __init__(self) -> None:
         self.faults = Faults()
         self.calls: list[RecordedCall] = []
+        #: (method, path) -> (status, JSON body): answers set by `answer_with`.
+        self.scripted: dict[tuple[str, str], tuple[int, Any]] = {}
         self.app = web.Application(middlewares=[self._middleware], client_max_size=1024**3)
         self.app.router.add_post("/_sandbox/latency", self._set_latency)
         self.app.router.add_post("/_sandbox/fault", self._set_fault)
@@ -148,13 +153,23 @@ class SimServer:
         self._runner: web.AppRunner | None = None
         self.url = ""
 
+    def variables(self) -> dict[str, str]:
+        """The settings that point Cohost at this stand-in (with its credentials), as environment variables
+        carry them; none for a part Cohost finds through another (MirrorAce's upload host)."""
+        return {}
+
     def routes(self) -> None:
         """Adds the vendor's routes to `self.app`."""
 
     def reset(self) -> None:
-        """Forgets recorded calls and faults; subclasses also forget their state."""
+        """Forgets recorded calls, faults and scripted answers; subclasses also forget their state."""
         self.calls.clear()
         self.faults.clear()
+        self.scripted.clear()
+
+    def answer_with(self, method: str, path: str, body: Any, *, status: int = 200) -> None:
+        """For tests: `method path` answers `body` (JSON) whatever it is asked, until `reset()`."""
+        self.scripted[(method.upper(), path)] = (status, body)
 
     def calls_to(self, path: str) -> list[RecordedCall]:
         return [call for call in self.calls if call.path == path]
@@ -187,6 +202,10 @@ class SimServer:
         kind = self.faults.take(request.path)
         if kind is not None:
             return await fault_response(kind, request)
+        scripted = self.scripted.get((request.method, request.path))
+        if scripted is not None:
+            status, body = scripted
+            return web.json_response(body, status=status)
         return await handler(request)
 
     async def record(self, request: web.Request) -> None:

@@ -3,23 +3,41 @@
 The stand-in answers the Web API methods Cohost uses as Slack does (HTTP 200 with `ok: false` and an error
 code for refusals; 429 with `Retry-After` when a fault is injected), keeps the channel messages so tests can
 read cards as edited, records `response_url` posts, and lets a test wait for any of it without sleeping.
+
+It is several workspaces at once, as Slack is: each token belongs to one workspace, and so does each person and
+each channel (a channel is its workspace's from its first post on). A call whose token is unknown answers
+`invalid_auth`, a revoked one `token_revoked`, an expired rotating one `token_expired`; a call that names a channel
+or person of another workspace than its token's answers `channel_not_found` / `user_not_found`, as Slack does
+for what the token cannot see, and is recorded (`wrong_token_calls`) so a test can assert there were none.
+
+With an OAuth app set (`oauth_app`), it also serves Slack's side of an install: the authorize page
+(`GET /oauth/v2/authorize`, where a person picks the workspace and allows), `oauth.v2.access` (the code for a bot
+token of that workspace, or a refresh token for a new one where the app rotates tokens), `apps.uninstall`, and
+the Events API envelopes Slack sends the app (`app_uninstalled`, `tokens_revoked`), signed. Told to
+(`enforce_pace`), it keeps Slack's pace for `chat.postMessage` ("Web API rate limits": about one message a
+second per channel, short bursts tolerated, and a workspace-wide limit of several hundred a minute), answering
+429 with `Retry-After` beyond it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import hashlib
 import hmac
+import html
 import itertools
 import json
+import math
 import random
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import web
@@ -32,6 +50,9 @@ _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 #: (a chunk sent twice or skipped changes the checksum).
 _PATTERN_LENGTH = 1_000_003
 _DOWNLOAD_PIECE = 256 * 1024
+#: Block Kit's limits (Slack's Block Kit reference): a message breaking one is refused with `invalid_blocks`.
+MAX_BLOCKS, MAX_SECTION_TEXT, MAX_FIELDS, MAX_FIELD_TEXT, MAX_HEADER_TEXT = 50, 3000, 10, 2000, 150
+MAX_CONTEXT_ELEMENTS, MAX_BUTTON_TEXT, MAX_BUTTON_URL, MAX_BUTTON_VALUE = 10, 75, 3000, 2000
 #: What files.slack.com shows a download without the bot token (it redirects to the sign-in page).
 _SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 
@@ -96,6 +117,7 @@ class SlackUser:
     tz: str = "UTC"
     is_admin: bool = False
     is_owner: bool = False
+    team_id: str = ""
 
     def as_api(self) -> dict[str, Any]:
         return {
@@ -107,6 +129,7 @@ class SlackUser:
             "is_admin": self.is_admin,
             "is_owner": self.is_owner,
             "is_bot": False,
+            "team_id": self.team_id,
             "profile": {"display_name": self.display_name, "real_name": self.real_name},
         }
 
@@ -116,6 +139,116 @@ class _ApiCall:
     method: str
     payload: dict[str, Any]
     answer: dict[str, Any] = field(default_factory=dict)
+    #: The workspace of the call's token (None when the token is not one of a workspace).
+    team: str | None = None
+    token: str = ""
+
+
+@dataclass
+class Workspace:
+    id: str
+    name: str
+    #: The bot user Cohost gets in this workspace, and its bot id.
+    bot_user_id: str = "U0COHOST"
+    bot_id: str = "B0COHOST"
+
+
+@dataclass
+class IssuedToken:
+    team_id: str
+    kind: Literal["bot", "refresh"]
+    #: Epoch seconds; None for a token that never expires.
+    expires_at: float | None = None
+    revoked: bool = False
+
+
+@dataclass
+class OAuthApp:
+    """The app as configured at Slack: its credentials, redirect URLs, Events API request URL, token rotation."""
+
+    client_id: str
+    client_secret: str
+    redirect_urls: list[str]
+    events_url: str | None = None
+    app_id: str = "A0COHOST"
+    name: str = "Cohost"
+    rotate_tokens: bool = False
+    #: A rotating token's life: Slack's are 12 hours.
+    token_lifetime_s: int = 43200
+
+
+@dataclass
+class _Grant:
+    """What an authorize page's "Allow" granted, until its code is exchanged."""
+
+    team_id: str
+    user_id: str
+    scopes: list[str]
+    redirect_uri: str
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
+class WrongTokenCall:
+    method: str
+    #: The workspace of the token the call carried.
+    token_team: str
+    #: The workspace of the channel or person it named.
+    named_team: str
+    named: str
+
+
+class _Bucket:
+    """A token bucket: `rate` a second, up to `burst` at once."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = burst, time.monotonic()
+
+    def take(self) -> float:
+        """0 when one more is allowed now (and it is taken), else the seconds until one is."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class Pace:
+    """Slack's pace for chat.postMessage, per workspace: per channel and workspace-wide."""
+
+    per_channel_per_s: float = 1.0
+    channel_burst: float = 2.0
+    workspace_per_min: float = 300.0
+    workspace_burst: float = 30.0
+    channels: dict[tuple[str, str], _Bucket] = field(default_factory=dict)
+    workspaces: dict[str, _Bucket] = field(default_factory=dict)
+
+    def wait(self, team: str, channel: str) -> float:
+        """0 when the post may go now, else the seconds Slack would ask to wait (nothing is taken then)."""
+        workspace = self.workspaces.setdefault(team, _Bucket(self.workspace_per_min / 60, self.workspace_burst))
+        per_channel = self.channels.setdefault((team, channel), _Bucket(self.per_channel_per_s, self.channel_burst))
+        wait = per_channel.take()
+        if wait:
+            return wait
+        wait = workspace.take()
+        if wait:
+            per_channel.tokens += 1  # not posted: the channel's turn is given back
+        return wait
+
+
+#: Bot scopes the authorize page knows; any other is refused as Slack refuses an invalid scope.
+KNOWN_BOT_SCOPES = frozenset(
+    {
+        "app_mentions:read", "channels:history", "channels:read", "chat:write", "chat:write.customize",
+        "chat:write.public", "commands", "files:read", "files:write", "groups:read", "im:history", "im:read",
+        "im:write", "reactions:read", "reactions:write", "team:read", "users:read", "users:read.email",
+    }
+)  # fmt: skip
 
 
 class SlackStandIn(SimServer):
@@ -132,6 +265,17 @@ class SlackStandIn(SimServer):
         self.signing_secret = signing_secret
         self.team_id = team_id
         self.bot_user_id = bot_user_id
+        self.workspaces: dict[str, Workspace] = {team_id: Workspace(team_id, "Sandbox", bot_user_id)}
+        self.tokens: dict[str, IssuedToken] = {bot_token: IssuedToken(team_id, "bot")}
+        #: Which workspace each channel belongs to: set with `add_channel`, or by its first post.
+        self.channel_teams: dict[str, str] = {}
+        self.wrong_token_calls: list[WrongTokenCall] = []
+        self.oauth: OAuthApp | None = None
+        self.pace: Pace | None = None
+        #: Events API deliveries to the app: (event type, team, HTTP status the app answered).
+        self.deliveries: list[tuple[str, str, int]] = []
+        self._grants: dict[str, _Grant] = {}
+        self._background: set[asyncio.Future[Any]] = set()
         self.users: dict[str, SlackUser] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.history: list[tuple[str, str, dict[str, Any]]] = []
@@ -149,11 +293,31 @@ class SlackStandIn(SimServer):
         self.add_user("U0BOB", "bob", tz="America/New_York")
         self.add_user("U0ADA", "ada", tz="UTC", is_admin=True)
 
+    def variables(self) -> dict[str, str]:
+        return {
+            "SLACK_BOT_TOKEN": self.bot_token,
+            "SLACK_SIGNING_SECRET": self.signing_secret,
+            "SLACK_API_URL": self.url + "/api/",
+        }
+
+    def oauth_variables(self, client_id: str, client_secret: str) -> dict[str, str]:
+        """On top of `variables()`: Cohost in OAuth mode as the app `client_id` (registered with `oauth_app`),
+        installed through this stand-in's authorize page, with no bot token of its own."""
+        return {
+            "SLACK_BOT_TOKEN": "",
+            "SLACK_CLIENT_ID": client_id,
+            "SLACK_CLIENT_SECRET": client_secret,
+            "SLACK_AUTHORIZE_URL": self.url + "/oauth/v2/authorize",
+        }
+
     def routes(self) -> None:
         self.app.router.add_route("*", "/api/{method}", self._api_method)
         self.app.router.add_post("/response/{key}", self._response)
         self.app.router.add_route("*", "/upload/{file_id}", self._upload)
         self.app.router.add_get("/files-pri/{team_file}/{tail:.*}", self._download)
+        self.app.router.add_get("/oauth/v2/authorize", self._authorize_page)
+        self.app.router.add_post("/oauth/v2/authorize", self._authorize_decision)
+        self.app.router.add_post("/_sandbox/oauth_app", self._set_oauth_app)
 
     def reset(self) -> None:
         super().reset()
@@ -164,6 +328,13 @@ class SlackStandIn(SimServer):
         self.files.clear()
         self.hosted_files.clear()
         self._api.clear()
+        self.wrong_token_calls.clear()
+        self.deliveries.clear()
+        if self.pace is not None:
+            self.pace = Pace(
+                self.pace.per_channel_per_s, self.pace.channel_burst, self.pace.workspace_per_min,
+                self.pace.workspace_burst,
+            )  # fmt: skip
 
     def add_file(
         self,
@@ -207,6 +378,7 @@ class SlackStandIn(SimServer):
         tz: str = "UTC",
         is_admin: bool = False,
         is_owner: bool = False,
+        team_id: str | None = None,
     ) -> None:
         self.users[user_id] = SlackUser(
             user_id,
@@ -216,13 +388,73 @@ class SlackStandIn(SimServer):
             tz,
             is_admin,
             is_owner,
+            team_id or self.team_id,
         )
+
+    # -- workspaces, OAuth, pace ---------------------------------------------------------------------------------
+
+    def add_workspace(self, team_id: str, name: str, *, bot_user_id: str | None = None) -> Workspace:
+        """Another workspace, with no token yet: it gets one by installing the app (`oauth_app`)."""
+        workspace = Workspace(team_id, name, bot_user_id or f"U{team_id[1:]}BOT", f"B{team_id[1:]}BOT")
+        self.workspaces[team_id] = workspace
+        return workspace
+
+    def add_channel(self, channel_id: str, team_id: str) -> None:
+        self.channel_teams[channel_id] = team_id
+
+    def oauth_app(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_urls: list[str],
+        *,
+        events_url: str | None = None,
+        rotate_tokens: bool = False,
+        token_lifetime_s: int = 43200,
+    ) -> OAuthApp:
+        self.oauth = OAuthApp(
+            client_id, client_secret, redirect_urls, events_url, rotate_tokens=rotate_tokens,
+            token_lifetime_s=token_lifetime_s,
+        )  # fmt: skip
+        return self.oauth
+
+    def enforce_pace(self, pace: Pace | None = None) -> None:
+        """From now on chat.postMessage keeps Slack's pace (`Pace()`: its defaults), 429 beyond it."""
+        self.pace = pace or Pace()
+
+    def bot_tokens(self, team_id: str) -> list[str]:
+        """The bot tokens issued to the app in a workspace, oldest first (revoked ones too)."""
+        return [t for t, issued in self.tokens.items() if issued.team_id == team_id and issued.kind == "bot"]
+
+    def revoke(self, team_id: str) -> None:
+        """Every token of the workspace stops working (`token_revoked`)."""
+        for issued in self.tokens.values():
+            if issued.team_id == team_id:
+                issued.revoked = True
+
+    async def uninstall(self, team_id: str) -> list[int]:
+        """The workspace removes the app: its tokens are revoked, and the app is sent `app_uninstalled` and
+        `tokens_revoked`, as Slack sends them; returns the HTTP status of each delivery."""
+        bots = [self.workspaces[team_id].bot_user_id] if team_id in self.workspaces else []
+        self.revoke(team_id)
+        return [
+            await self.deliver(team_id, {"type": "app_uninstalled"}),
+            await self.deliver(team_id, {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": bots}}),
+        ]
+
+    def calls_with_token_of(self, team_id: str) -> list[str]:
+        """The Web API methods called with any token of the workspace (refused ones too), oldest first."""
+        return [c.method for c in self._api if c.team == team_id]
 
     # -- reading what happened --------------------------------------------------------------------------------
 
     def api_calls(self, method: str) -> list[dict[str, Any]]:
         """The payloads of the successful calls of `method`, oldest first (with `ts` added where one was made)."""
         return [{**c.payload, **_ts_of(c.answer)} for c in self._api if c.method == method and c.answer.get("ok")]
+
+    def teams_of(self, method: str) -> list[tuple[str | None, dict[str, Any]]]:
+        """(workspace of the token, payload) of each successful call of `method`, oldest first."""
+        return [(c.team, c.payload) for c in self._api if c.method == method and c.answer.get("ok")]
 
     def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
         return [p for p in self.api_calls("chat.postMessage") if channel is None or p.get("channel") == channel]
@@ -268,26 +500,265 @@ class SlackStandIn(SimServer):
         method = request.match_info["method"]
         # slack_sdk sends some methods (users.info) as GET with query parameters.
         payload = {**request.query, **_decode(await request.read(), request.headers.get("Content-Type", ""))}
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or payload.pop("token", "")
-        call = _ApiCall(method, payload)
+        authorization = request.headers.get("Authorization", "")
+        token = authorization.removeprefix("Bearer ").strip() or payload.pop("token", "")
+        if authorization.startswith("Basic ") or method == "oauth.v2.access":
+            token = ""  # the app's own credentials, not a workspace's token
+        issued = self.tokens.get(token) if token else None
+        call = _ApiCall(method, payload, team=issued.team_id if issued else None, token=token)
         self._api.append(call)
-        if token != self.bot_token:
-            call.answer = {"ok": False, "error": "invalid_auth"}
+        status, headers = 200, {}
+        if method == "oauth.v2.access":
+            call.answer = self._oauth_v2_access(payload, authorization)
+        elif issued is None or issued.kind != "bot":
+            call.answer = {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
+        elif issued.revoked:
+            call.answer = {"ok": False, "error": "token_revoked"}
+        elif issued.expires_at is not None and issued.expires_at <= time.time():
+            call.answer = {"ok": False, "error": "token_expired"}
+        elif (refused := self._other_workspace(method, payload, issued.team_id)) is not None:
+            call.answer = refused
+        elif method == "chat.postMessage" and (wait := self._pace_wait(issued.team_id, payload)):
+            status, headers = 429, {"Retry-After": str(max(1, math.ceil(wait)))}
+            call.answer = {"ok": False, "error": "ratelimited"}
         else:
             handler = getattr(self, "_" + method.replace(".", "_"), None)
             call.answer = handler(payload) if handler else {"ok": False, "error": "unknown_method"}
+            if call.answer.get("ok"):
+                self._claim(method, payload, issued.team_id)
         self._changed.set()
-        return web.json_response(call.answer)
+        return web.json_response(call.answer, status=status, headers=headers)
+
+    def _named(self, payload: dict[str, Any]) -> list[tuple[str, str | None]]:
+        """(what, its workspace) of the channels and people a call names."""
+        named: list[tuple[str, str | None]] = []
+        channel = str(payload.get("channel") or payload.get("channel_id") or "")
+        if channel:
+            owner = self.channel_teams.get(channel)
+            if owner is None and channel.startswith("D") and channel[1:] in self.users:
+                owner = self.users[channel[1:]].team_id
+            named.append((channel, owner))
+        for user_id in filter(None, str(payload.get("user") or payload.get("users") or "").split(",")):
+            named.append((user_id, self.users[user_id].team_id if user_id in self.users else None))
+        return named
+
+    def _other_workspace(self, method: str, payload: dict[str, Any], team: str) -> dict[str, Any] | None:
+        """Slack's answer to a call naming what the token's workspace cannot see; None when all is its own."""
+        for what, owner in self._named(payload):
+            if owner is not None and owner != team:
+                self.wrong_token_calls.append(WrongTokenCall(method, team, owner, what))
+                return {"ok": False, "error": "user_not_found" if what.startswith(("U", "W")) else "channel_not_found"}
+        return None
+
+    def _claim(self, method: str, payload: dict[str, Any], team: str) -> None:
+        if method == "chat.postMessage":
+            self.channel_teams.setdefault(str(payload.get("channel")), team)
+
+    def _pace_wait(self, team: str, payload: dict[str, Any]) -> float:
+        return self.pace.wait(team, str(payload.get("channel", ""))) if self.pace is not None else 0.0
+
+    # -- OAuth ----------------------------------------------------------------------------------------------------
+
+    def _oauth_v2_access(self, payload: dict[str, Any], authorization: str) -> dict[str, Any]:
+        """The code of an "Allow" (or, with token rotation, a refresh token) for a bot token, as Slack answers."""
+        app = self.oauth
+        client_id, client_secret = str(payload.get("client_id", "")), str(payload.get("client_secret", ""))
+        if authorization.startswith("Basic "):
+            try:
+                client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return {"ok": False, "error": "invalid_client_id"}
+        if app is None or client_id != app.client_id:
+            return {"ok": False, "error": "invalid_client_id"}
+        if not hmac.compare_digest(client_secret, app.client_secret):
+            return {"ok": False, "error": "bad_client_secret"}
+        if payload.get("grant_type") == "refresh_token":
+            refresh = self.tokens.get(str(payload.get("refresh_token", "")))
+            if refresh is None or refresh.kind != "refresh" or refresh.revoked:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            return self._granted(app, refresh.team_id, None, [], refresh_used=str(payload["refresh_token"]))
+        grant = self._grants.get(str(payload.get("code", "")))
+        if grant is None or grant.used or grant.expires_at <= time.time():
+            return {"ok": False, "error": "invalid_code"}
+        if payload.get("redirect_uri") not in (None, grant.redirect_uri):
+            return {"ok": False, "error": "bad_redirect_uri"}
+        grant.used = True
+        return self._granted(app, grant.team_id, grant.user_id, grant.scopes)
+
+    def _granted(
+        self, app: OAuthApp, team_id: str, user_id: str | None, scopes: list[str], refresh_used: str | None = None
+    ) -> dict[str, Any]:
+        workspace = self.workspaces[team_id]
+        if app.rotate_tokens:
+            token = f"xoxe.xoxb-1-{team_id}-{secrets.token_hex(12)}"
+            self.tokens[token] = IssuedToken(team_id, "bot", time.time() + app.token_lifetime_s)
+        else:
+            token = f"xoxb-{team_id}-{secrets.token_hex(12)}"
+            self.tokens[token] = IssuedToken(team_id, "bot")
+        answer: dict[str, Any] = {
+            "ok": True,
+            "app_id": app.app_id,
+            "access_token": token,
+            "token_type": "bot",
+            "scope": ",".join(scopes) if scopes else self._scopes_of(team_id),
+            "bot_user_id": workspace.bot_user_id,
+            "team": {"id": team_id, "name": workspace.name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if user_id is not None:
+            answer["authed_user"] = {"id": user_id}
+        if app.rotate_tokens:
+            if refresh_used is not None:
+                self.tokens[refresh_used].revoked = True  # a refresh token is good once: a new one comes back
+            refresh = f"xoxe-1-{team_id}-{secrets.token_hex(16)}"
+            self.tokens[refresh] = IssuedToken(team_id, "refresh")
+            answer |= {"refresh_token": refresh, "expires_in": app.token_lifetime_s}
+        return answer
+
+    def _scopes_of(self, team_id: str) -> str:
+        return next((",".join(g.scopes) for g in reversed(self._grants.values()) if g.team_id == team_id), "")
+
+    def _apps_uninstall(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Called with the workspace's token: the app leaves that workspace (its events follow)."""
+        app = self.oauth
+        credentials = (payload.get("client_id"), payload.get("client_secret"))
+        if app is None or credentials != (app.client_id, app.client_secret):
+            return {"ok": False, "error": "invalid_client_id"}
+        team = self._api[-1].team
+        assert team is not None
+        task = asyncio.ensure_future(self.uninstall(team))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return {"ok": True}
+
+    async def _set_oauth_app(self, request: web.Request) -> web.Response:
+        """`oauth_app` from another process (benchmarks): `{"client_id", "client_secret", "redirect_urls",
+        "events_url"?, "workspaces"?: {team_id: name}}`."""
+        data = await request.json()
+        for team_id, name in (data.get("workspaces") or {}).items():
+            if team_id not in self.workspaces:
+                self.add_workspace(str(team_id), str(name))
+        self.oauth_app(
+            str(data["client_id"]),
+            str(data["client_secret"]),
+            [str(url) for url in data["redirect_urls"]],
+            events_url=data.get("events_url"),
+        )
+        return web.json_response({"ok": True})
+
+    def _authorize_error(self, error: str) -> web.Response:
+        # What Slack shows: a page of its own naming the problem, and no redirect anywhere.
+        return web.Response(
+            status=400,
+            text=f"<!DOCTYPE html><html><body><h1>Something went wrong</h1><p id=error>{error}</p></body></html>",
+            content_type="text/html",
+        )
+
+    def _authorize_checks(self, query: dict[str, str]) -> tuple[str, str] | web.Response:
+        """The redirect URL and scopes of an authorize request, or Slack's error page."""
+        app = self.oauth
+        if app is None or query.get("client_id") != app.client_id:
+            return self._authorize_error("invalid_client_id")
+        redirect_uri = query.get("redirect_uri") or app.redirect_urls[0]
+        if redirect_uri not in app.redirect_urls:
+            return self._authorize_error("bad_redirect_uri")
+        scopes = [s for s in query.get("scope", "").split(",") if s]
+        if not scopes or any(scope not in KNOWN_BOT_SCOPES for scope in scopes):
+            return self._authorize_error("invalid_scope")
+        return redirect_uri, ",".join(scopes)
+
+    async def _authorize_page(self, request: web.Request) -> web.Response:
+        """Slack's authorize page: which workspace, what the app asks for, Allow or Cancel."""
+        query = dict(request.query)
+        checked = self._authorize_checks(query)
+        if isinstance(checked, web.Response):
+            return checked
+        _, scopes = checked
+        assert self.oauth is not None
+        options = "".join(
+            f'<option value="{html.escape(w.id)}"{" selected" if w.id == query.get("team") else ""}>'
+            f"{html.escape(w.name)}</option>"
+            for w in self.workspaces.values()
+        )
+        hidden = "".join(
+            f'<input type="hidden" name="{name}" value="{html.escape(query.get(name, ""))}">'
+            for name in ("client_id", "scope", "state", "redirect_uri")
+        )
+        listed = "".join(f"<li>{html.escape(scope)}</li>" for scope in scopes.split(","))
+        page = f"""<!DOCTYPE html><html><head><title>Slack</title></head><body>
+<h1>{html.escape(self.oauth.name)} is requesting permission to access a Slack workspace</h1>
+<form method="post" action="/oauth/v2/authorize">{hidden}
+<label>Workspace <select name="team">{options}</select></label>
+<ul id="scopes">{listed}</ul>
+<button type="submit" name="decision" value="deny">Cancel</button>
+<button type="submit" name="decision" value="allow" id="allow">Allow</button>
+</form></body></html>"""
+        return web.Response(text=page, content_type="text/html")
+
+    async def _authorize_decision(self, request: web.Request) -> web.Response:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        checked = self._authorize_checks(form)
+        if isinstance(checked, web.Response):
+            return checked
+        redirect_uri, scopes = checked
+        state = form.get("state", "")
+        team = form.get("team", "")
+        if form.get("decision") != "allow":
+            return _redirect(redirect_uri, error="access_denied", state=state)
+        if team not in self.workspaces:
+            return self._authorize_error("invalid_team")
+        installer = next((u.id for u in self.users.values() if u.team_id == team), f"U{team[1:]}INSTALLER")
+        code = f"{int(time.time())}.{secrets.token_hex(16)}"
+        self._grants[code] = _Grant(team, installer, scopes.split(","), redirect_uri, time.time() + 600)
+        return _redirect(redirect_uri, code=code, state=state)
+
+    # -- the Events API -----------------------------------------------------------------------------------------
+
+    def event_callback(self, team_id: str, event: dict[str, Any], *, event_id: str | None = None) -> SignedRequest:
+        """An Events API envelope as Slack sends it to the app's request URL, signed."""
+        now = int(time.time())
+        envelope = {
+            "token": "verification-token-unused",
+            "team_id": team_id,
+            "api_app_id": self.oauth.app_id if self.oauth else "A0COHOST",
+            "event": {**event, "event_ts": f"{now}.000100"},
+            "type": "event_callback",
+            "event_id": event_id or "Ev" + uuid.uuid4().hex[:10].upper(),
+            "event_time": now,
+            "authorizations": [{"team_id": team_id, "is_bot": True, "is_enterprise_install": False}],
+        }
+        body = json.dumps(envelope).encode()
+        headers = {**self.sign(body), "Content-Type": "application/json"}
+        return SignedRequest(body, headers)
+
+    async def deliver(self, team_id: str, event: dict[str, Any]) -> int:
+        """Sends one event to the app's request URL; the HTTP status it answered (0: not reachable)."""
+        url = self.oauth.events_url if self.oauth is not None else None
+        if url is None:
+            raise RuntimeError("the app has no Events API request URL (oauth_app(events_url=...))")
+        request = self.event_callback(team_id, event)
+        try:
+            async with aiohttp.ClientSession() as http, http.post(url, data=request.body, headers=request.headers) as r:
+                status = r.status
+        except aiohttp.ClientError:
+            status = 0
+        self.deliveries.append((str(event.get("type")), team_id, status))
+        self._changed.set()
+        return status
 
     def _auth_test(self, payload: dict[str, Any]) -> dict[str, Any]:
+        team = self._api[-1].team or self.team_id
+        workspace = self.workspaces[team]
         return {
             "ok": True,
-            "url": "https://sandbox.slack.example/",
-            "team": "Sandbox",
-            "team_id": self.team_id,
+            "url": f"https://{workspace.name.lower().replace(' ', '-')}.slack.example/",
+            "team": workspace.name,
+            "team_id": team,
             "user": "cohost",
-            "user_id": self.bot_user_id,
-            "bot_id": "B0COHOST",
+            "user_id": workspace.bot_user_id,
+            "bot_id": workspace.bot_id,
+            "is_enterprise_install": False,
         }
 
     def _next_ts(self) -> str:
@@ -299,6 +770,8 @@ class SlackStandIn(SimServer):
             return {"ok": False, "error": "channel_not_found"}
         if not payload.get("text") and not payload.get("blocks"):
             return {"ok": False, "error": "no_text"}
+        if blocks_problem(payload.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         if channel in self.not_in_channel:
             return {"ok": False, "error": "not_in_channel"}
         if channel.startswith("CX"):
@@ -313,6 +786,8 @@ class SlackStandIn(SimServer):
         key = (str(payload.get("channel", "")), str(payload.get("ts", "")))
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}
+        if blocks_problem(payload.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         message = {**self.messages[key], **_message_fields(payload)}
         if "blocks" not in payload:
             message.pop("blocks", None)
@@ -326,6 +801,8 @@ class SlackStandIn(SimServer):
             return {"ok": False, "error": "channel_not_found"}
         if payload.get("user") not in self.users:
             return {"ok": False, "error": "user_not_in_channel"}
+        if blocks_problem(payload.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _chat_delete(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -386,7 +863,9 @@ class SlackStandIn(SimServer):
     async def _download(self, request: web.Request) -> web.StreamResponse:
         """A hosted file's bytes, streamed piece by piece with its Content-Length: any size, never in memory."""
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if token != self.bot_token:
+        issued = self.tokens.get(token)
+        team = request.match_info["team_file"].rsplit("-", 1)[0]
+        if issued is None or issued.revoked or issued.kind != "bot" or issued.team_id != team:
             return web.Response(text=_SIGN_IN_PAGE, content_type="text/html")
         hosted = self.hosted_files.get(request.match_info["team_file"].rsplit("-", 1)[-1])
         if hosted is None:
@@ -418,6 +897,9 @@ class SlackStandIn(SimServer):
 
     async def _response(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if blocks_problem(body.get("blocks")):
+            self._changed.set()
+            return web.Response(status=400, text="invalid_blocks")
         self.responses.append(ResponsePost(request.match_info["key"], body))
         self._changed.set()
         return web.Response(text="ok")
@@ -461,13 +943,15 @@ class SlackStandIn(SimServer):
         response_url: str | None = None,
         timestamp: int | None = None,
         retry_num: int | None = None,
+        team_id: str | None = None,
     ) -> SignedRequest:
+        """A slash command as Slack sends it; `team_id` another workspace's, to forge a request from there."""
         trigger_id = trigger_id or _trigger_id()
         response_url = response_url or self.response_url()
         user = self.users.get(user_id)
         fields = {
             "token": "verification-token-unused",
-            "team_id": self.team_id,
+            "team_id": team_id or self.team_id,
             "team_domain": "sandbox",
             "channel_id": channel_id,
             "channel_name": channel_name,
@@ -491,10 +975,13 @@ class SlackStandIn(SimServer):
             payload.get("trigger_id"),
         )
 
-    def _user(self, user_id: str) -> dict[str, Any]:
+    def _user(self, user_id: str, team_id: str | None) -> dict[str, Any]:
         user = self.users.get(user_id)
         name = user.name if user else user_id.lower()
-        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
+        return {"id": user_id, "username": name, "name": name, "team_id": team_id or self.team_id}
+
+    def _team(self, team_id: str | None) -> dict[str, str]:
+        return {"id": team_id or self.team_id, "domain": "sandbox"}
 
     def block_action(
         self,
@@ -511,6 +998,7 @@ class SlackStandIn(SimServer):
         response_url: str | None = None,
         timestamp: int | None = None,
         retry_num: int | None = None,
+        team_id: str | None = None,
     ) -> SignedRequest:
         action: dict[str, Any] = {
             "action_id": action_id,
@@ -523,12 +1011,12 @@ class SlackStandIn(SimServer):
             action["value"] = value
         payload = {
             "type": "block_actions",
-            "user": self._user(user_id),
+            "user": self._user(user_id, team_id),
             "api_app_id": "A0COHOST",
             "token": "verification-token-unused",
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
             "trigger_id": trigger_id or _trigger_id(),
-            "team": {"id": self.team_id, "domain": "sandbox"},
+            "team": self._team(team_id),
             "channel": {"id": channel_id, "name": "general"},
             "message": message or self.messages.get((channel_id, message_ts), {"ts": message_ts, "type": "message"}),
             "response_url": response_url or self.response_url(),
@@ -546,11 +1034,12 @@ class SlackStandIn(SimServer):
         view_id: str | None = None,
         trigger_id: str | None = None,
         timestamp: int | None = None,
+        team_id: str | None = None,
     ) -> SignedRequest:
         payload = {
             "type": "view_submission",
-            "team": {"id": self.team_id, "domain": "sandbox"},
-            "user": self._user(user_id),
+            "team": self._team(team_id),
+            "user": self._user(user_id, team_id),
             "api_app_id": "A0COHOST",
             "token": "verification-token-unused",
             "trigger_id": trigger_id or _trigger_id(),
@@ -560,7 +1049,7 @@ class SlackStandIn(SimServer):
                 "callback_id": callback_id,
                 "private_metadata": private_metadata,
                 "state": {"values": state_values},
-                "team_id": self.team_id,
+                "team_id": team_id or self.team_id,
             },
             "response_urls": [],
         }
@@ -576,12 +1065,13 @@ class SlackStandIn(SimServer):
         trigger_id: str | None = None,
         response_url: str | None = None,
         timestamp: int | None = None,
+        team_id: str | None = None,
     ) -> SignedRequest:
         payload = {
             "type": "message_action",
             "callback_id": callback_id,
-            "team": {"id": self.team_id, "domain": "sandbox"},
-            "user": self._user(user_id),
+            "team": self._team(team_id),
+            "user": self._user(user_id, team_id),
             "channel": {"id": channel_id, "name": "general"},
             "message": message,
             "message_ts": message.get("ts", ""),
@@ -601,6 +1091,57 @@ class SlackStandIn(SimServer):
             return resp.status, text, time.perf_counter() - started
 
 
+def blocks_problem(blocks: Any) -> str | None:
+    """What makes a message's blocks break Block Kit's limits (Slack then refuses it), or None."""
+    if blocks is None or blocks == "":
+        return None
+    if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
+        return f"more than {MAX_BLOCKS} blocks"
+    for block in blocks:
+        problem = _block_problem(block) if isinstance(block, dict) else "a block that is not an object"
+        if problem:
+            return problem
+    return None
+
+
+def _text_of(element: Any) -> str:
+    return str(element.get("text", "")) if isinstance(element, dict) else ""
+
+
+def _block_problem(block: dict[str, Any]) -> str | None:
+    kind = block.get("type")
+    if kind == "header" and not 0 < len(_text_of(block.get("text"))) <= MAX_HEADER_TEXT:
+        return "a header's text is empty or too long"
+    if kind == "section":
+        fields = block.get("fields") or []
+        if len(_text_of(block.get("text"))) > MAX_SECTION_TEXT:
+            return "a section's text is too long"
+        if len(fields) > MAX_FIELDS or any(len(_text_of(f)) > MAX_FIELD_TEXT for f in fields):
+            return "a section's fields are too many or too long"
+        if not block.get("text") and not fields:
+            return "a section without text"
+    if kind == "context":
+        elements = block.get("elements") or []
+        if not 0 < len(elements) <= MAX_CONTEXT_ELEMENTS or any(len(_text_of(e)) > MAX_SECTION_TEXT for e in elements):
+            return "a context's elements are none, too many or too long"
+    if kind == "actions":
+        for element in block.get("elements") or []:
+            if not 0 < len(_text_of(element.get("text"))) <= MAX_BUTTON_TEXT:
+                return "a button's text is empty or too long"
+            if (
+                len(str(element.get("url", ""))) > MAX_BUTTON_URL
+                or len(str(element.get("value", ""))) > MAX_BUTTON_VALUE
+            ):
+                return "a button's url or value is too long"
+    return None
+
+
+def _redirect(url: str, **params: str) -> web.Response:
+    parts = urlsplit(url)
+    query = urlencode([*parse_qsl(parts.query), *params.items()])
+    raise web.HTTPFound(urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment)))
+
+
 def _trigger_id() -> str:
     return f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"
 
@@ -618,12 +1159,7 @@ def _decode(raw: bytes, content_type: str) -> dict[str, Any]:
     """A Web API payload, form-encoded or JSON, with slack_sdk's JSON-string fields decoded."""
     if not raw:
         return {}
-    if "json" in content_type:
-        data = json.loads(raw)
-    else:
-        from urllib.parse import parse_qsl
-
-        data = dict(parse_qsl(raw.decode(), keep_blank_values=True))
+    data = json.loads(raw) if "json" in content_type else dict(parse_qsl(raw.decode(), keep_blank_values=True))
     for key in _JSON_FIELDS:
         if isinstance(data.get(key), str) and data[key][:1] in ("[", "{"):
             data[key] = json.loads(data[key])

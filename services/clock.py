@@ -41,8 +41,27 @@ class FakeClock:
         self._now += delta
 
 
+#: The times a vendor may mean: outside them a value is unknown (an expiry in the year 50000, a negative epoch), and
+#: whatever is done with a time inside them (a warning minutes before, a week added) cannot overflow.
+EARLIEST_VENDOR_TIME = datetime(1970, 1, 2, tzinfo=UTC)
+LATEST_VENDOR_TIME = datetime(3000, 1, 1, tzinfo=UTC)
+
+
 def parse_vendor_time(value: object) -> datetime | None:
-    """Epoch seconds or milliseconds (number or numeric string; below 10^11 is seconds) or ISO-8601."""
+    """Epoch seconds or milliseconds (number or numeric string; below 10^11 is seconds) or ISO-8601; None for
+    anything else: missing, not a time, or out of range. Never raises: a vendor's value cannot break a view."""
+    try:
+        parsed = _vendor_time(value)
+    except (ValueError, OverflowError, OSError):
+        return None
+    if parsed is None or not EARLIEST_VENDOR_TIME <= parsed < LATEST_VENDOR_TIME:
+        return None
+    return parsed
+
+
+def _vendor_time(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -50,10 +69,7 @@ def parse_vendor_time(value: object) -> datetime | None:
         try:
             value = float(text)
         except ValueError:
-            try:
-                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                return None
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if isinstance(value, int | float):
         seconds = float(value) / 1000 if value >= 1e11 else float(value)

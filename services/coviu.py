@@ -4,27 +4,47 @@ The token comes from `$COVIU_URL/auth/token` (HTTP Basic with the API key and se
 at half its life with the refresh token (one refresh shared by every caller waiting on it), falls back to a new
 grant when a refresh is refused, and a call answered 401 is retried once with a fresh token. Times go to Coviu
 as ISO-8601 UTC with `Z`; roles go lowercase and are read in any case.
+
+A session has no status: whether it is running, upcoming, finished or canceled follows from its `start_time`,
+`end_time` and `canceled_time` against the current time (NOTES.md). `GET /sessions?state=` filters by the
+participants' own free-form `state`, not by that, and its `start_time` / `end_time` parameters bound when a session
+*starts* (the swagger), not when it overlaps.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from services import markers
-from services.errors import VendorAuthError, VendorBadRequest, VendorError
+from services.client_credentials import TokenSource, oauth_error_text
+from services.errors import VendorAuthError
 from services.http import VendorHttp
+from services.vendor_values import (
+    Rows,
+    VendorId,
+    VendorText,
+    VendorTime,
+    flag,
+    read_one,
+    read_rows,
+    rows_of,
+)
 
 VENDOR = "Coviu"
 Role = Literal["host", "guest"]
 MAX_PAGE_SIZE = 200
+#: Pages read at most (10,000 sessions): a server that always says `more` cannot keep Cohost asking forever.
+MAX_PAGES = 50
+#: The longest session Cohost makes or stretches (`--minutes` is at most 10,080: a week). Coviu filters pages by
+#: when sessions *start*, so a session still running now started at most this long ago: lists of live sessions
+#: reach back this far and keep those whose end is still to come. A session made elsewhere that runs longer than a
+#: week and started over a week ago is not seen (Cohost has no card for it).
+LONGEST_SESSION = timedelta(minutes=10_080)
 
 
 def iso(moment: datetime) -> str:
@@ -38,16 +58,21 @@ class _Model(BaseModel):
 
 
 class Participant(_Model):
-    participant_id: str
-    session_id: str | None = None
-    display_name: str | None = None
-    role: str | None = None
-    state: str | None = None
-    picture: str | None = None
-    entry_url: str | None = None
-    client_id: str | None = None
-    coviu_user_id: str | None = None
-    deleted_at: str | None = None
+    participant_id: VendorId
+    session_id: VendorText = None
+    display_name: VendorText = None
+    role: VendorText = None
+    state: VendorText = None
+    picture: VendorText = None
+    entry_url: VendorText = None
+    client_id: VendorText = None
+    coviu_user_id: VendorText = None
+    #: Set once the participant was canceled (by Cohost or elsewhere): its entry link no longer lets anyone in.
+    deleted_at: VendorText = None
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.deleted_at)
 
     @field_validator("role")
     @classmethod
@@ -55,17 +80,22 @@ class Participant(_Model):
         return value.lower() if value else value  # Coviu answers HOST / GUEST
 
 
+def _texts(value: object) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
 class Session(_Model):
-    session_id: str
-    session_name: str | None = None
-    start_time: datetime
-    end_time: datetime
-    canceled_time: str | None = None
-    team_id: str | None = None
-    client_id: str | None = None
-    picture: str | None = None
-    feature_flags: list[str] = Field(default_factory=list)
-    participants: list[Participant] = Field(default_factory=list)
+    session_id: VendorId
+    session_name: VendorText = None
+    #: None where Coviu sent no time, or one out of range (shown as unknown).
+    start_time: VendorTime = None
+    end_time: VendorTime = None
+    canceled_time: VendorText = None
+    team_id: VendorText = None
+    client_id: VendorText = None
+    picture: VendorText = None
+    feature_flags: Annotated[list[str], BeforeValidator(_texts)] = Field(default_factory=list)
+    participants: Annotated[list[Participant], BeforeValidator(rows_of(Participant))] = Field(default_factory=list)
     #: The marker Cohost put into the name when it created the session (`services.markers`), taken off the name.
     marker: str | None = None
 
@@ -73,6 +103,35 @@ class Session(_Model):
     @classmethod
     def _unmark(cls, data: Any) -> Any:
         return markers.lift(data, "session_name")
+
+    @property
+    def canceled(self) -> bool:
+        return bool(self.canceled_time)
+
+    # A time Coviu did not give (or gave out of range) rules nothing out: Coviu listed the session among those
+    # starting in the range asked for, so it stays in (shown with its times unknown), and no card is closed for it.
+
+    def running(self, now: datetime) -> bool:
+        return (
+            not self.canceled
+            and (self.start_time is None or self.start_time <= now)
+            and (self.end_time is None or now < self.end_time)
+        )
+
+    def upcoming(self, now: datetime) -> bool:
+        return not self.canceled and (self.start_time is None or now < self.start_time)
+
+    def live(self, now: datetime) -> bool:
+        """Running or upcoming: not canceled, and its end still to come."""
+        return not self.canceled and (self.end_time is None or now < self.end_time)
+
+    def during(self, start: datetime, end: datetime) -> bool:
+        """Ran at some time in [start, end): not canceled, started before `end` and ended after `start`."""
+        return (
+            not self.canceled
+            and (self.start_time is None or self.start_time < end)
+            and (self.end_time is None or self.end_time > start)
+        )
 
 
 @dataclass(frozen=True)
@@ -91,86 +150,25 @@ class NewParticipant:
         return out
 
 
-@dataclass
-class _Token:
-    access: str
-    refresh: str | None
-    obtained: float
-    lifetime: float
-
-    def due_for_refresh(self, now: float) -> bool:
-        return now - self.obtained >= self.lifetime / 2
+#: Coviu's error bodies are those of its token endpoint.
+error_text = oauth_error_text
 
 
-class TokenSource:
-    """The client-credentials token, shared by every call of this process."""
-
-    def __init__(
-        self, http: VendorHttp, api_key: str, api_secret: str, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._http = http
-        basic = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
-        self._headers = {"Authorization": f"Basic {basic}"}
-        self._clock = clock
-        self._token: _Token | None = None
-        self._pending: asyncio.Task[_Token] | None = None
-        self.grants = 0
-        self.refreshes = 0
-
-    async def access_token(self) -> str:
-        token = self._token
-        if token is not None and not token.due_for_refresh(self._clock()):
-            return token.access
-        # One refresh (or grant) in flight; everyone who needs a token meanwhile waits on the same one.
-        if self._pending is None or self._pending.done():
-            self._pending = asyncio.create_task(self._renew(token))
-        return (await asyncio.shield(self._pending)).access
-
-    def invalidate(self, access: str) -> None:
-        """A call was refused with this token: the next call gets a new one."""
-        if self._token is not None and self._token.access == access:
-            self._token = None
-
-    async def _renew(self, old: _Token | None) -> _Token:
-        if old is not None and old.refresh:
-            try:
-                self.refreshes += 1
-                self._token = await self._ask({"grant_type": "refresh_token", "refresh_token": old.refresh})
-                return self._token
-            except (VendorAuthError, VendorBadRequest):
-                pass  # refresh refused (`invalid_grant`: expired or revoked): start over with a new grant
-        self.grants += 1
-        self._token = await self._ask({"grant_type": "client_credentials"})
-        return self._token
-
-    async def _ask(self, form: dict[str, str]) -> _Token:
-        resp = await self._http.call("POST", "auth/token", form=form, headers=self._headers)
-        body = resp.body if isinstance(resp.body, dict) else {}
-        if not body.get("access_token"):
-            raise VendorError(VENDOR, "Coviu answered the token request without a token")
-        return _Token(
-            access=str(body["access_token"]),
-            refresh=body.get("refresh_token"),
-            obtained=self._clock(),
-            lifetime=float(body.get("expires_in") or 3600),
-        )
+def _kept(sessions: Rows[Session], keep: Callable[[Session], bool]) -> Rows[Session]:
+    """The sessions `keep` keeps, earliest start first (those whose start is unknown last); the unreadable rows
+    still counted."""
+    kept = sorted((s for s in sessions if keep(s)), key=lambda s: (s.start_time is None, s.start_time or _EPOCH))
+    return Rows(kept, sessions.unreadable)
 
 
-def error_text(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        return None
-    for key in ("message", "error_description", "error", "detail"):
-        if body.get(key):
-            return str(body[key])
-    return None
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Coviu:
     vendor = VENDOR
 
     def __init__(self, http: VendorHttp, tokens: TokenSource) -> None:
-        self._http = http
-        http.error_text = error_text
+        self._http = replace(http, error_text=error_text)
         self.tokens = tokens
 
     async def _call(self, method: str, path: str, *, safe: bool = False, **kwargs: Any) -> Any:
@@ -212,46 +210,78 @@ class Coviu:
             body["picture"] = picture
         if feature_flags:
             body["feature_flags"] = list(feature_flags)
-        return Session.model_validate(await self._call("POST", "sessions", json_body=body))
+        return read_one(Session, await self._call("POST", "sessions", json_body=body), VENDOR, "a session")
 
     async def sessions_page(
         self,
         *,
         page: int = 0,
         page_size: int = MAX_PAGE_SIZE,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        include_canceled: bool | None = None,
-        state: str | None = None,
-        order: str | None = None,
-    ) -> tuple[list[Session], bool]:
-        params: dict[str, str] = {"page": str(page), "page_size": str(min(page_size, MAX_PAGE_SIZE))}
-        if start_time:
-            params["start_time"] = iso(start_time)
-        if end_time:
-            params["end_time"] = iso(end_time)
-        if include_canceled is not None:
-            params["include_canceled"] = str(include_canceled).lower()
-        if state:
-            params["state"] = state
-        if order:
-            params["order"] = order
-        body = await self._call("GET", "sessions", params=params, safe=True) or {}
-        return [Session.model_validate(s) for s in body.get("content") or []], bool(body.get("more"))
+        starting_from: datetime | None = None,
+        starting_until: datetime | None = None,
+        include_canceled: bool = False,
+        participant_state: str | None = None,
+    ) -> tuple[Rows[Session], bool]:
+        """One page of sessions. `starting_from` / `starting_until` (Coviu's `start_time` / `end_time`) bound when
+        a session starts, both inclusive; `participant_state` (Coviu's `state`) keeps sessions with a participant in
+        that free-form state. Canceled sessions are left out unless asked for (sent explicitly either way)."""
+        params: dict[str, str] = {
+            "page": str(page),
+            "page_size": str(min(page_size, MAX_PAGE_SIZE)),
+            "include_canceled": "true" if include_canceled else "false",
+        }
+        if starting_from:
+            params["start_time"] = iso(starting_from)
+        if starting_until:
+            params["end_time"] = iso(starting_until)
+        if participant_state:
+            params["state"] = participant_state
+        body = await self._call("GET", "sessions", params=params, safe=True)
+        if not isinstance(body, dict):
+            return Rows(unreadable=1 if body else 0), False
+        return read_rows(Session, body.get("content")), flag(body.get("more"))
 
-    async def all_sessions(self, **filters: Any) -> list[Session]:
-        """Every page (`more` says whether another follows)."""
-        out: list[Session] = []
-        page = 0
-        while True:
-            sessions, more = await self.sessions_page(page=page, **filters)
+    async def all_sessions(
+        self,
+        *,
+        starting_from: datetime | None = None,
+        starting_until: datetime | None = None,
+        include_canceled: bool = False,
+        participant_state: str | None = None,
+    ) -> Rows[Session]:
+        """Every page (`more` says whether another follows), up to MAX_PAGES."""
+        out: Rows[Session] = Rows()
+        for page in range(MAX_PAGES):
+            sessions, more = await self.sessions_page(
+                page=page,
+                starting_from=starting_from,
+                starting_until=starting_until,
+                include_canceled=include_canceled,
+                participant_state=participant_state,
+            )
             out.extend(sessions)
-            if not more or not sessions:
-                return out
-            page += 1
+            out.unreadable += sessions.unreadable
+            if not more or not (sessions or sessions.unreadable):
+                break
+        return out
+
+    async def live_sessions(self, now: datetime) -> Rows[Session]:
+        """The sessions running or still to come at `now`, earliest start first: every session that starts at or
+        after `now - LONGEST_SESSION` (all pages), kept when it is not canceled and its end is after `now`."""
+        return _kept(await self.all_sessions(starting_from=now - LONGEST_SESSION), lambda s: s.live(now))
+
+    async def upcoming_sessions(self, now: datetime) -> Rows[Session]:
+        """The sessions that start after `now`, earliest first."""
+        return _kept(await self.all_sessions(starting_from=now), lambda s: s.upcoming(now))
+
+    async def sessions_during(self, start: datetime, end: datetime) -> Rows[Session]:
+        """The sessions that ran at some time in [start, end) (not canceled), earliest start first: those that
+        start up to `end`, reaching back `LONGEST_SESSION` before `start` for one that began before it."""
+        sessions = await self.all_sessions(starting_from=start - LONGEST_SESSION, starting_until=end)
+        return _kept(sessions, lambda s: s.during(start, end))
 
     async def get_session(self, session_id: str) -> Session:
-        return Session.model_validate(await self._call("GET", f"sessions/{session_id}", safe=True))
+        return read_one(Session, await self._call("GET", f"sessions/{session_id}", safe=True), VENDOR, "a session")
 
     async def update_session(
         self,
@@ -271,7 +301,8 @@ class Coviu:
             body["end_time"] = iso(end)
         if picture:
             body["picture"] = picture
-        return Session.model_validate(await self._call("PUT", f"sessions/{session_id}", json_body=body))
+        data = await self._call("PUT", f"sessions/{session_id}", json_body=body)
+        return read_one(Session, data, VENDOR, "a session")
 
     async def cancel_session(self, session_id: str) -> None:
         """Cancels a session that has not started (Coviu refuses this for a running one)."""
@@ -285,15 +316,16 @@ class Coviu:
 
     async def add_participant(self, session_id: str, participant: NewParticipant) -> Participant:
         body = await self._call("POST", f"sessions/{session_id}/participants", json_body=participant.body())
-        return Participant.model_validate(body)
+        return read_one(Participant, body, VENDOR, "a participant")
 
     async def participants(self, session_id: str) -> list[Participant]:
         body = await self._call("GET", f"sessions/{session_id}/participants", safe=True)
         items = body.get("content") if isinstance(body, dict) else body
-        return [Participant.model_validate(p) for p in items or []]
+        return list(read_rows(Participant, items))
 
     async def get_participant(self, participant_id: str) -> Participant:
-        return Participant.model_validate(await self._call("GET", f"participants/{participant_id}", safe=True))
+        data = await self._call("GET", f"participants/{participant_id}", safe=True)
+        return read_one(Participant, data, VENDOR, "a participant")
 
     async def update_participant(
         self, participant_id: str, *, display_name: str | None = None, role: Role | None = None
@@ -303,7 +335,8 @@ class Coviu:
             body["display_name"] = display_name
         if role:
             body["role"] = role.lower()
-        return Participant.model_validate(await self._call("PUT", f"participants/{participant_id}", json_body=body))
+        data = await self._call("PUT", f"participants/{participant_id}", json_body=body)
+        return read_one(Participant, data, VENDOR, "a participant")
 
     async def cancel_participant(self, participant_id: str) -> None:
         await self._call("DELETE", f"participants/{participant_id}")

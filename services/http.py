@@ -15,11 +15,12 @@ never copied, and a retry resends the same bytes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -56,7 +57,7 @@ class StreamedBytes(Protocol):
     @property
     def size(self) -> int: ...
 
-    def pieces(self) -> AsyncIterator[memoryview]: ...
+    def pieces(self) -> AsyncGenerator[memoryview, None]: ...
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,11 @@ class _FilePayload(Payload):
 
     async def write(self, writer: AbstractStreamWriter) -> None:
         if self._source is not None:
-            async for piece in self._source.pieces():
-                for start in range(0, piece.nbytes, _WRITE_SLICE):
-                    await writer.write(piece[start : start + _WRITE_SLICE])
+            # Closed as soon as this write ends, however it ends: a source may hold a download open.
+            async with contextlib.aclosing(self._source.pieces()) as pieces:
+                async for piece in pieces:
+                    for start in range(0, piece.nbytes, _WRITE_SLICE):
+                        await writer.write(piece[start : start + _WRITE_SLICE])
             return
         for start in range(0, self._view.nbytes, _WRITE_SLICE):
             await writer.write(self._view[start : start + _WRITE_SLICE])

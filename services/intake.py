@@ -51,7 +51,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from services import markers
 from services.batching import GroupCommit, LoopGroupCommit, TryAgain
 from services.store import Base, Store, UtcDateTime
-from services.store import _sqlite_pragmas as sqlite_pragmas
+from services.store.database import _sqlite_pragmas as sqlite_pragmas
 
 T = TypeVar("T")
 Item = TypeVar("Item")

@@ -6,17 +6,22 @@ carries the message in `result`, whatever the HTTP status; numbers may come as s
 `max_mirrors` is a URL: read as "no limit beyond the mirrors switched on"); uploads go to the hosts `file/upload`
 names, never to the API base.
 
-A direct upload reads its bytes from an async source into one buffer of at most a chunk and sends each chunk as
-a multipart request carrying every field, with `Content-Range: bytes START-END/TOTAL` (END inclusive). The buffer
-is reused for every chunk and resent as it is when a chunk is retried, so memory stays at about one chunk
-whatever the file's size.
+A direct upload goes as MirrorAce's doc says: "MirrorAce only supports chunk upload for files larger than Maximum
+chuck size. A single request should not upload more than Maximum chuck size" (`max_chunk_size`, from
+`file/upload`). So a file no larger than `max_chunk_size` goes in one multipart request without `Content-Range`,
+its bytes streamed from the source as they arrive and never held (a resend opens the source again: for a Slack
+file, a new download). A larger file goes in chunks, each a multipart request carrying every field, with
+`Content-Range: bytes START-END/TOTAL` (END inclusive): the source is read into one buffer of at most a chunk,
+reused for every chunk and resent as it is when a chunk is retried. Either way memory stays at about one chunk
+(Cohost's own cap, `CHUNK_CAP`) whatever the file's size.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -26,27 +31,23 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from services.clock import parse_vendor_time
 from services.errors import VendorAuthError, VendorBadRequest, VendorError
 from services.http import FilePart, MultipartFields, VendorHttp, VendorResponse
+from services.streams import Chunk, ChunkReader, OpenSource, Progress, WholeFile
+from services.vendor_values import read_one
 
 VENDOR = "MirrorAce"
 #: `file/info` takes at most this many slugs a call.
 INFO_BATCH = 50
-#: Cohost's own bound on a chunk. MirrorAce allows about 100 MB, but a chunk is held in memory while it is sent
-#: (and resent if it fails): 8 MiB keeps the bot's memory low and flat at a cost of one request per 8 MiB.
+#: Cohost's own bound on a chunk of a file sent in chunks (one larger than `max_chunk_size`). MirrorAce allows
+#: about 100 MB, but a chunk is held in memory while it is sent (and resent if it fails): 8 MiB keeps the bot's
+#: memory low and flat at a cost of one request per 8 MiB.
 CHUNK_CAP = 8 * 1024 * 1024
-#: A chunk that fails in a way a retry may cure (timeout, dropped connection, 5xx, 429) is sent once more.
+#: A request that fails in a way a retry may cure (timeout, dropped connection, 5xx, 429) is sent once more.
 CHUNK_RETRIES = 1
 #: The slowest upload a chunk's time limit allows for, on top of the vendor's bound on a call.
 MIN_UPLOAD_BYTES_PER_S = 1024 * 1024
 #: A file's states in `file/info`; the `... removed` ones are gone for good.
 STATUSES = ("active", "user removed", "admin removed", "copyright removed", "not found")
 _AUTH_TEXT = re.compile(r"api[ _]?(key|token)|credential|unauthori", re.IGNORECASE)
-
-#: Bytes MirrorAce has confirmed so far (called after each chunk).
-Progress = Callable[[int], Awaitable[None]]
-
-
-class SourceFailed(Exception):
-    """The bytes to upload stopped coming, or were not as many as announced: the upload is abandoned."""
 
 
 def _int(value: Any) -> Any:
@@ -106,8 +107,12 @@ class UploadVariables(_Model):
         return [*defaults, *others]
 
 
+def _status(value: Any) -> str:
+    return value if isinstance(value, str) and value.strip() else "unknown"
+
+
 class UploadedFile(_Model):
-    name: str = ""
+    name: Annotated[str, BeforeValidator(lambda v: v if isinstance(v, str) else "")] = ""
     size: OptionalNumber = None
     slug: str
     url: str
@@ -115,7 +120,8 @@ class UploadedFile(_Model):
 
 class FileInfo(_Model):
     slug: str
-    status: str = "not found"
+    #: One of STATUSES, as MirrorAce says it; "unknown" where it sent something else than text.
+    status: Annotated[str, BeforeValidator(_status)] = "not found"
     id: OptionalText = None
     name: OptionalText = None
     size: OptionalNumber = None
@@ -180,94 +186,14 @@ def _host_and_path(url: str) -> tuple[str, str]:
     return f"{parts.scheme}://{parts.netloc}", path
 
 
-class _ChunkReader:
-    """Copies an async source of pieces of any size into a caller's buffer, carrying over what a piece has left."""
-
-    def __init__(self, source: AsyncIterable[bytes]) -> None:
-        self._pieces: AsyncIterator[bytes] = aiter(source)
-        self._left = memoryview(b"")
-        self.read = 0
-
-    async def fill_some(self, into: memoryview) -> int:
-        """Copies what the source has at hand (at most `len(into)` bytes); how many it copied."""
-        if not self._left:
-            try:
-                self._left = memoryview(await anext(self._pieces)).cast("B")
-            except StopAsyncIteration:
-                raise SourceFailed(f"the file ended after {self.read} bytes") from None
-        take = min(len(self._left), len(into))
-        into[:take] = self._left[:take]
-        self._left = self._left[take:]
-        self.read += take
-        return take
-
-    async def ensure_exhausted(self) -> None:
-        longer = SourceFailed("the file is longer than its announced size")
-        if self._left:
-            raise longer
-        async for piece in self._pieces:
-            if piece:
-                raise longer
-
-
-class _Chunk:
-    """One chunk's bytes, copied from the source into the buffer while they are being sent, so the download and
-    the upload overlap as in a pipe, in the memory of one chunk. A resend reads the same buffer. The last chunk's
-    final byte waits until the source is known to end there: a file longer than announced is never completed."""
-
-    def __init__(self, view: memoryview, *, last: bool) -> None:
-        self.view = view
-        self._last = last
-        self._filled = 0
-        #: Bytes that may go out: all those filled, but for the last chunk's final byte before the end is checked.
-        self._sendable = 0
-        self._failed = False
-        self._changed = asyncio.Event()
-
-    @property
-    def size(self) -> int:
-        return len(self.view)
-
-    async def fill(self, reader: _ChunkReader) -> None:
-        try:
-            while self._filled < self.size:
-                self._filled += await reader.fill_some(self.view[self._filled :])
-                held_back = 1 if self._last and self._filled == self.size else 0
-                self._sendable = self._filled - held_back
-                self._changed.set()
-            if self._last:
-                await reader.ensure_exhausted()
-            self._sendable = self._filled
-        except BaseException:
-            self._failed = True
-            raise
-        finally:
-            self._changed.set()
-
-    async def pieces(self) -> AsyncIterator[memoryview]:
-        sent = 0
-        while sent < self.size:
-            while self._sendable == sent:
-                if self._failed:
-                    # Ends this attempt; the fill task holds the reason, which `MirrorAce.upload` raises.
-                    raise SourceFailed("the file's bytes stopped coming")
-                self._changed.clear()
-                await self._changed.wait()
-            end = self._sendable
-            yield self.view[sent:end]
-            sent = end
-
-
 class MirrorAce:
     vendor = VENDOR
 
     def __init__(self, http: VendorHttp, api_key: str, api_token: str, *, chunk_cap: int = CHUNK_CAP) -> None:
-        self._http = http
+        self._http = replace(http, classify=classify, error_text=error_text)
         self._api_key = api_key
         self._api_token = api_token
         self._chunk_cap = chunk_cap
-        http.classify = classify
-        http.error_text = error_text
 
     def _credentials(self) -> list[tuple[str, str]]:
         return [("api_key", self._api_key), ("api_token", self._api_token)]
@@ -308,7 +234,7 @@ class MirrorAce:
     def _complete(self, result: Any) -> UploadedFile:
         if not isinstance(result, dict) or result.get("info") != "complete" or not result.get("slug"):
             raise VendorError(VENDOR, "MirrorAce did not finish the upload or gave no link to it")
-        return UploadedFile.model_validate(result)
+        return read_one(UploadedFile, result, VENDOR, "a finished upload")
 
     async def remote_upload(
         self, url: str, *, password: str | None = None, mirrors: Sequence[str] | None = None
@@ -327,14 +253,16 @@ class MirrorAce:
         self,
         name: str,
         size: int,
-        source: AsyncIterable[bytes],
+        open_source: OpenSource,
         *,
         password: str | None = None,
         mirrors: Sequence[str] | None = None,
         progress: Progress | None = None,
     ) -> UploadedFile:
-        """Streams `size` bytes from `source` to MirrorAce in chunks. A file of `max_file_size` or more is refused
-        before a byte is sent; a chunk that fails is retried once, then the failure is raised."""
+        """Streams `size` bytes from the source to MirrorAce: in one request when the file is no larger than
+        MirrorAce's `max_chunk_size`, in chunks when it is. A file of `max_file_size` or more is refused before a
+        byte is sent; a request that fails is retried once, then the failure is raised (the source's own failure
+        as `SourceFailed`)."""
         if size <= 0:
             raise VendorBadRequest(VENDOR, f"{name} is empty: MirrorAce takes files of at least one byte")
         variables = await self.upload_variables()
@@ -345,15 +273,54 @@ class MirrorAce:
         fields = self._fields(variables, choose_mirrors(variables, mirrors), password)
         host, path = _host_and_path(variables.server_file)
         uploads = self._http.elsewhere(host, secrets=(password or "",))
+        if size <= variables.max_chunk_size:
+            result = await self._send_whole(uploads, path, fields, name, WholeFile(open_source, size, progress))
+            if progress is not None:
+                await progress(size)
+            return self._complete(result)
+        async with open_source() as source:
+            return await self._send_in_chunks(uploads, path, fields, name, size, source, variables, progress)
+
+    async def _send_whole(
+        self, uploads: VendorHttp, path: str, fields: list[tuple[str, str]], name: str, whole: WholeFile
+    ) -> Any:
+        """The file in one request, no `Content-Range`; retried once (reading the source again) through failures
+        a retry may cure. A failing source is reported as itself, not as MirrorAce's failure."""
+        try:
+            resp = await uploads.call(
+                "POST",
+                path,
+                multipart=[*fields, ("files[]", FilePart(name, whole))],
+                safe_to_repeat=True,
+                retries=CHUNK_RETRIES,
+                timeout_s=self._request_timeout(whole.size),
+            )
+        except VendorError:
+            if whole.failure is not None:
+                raise whole.failure from None
+            raise
+        return _result(resp)
+
+    async def _send_in_chunks(
+        self,
+        uploads: VendorHttp,
+        path: str,
+        fields: list[tuple[str, str]],
+        name: str,
+        size: int,
+        source: AsyncIterable[bytes],
+        variables: UploadVariables,
+        progress: Progress | None,
+    ) -> UploadedFile:
         chunk_size = max(1, min(variables.max_chunk_size, self._chunk_cap))
         buffer = memoryview(bytearray(min(chunk_size, size)))  # the one buffer, reused for every chunk
-        reader = _ChunkReader(source)
+        reader = ChunkReader(source)
         start = 0
         while True:
             length = min(chunk_size, size - start)
             end = start + length - 1
             last = end + 1 == size
-            chunk = _Chunk(buffer[:length], last=last)
+            chunk = Chunk(buffer[:length], last=last)
             result = await self._send_chunk(uploads, path, fields, name, chunk, reader, f"bytes {start}-{end}/{size}")
             start = end + 1
             if progress is not None:
@@ -363,14 +330,17 @@ class MirrorAce:
             if not isinstance(result, dict) or result.get("info") != "continue":
                 raise VendorError(VENDOR, f"MirrorAce stopped taking the file after {start:,} of {size:,} bytes")
 
+    def _request_timeout(self, size: int) -> float:
+        return self._http.timeout_s + size / MIN_UPLOAD_BYTES_PER_S
+
     async def _send_chunk(
         self,
         uploads: VendorHttp,
         path: str,
         fields: list[tuple[str, str]],
         name: str,
-        chunk: _Chunk,
-        reader: _ChunkReader,
+        chunk: Chunk,
+        reader: ChunkReader,
         content_range: str,
     ) -> Any:
         """Sends one chunk while it is read from the source; retried once through failures a retry may cure.
@@ -384,7 +354,7 @@ class MirrorAce:
                 headers={"Content-Range": content_range},
                 safe_to_repeat=True,
                 retries=CHUNK_RETRIES,
-                timeout_s=self._http.timeout_s + chunk.size / MIN_UPLOAD_BYTES_PER_S,
+                timeout_s=self._request_timeout(chunk.size),
             )
         except VendorError:
             if filling.done() and not filling.cancelled() and filling.exception() is not None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from services import markers
-from services.clock import parse_vendor_time
 from services.errors import VendorBadRequest, VendorError
 from services.http import VendorHttp
+from services.vendor_values import Rows, VendorText, VendorTime
 
 VENDOR = "MirrorTab"
 Permissions = Literal["open", "gocode", "account"]
@@ -21,10 +21,11 @@ DEFAULT_DURATION_MIN = 45
 
 class MirrorTabSession(BaseModel):
     session_id: str
-    session_name: str | None = None
-    go_url: str
-    gocode: str | None = None
-    kill_time: datetime | None = None
+    session_name: VendorText = None
+    go_url: VendorText = None
+    gocode: VendorText = None
+    #: The vendor's kill time; None when it gave none or one out of range (shown as unknown).
+    kill_time: VendorTime = None
     #: The marker Cohost put into the name when it created the session (`services.markers`), taken off the name.
     marker: str | None = None
 
@@ -47,21 +48,27 @@ def _removed(value: object) -> bool:
 def _session(session_id: str, data: dict[str, Any]) -> MirrorTabSession:
     raw_name = data.get("session_name")
     name, marker = markers.split(raw_name if isinstance(raw_name, str) else None)
-    return MirrorTabSession(
-        session_id=session_id,
-        session_name=name,
-        marker=marker,
-        go_url=str(data.get("go_url", "")),
-        gocode=data.get("gocode") or None,
-        kill_time=parse_vendor_time(data.get("kill_time_UTC", data.get("kill_time"))),
+    return MirrorTabSession.model_validate(
+        {
+            "session_id": session_id,
+            "session_name": name,
+            "marker": marker,
+            "go_url": data.get("go_url"),
+            "gocode": data.get("gocode") or None,
+            "kill_time": data.get("kill_time_UTC", data.get("kill_time")),
+        }
     )
+
+
+def _is_link(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
 class MirrorTab:
     vendor = VENDOR
 
     def __init__(self, http: VendorHttp, api_key: str) -> None:
-        self._http = http
+        self._http = replace(http, error_text=error_text)
         self._api_key = api_key
 
     async def new_session(
@@ -82,15 +89,26 @@ class MirrorTab:
             body["urls"] = urls
         resp = await self._http.call("POST", "new_session", json_body=body)
         data = resp.body if isinstance(resp.body, dict) else {}
-        if not data.get("session_id") or not data.get("go_url"):
+        session_id = data.get("session_id")
+        if not isinstance(session_id, str | int) or not session_id or not _is_link(data.get("go_url")):
             raise VendorError(VENDOR, "MirrorTab answered without a session id or join link")
-        return _session(str(data["session_id"]), data)
+        return _session(str(session_id), data)
 
-    async def list_sessions(self) -> list[MirrorTabSession]:
+    async def list_sessions(self) -> Rows[MirrorTabSession]:
+        """The live sessions; a session whose details cannot be read is counted in `unreadable`."""
         resp = await self._http.call("POST", "list_sessions", json_body={"api_key": self._api_key}, safe_to_repeat=True)
-        if resp.status == 204 or not isinstance(resp.body, dict):
-            return []
-        return [_session(sid, data) for sid, data in resp.body.items() if isinstance(data, dict)]
+        if resp.status == 204 or resp.body is None:
+            return Rows()
+        if not isinstance(resp.body, dict):
+            return Rows(unreadable=1)
+        sessions: list[MirrorTabSession] = []
+        unreadable = 0
+        for sid, data in resp.body.items():
+            try:
+                sessions.append(_session(sid, data if isinstance(data, dict) else {}))
+            except ValidationError:
+                unreadable += 1
+        return Rows(sessions, unreadable)
 
     async def remove_session(self, session_id: str) -> None:
         resp = await self._http.call(

@@ -6,12 +6,15 @@ the server checks `iat`, so a token is never reused. `"success": false` is a fai
 
 from __future__ import annotations
 
+import contextlib
 import time
-from datetime import datetime
-from typing import Any
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jwt
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from services import markers
 from services.errors import (
@@ -21,8 +24,28 @@ from services.errors import (
     VendorNotFound,
 )
 from services.http import VendorHttp
+from services.vendor_values import (
+    Rows,
+    VendorAmount,
+    VendorCount,
+    VendorFlag,
+    VendorId,
+    VendorText,
+    VendorTime,
+    count_or_none,
+    read_one,
+    read_rows,
+    rows_of,
+)
 
 VENDOR = "SameSurf"
+#: Pages of running rooms read at most (10,000 rooms): a server that always says there are more cannot keep
+#: Cohost asking forever.
+MAX_PAGES = 100
+#: The page a room opens on when no URL is given. The doc calls `starturl` optional, yet SameSurf lists error 105
+#: "starturl required" (NOTES.md) and every create example sends one: so one is always sent. SameSurf's own home
+#: page (the doc's examples' own start page) is neutral (nothing of any customer's) and surely loads in its browser.
+DEFAULT_START_URL = "https://www.samesurf.com"
 
 FEATURES = (
     "MODE_DOCUMENT_SHARE",
@@ -113,7 +136,7 @@ class Room(_Model):
 class _Titled(_Model):
     """A room as SameSurf lists it: the marker Cohost put into its title (`services.markers`) taken off."""
 
-    title: str | None = None
+    title: VendorText = None
     marker: str | None = None
 
     @model_validator(mode="before")
@@ -123,10 +146,10 @@ class _Titled(_Model):
 
 
 class RunningRoom(_Titled):
-    room: str
-    starttime: datetime | None = None
-    publicinvitation: str | None = None
-    privateinvitation: str | None = None
+    room: VendorId
+    starttime: VendorTime = None
+    publicinvitation: VendorText = None
+    privateinvitation: VendorText = None
 
 
 class Invitation(_Model):
@@ -135,52 +158,57 @@ class Invitation(_Model):
 
 
 class Overview(_Model):
-    url_latest: str | None = None
-    url_most_popular: str | None = None
-    rooms_total: int = 0
-    rooms_today: int = 0
-    rooms_thisweek: int = 0
-    rooms_thismonth: int = 0
-    averageduration_alltime: float = 0
-    averageduration_today: float = 0
-    averageduration_thisweek: float = 0
-    averageduration_thismonth: float = 0
+    """Every figure None where SameSurf left it out or sent something that is not one (shown as unknown)."""
+
+    url_latest: VendorText = None
+    url_most_popular: VendorText = None
+    rooms_total: VendorCount = None
+    rooms_today: VendorCount = None
+    rooms_thisweek: VendorCount = None
+    rooms_thismonth: VendorCount = None
+    averageduration_alltime: VendorAmount = None
+    averageduration_today: VendorAmount = None
+    averageduration_thisweek: VendorAmount = None
+    averageduration_thismonth: VendorAmount = None
 
 
 class AnalyticsRoom(_Titled):
-    room: str
-    date: datetime | None = None
-    duration: int = 0
-    screenrecordings: int = 0
+    room: VendorId
+    date: VendorTime = None
+    #: Seconds.
+    duration: VendorCount = None
+    screenrecordings: VendorCount = None
 
 
 class AnalyticsRooms(_Model):
-    total_rooms: int = 0
+    total_rooms: VendorCount = None
     rooms: list[AnalyticsRoom] = Field(default_factory=list)
+    #: Rooms on the page that could not be read.
+    unreadable: int = 0
 
 
 class RoomEvent(_Model):
-    type: str
-    date: datetime | None = None
-    sender: str | None = None
-    target: str | None = None
-    data: str | None = None
+    type: VendorText = None
+    date: VendorTime = None
+    sender: VendorText = None
+    target: VendorText = None
+    data: VendorText = None
 
 
 class RoomUser(_Model):
-    guid: str | None = None
-    host: bool = False
-    joinedat: datetime | None = None
-    leftat: datetime | None = None
-    name: str | None = None
-    ipaddress: str | None = None
-    city: str | None = None
-    country: str | None = None
+    guid: VendorText = None
+    host: VendorFlag = False
+    joinedat: VendorTime = None
+    leftat: VendorTime = None
+    name: VendorText = None
+    ipaddress: VendorText = None
+    city: VendorText = None
+    country: VendorText = None
 
 
 class RoomAnalytics(_Titled):
-    events: list[RoomEvent] = Field(default_factory=list)
-    users: list[RoomUser] = Field(default_factory=list)
+    events: Annotated[list[RoomEvent], BeforeValidator(rows_of(RoomEvent))] = Field(default_factory=list)
+    users: Annotated[list[RoomUser], BeforeValidator(rows_of(RoomUser))] = Field(default_factory=list)
 
 
 class ApiKey(_Model):
@@ -217,17 +245,15 @@ class SameSurf:
     page_size = 100
 
     def __init__(self, http: VendorHttp, api_key: str, api_secret: str, alg: str = "HS256") -> None:
-        self._http = http
+        self._http = replace(http, auth_headers=self._auth_header, classify=classify)
         self._api_key = api_key
         self._api_secret = api_secret
         self._alg = alg
-        http.auth_headers = self._auth_header
-        http.classify = classify
 
     def _auth_header(self) -> dict[str, str]:
         claims = {"iat": int(time.time()), "sub": self._api_key}
         if self._alg == "none":
-            token = jwt.encode(claims, None, algorithm="none")
+            token = jwt.encode(claims, "", algorithm="none")  # PyJWT takes an empty key as no key for "none"
         else:
             token = jwt.encode(claims, self._api_secret, algorithm=self._alg, headers={"typ": "JWT"})
         return {"Authorization": f"Bearer {token}"}
@@ -249,9 +275,7 @@ class SameSurf:
     ) -> Room:
         """`marker`: put into the room's title, so the room can be told apart in `runningrooms` even if this
         call's answer is never read."""
-        body: dict[str, Any] = {}
-        if starturl:
-            body["starturl"] = starturl
+        body: dict[str, Any] = {"starturl": starturl or DEFAULT_START_URL}
         if title or marker:
             body["title"] = markers.mark(title or "", marker).strip()
         if bookmarks:
@@ -262,23 +286,27 @@ class SameSurf:
             body["disabledfeatures"] = list(disabledfeatures)
         if schedule is not None:
             body.update(_schedule_fields(schedule))
-        return Room.model_validate(await self._post("create", body))
+        return read_one(Room, await self._post("create", body), VENDOR, "a room")
 
-    async def running_rooms(self, *, skip: int = 0, limit: int | None = None) -> tuple[list[RunningRoom], int]:
+    async def running_rooms(self, *, skip: int = 0, limit: int | None = None) -> tuple[Rows[RunningRoom], int]:
+        """A page of running rooms, and how many rooms run in all (as SameSurf counts them)."""
         body: dict[str, Any] = {"skip": skip}
         if limit is not None:
             body["limit"] = limit
         data = await self._post("runningrooms", body, safe=True)
-        rooms = [RunningRoom.model_validate(room) for room in data.get("rooms") or []]
-        return rooms, int(data.get("totalrooms") or len(rooms))
+        rooms = read_rows(RunningRoom, data.get("rooms"))
+        total = count_or_none(data.get("totalrooms"))
+        return rooms, total if total is not None else len(rooms) + rooms.unreadable
 
-    async def all_running_rooms(self) -> list[RunningRoom]:
-        rooms: list[RunningRoom] = []
-        while True:
-            page, total = await self.running_rooms(skip=len(rooms), limit=self.page_size)
+    async def all_running_rooms(self) -> Rows[RunningRoom]:
+        rooms: Rows[RunningRoom] = Rows()
+        for _ in range(MAX_PAGES):
+            page, total = await self.running_rooms(skip=len(rooms) + rooms.unreadable, limit=self.page_size)
             rooms.extend(page)
-            if not page or len(rooms) >= total:
-                return rooms
+            rooms.unreadable += page.unreadable
+            if (not page and not page.unreadable) or len(rooms) + rooms.unreadable >= total:
+                break
+        return rooms
 
     async def create_invitation(
         self, room: str, *, usagelimit: int = 1, isleader: bool = False, usersname: str | None = None
@@ -286,22 +314,22 @@ class SameSurf:
         body: dict[str, Any] = {"room": room, "usagelimit": usagelimit, "isleader": isleader}
         if usersname:
             body["usersname"] = usersname
-        return Invitation.model_validate(await self._post("createlimitedusetoken", body))
+        return read_one(Invitation, await self._post("createlimitedusetoken", body), VENDOR, "an invitation")
 
     async def delete_invitation(self, token: str) -> None:
         await self._post("deletelimitedusetoken", {"token": token})
 
     async def analytics_overview(self) -> Overview:
-        return Overview.model_validate(await self._post("analyticsoverview", safe=True))
+        return read_one(Overview, await self._post("analyticsoverview", safe=True), VENDOR, "an overview")
 
     async def analytics_rooms(self, *, skip: int = 0, take: int = 20) -> AnalyticsRooms:
-        return AnalyticsRooms.model_validate(
-            await self._post("analyticsrooms", {"skip": skip, "take": take}, safe=True)
-        )
+        data = await self._post("analyticsrooms", {"skip": skip, "take": take}, safe=True)
+        rooms = read_rows(AnalyticsRoom, data.get("rooms"))
+        return AnalyticsRooms(total_rooms=data.get("total_rooms"), rooms=rooms, unreadable=rooms.unreadable)
 
     async def room_analytics(self, room: str, *, version: int = 0) -> RoomAnalytics:
         data = await self._post("roomanalytics", {"room": room, "version": version}, safe=True)
-        return RoomAnalytics.model_validate(data)
+        return read_one(RoomAnalytics, data, VENDOR, "room analytics")
 
     async def create_subscription(
         self,
@@ -331,16 +359,23 @@ class SameSurf:
         await self._post("reseller/deletesubscription", body)
 
     async def create_api_key(self, subscription: str) -> ApiKey:
-        return ApiKey.model_validate(await self._post("reseller/createapikey", {"subscription": subscription}))
+        data = await self._post("reseller/createapikey", {"subscription": subscription})
+        return read_one(ApiKey, data, VENDOR, "API credentials")
 
 
 def _schedule_fields(schedule: Schedule) -> dict[str, Any]:
     when = schedule.eventtime.replace(microsecond=0)
+    zone = schedule.timezone if schedule.timezone and schedule.timezone != "UTC" else None
+    if when.tzinfo is not None:
+        # The wall clock sent is the zone's (or UTC's), whatever zone the moment came in; a zone name that is not
+        # one is sent as it is, for SameSurf to refuse in its own words (106/107).
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+            when = when.astimezone(ZoneInfo(zone) if zone else UTC)
     fields: dict[str, Any] = {}
-    if schedule.timezone and schedule.timezone != "UTC":
+    if zone:
         # A wall-clock time plus its IANA zone, as in SameSurf's example.
         fields["eventtime"] = when.replace(tzinfo=None).isoformat()
-        fields["timezone"] = schedule.timezone
+        fields["timezone"] = zone
     else:
         fields["eventtime"] = when.replace(tzinfo=None).isoformat() + "Z"
     if schedule.lengthinminutes:

@@ -13,15 +13,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.app import Runtime, build_runtime
+from bot.app import Runtime, build_runtime, web_runner
 from bot.settings import Settings, load_settings
 from sandbox.coviu import CoviuSim
-from sandbox.mirotalk import MiroTalkSim
+from sandbox.mirotalk import SWITCHABLE, MiroTalkSim
 from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
-from sandbox.slack import SignedRequest, SlackStandIn
-from sandbox.world import Sims
+from sandbox.slack import RecordedCall, SignedRequest, SlackStandIn
+from sandbox.world import Sims, sqlite_url
 from services.clock import FakeClock
 from services.http import HttpPool
 from tests.pg import PostgresServer, start_postgres
@@ -109,31 +109,36 @@ class Harness:
         self.clock.advance(timedelta(minutes=minutes))
 
 
-def sandbox_settings(sims: Sims, db: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "_env_file": None,
-        "SLACK_BOT_TOKEN": sims.slack.bot_token,
-        "SLACK_SIGNING_SECRET": sims.slack.signing_secret,
-        "SLACK_API_URL": sims.slack.url + "/api/",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+def sandbox_variables(sims: Sims, db: Path) -> dict[str, str]:
+    """The settings that wire the bot to the stand-ins, as environment variables carry them."""
+    return {
+        **sims.variables(),
+        "DATABASE_URL": sqlite_url(db),
         "COHOST_ADMINS": CAROL,
-        "VENDOR_TIMEOUT_S": 2,
-        "MIRRORTAB_API_KEY": sims.mirrortab.api_key,
-        "MIRRORTAB_URL": sims.mirrortab.url,
-        "SAMESURF_API_KEY": sims.samesurf.api_key,
-        "SAMESURF_API_SECRET": sims.samesurf.api_secret,
-        "SAMESURF_URL": sims.samesurf.url,
-        "MIROTALK_URL": sims.mirotalk.url,
-        "MIROTALK_API_SECRET": sims.mirotalk.api_secret,
-        "COVIU_API_KEY": sims.coviu.api_key,
-        "COVIU_API_SECRET": sims.coviu.api_secret,
-        "COVIU_URL": sims.coviu.url,
-        "MIRRORACE_API_KEY": sims.mirrorace.api_key,
-        "MIRRORACE_API_TOKEN": sims.mirrorace.api_token,
-        "MIRRORACE_URL": sims.mirrorace.api_url,
+        "VENDOR_TIMEOUT_S": "2",
     }
+
+
+def calls_after_start(slack: SlackStandIn) -> list[RecordedCall]:
+    """What the bot asked of Slack beyond learning, at start, which workspace its token serves (`auth.test`)."""
+    return [call for call in slack.calls if call.path != "/api/auth.test"]
+
+
+def sandbox_settings(sims: Sims, db: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"_env_file": None, **sandbox_variables(sims, db)}
     values.update(overrides)
     return load_settings(**values)
+
+
+#: Tiers whose every test takes seconds: a real `python -m bot` (or several), or Prism started for the module.
+SLOW_TIERS = ("process", "contract")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks every test of a slow tier `slow`, so `-m "not slow"` leaves them out without each file saying so."""
+    for item in items:
+        if item.path.parent.name in SLOW_TIERS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -143,13 +148,24 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def sims(clock: FakeClock) -> AsyncIterator[Sims]:
+def mirotalk_switched_on() -> frozenset[str]:
+    """The endpoints the MiroTalk simulator has switched on when the bot starts and learns them: none of
+    `meetings`, `meetingEnd`, `token`, as a server ships. A test that needs them says so (parametrize this)."""
+    return frozenset()
+
+
+#: A MiroTalk server whose admin switched on the endpoints that ship off (ending and listing meetings, tokens).
+MIROTALK_ALL_ON = pytest.mark.parametrize("mirotalk_switched_on", [frozenset(SWITCHABLE)], ids=["mirotalk-all-on"])
+
+
+@pytest.fixture
+async def sims(clock: FakeClock, mirotalk_switched_on: frozenset[str]) -> AsyncIterator[Sims]:
     on_test_clock = lambda: clock.now().timestamp()  # noqa: E731 - kill times and Coviu's rules follow the test
     every = Sims(
         SlackStandIn(),
         MirrorTabSim(clock=on_test_clock),
         SameSurfSim(),
-        MiroTalkSim(),
+        MiroTalkSim(switched_on=mirotalk_switched_on, clock=on_test_clock),
         CoviuSim(clock=on_test_clock),
         MirrorAceSim(),
     )
@@ -161,7 +177,7 @@ async def sims(clock: FakeClock) -> AsyncIterator[Sims]:
 
 async def start_bot(settings: Settings, clock: FakeClock) -> tuple[Runtime, web.AppRunner, str]:
     runtime = build_runtime(settings, clock=clock)
-    runner = web.AppRunner(runtime.web, access_log=None)
+    runner = web_runner(runtime)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -212,6 +228,6 @@ def postgres() -> Iterator[PostgresServer]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The store on each database the bot supports: embedded SQLite and PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'cohost.db'}"
+        return sqlite_url(tmp_path / "cohost.db")
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.create_database()

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -48,8 +47,8 @@ def wait_for_port(port: int, seconds: float = 60) -> None:
 
 
 @contextmanager
-def sandbox_process(*args: str) -> Iterator[dict[str, Any]]:
-    """`python -m sandbox` in its own process; yields its URLs and credentials."""
+def sandbox_process(*args: str) -> Iterator[dict[str, dict[str, str]]]:
+    """`python -m sandbox` in its own process; yields, per stand-in, the settings that point Cohost at it."""
     process = subprocess.Popen([sys.executable, "-m", "sandbox", *args], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     try:

@@ -1,8 +1,8 @@
-"""Alembic environment: runs on the connection the store hands it (see `services.store._upgrade`)."""
+"""Alembic environment: runs on the connection the store hands it (see `services.store.database._upgrade`)."""
 
 from alembic import context
 
-from services.store import Base
+from services.store.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

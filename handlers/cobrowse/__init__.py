@@ -1,0 +1,22 @@
+"""`/cobrowse`: co-browsing sessions on MirrorTab and SameSurf: the command's subcommands (`commands`, with the
+admins' `reseller`), what its cards and its form do (`actions`), and their Block Kit (`views`)."""
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.cobrowse import actions, reseller  # noqa: F401  (the admins' subcommands join the table)
+from handlers.cobrowse.commands import COBROWSE, FAMILY
+from handlers.cobrowse.views import NEW_SESSION_VIEW
+from handlers.core import listeners
+from handlers.core.cards import action_id
+from handlers.core.interaction import Deps
+from handlers.digest.commands import add_digest_subcommands
+from services.registry import CardButton
+
+add_digest_subcommands(COBROWSE, FAMILY)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    listeners.command(app, deps, COBROWSE)
+    listeners.click(app, deps, action_id(FAMILY, CardButton.END), actions.end_card)
+    listeners.click(app, deps, action_id(FAMILY, CardButton.INVITE_LINK), actions.invite_link_for_clicker)
+    listeners.form(app, deps, NEW_SESSION_VIEW, actions.read_form)

@@ -1,0 +1,232 @@
+"""Rendering of `/cobrowse` lists and analytics: pure functions from vendor data to Block Kit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from handlers.core.blocks import (
+    MAX_ROWS,
+    Block,
+    LiveSection,
+    Mrkdwn,
+    SessionCard,
+    code,
+    context,
+    date_token,
+    divider,
+    fields_section,
+    header,
+    mrkdwn,
+    number_text,
+    plain,
+    section,
+    unreadable_note,
+)
+from handlers.core.bounds import MAX_MINUTES, MAX_NAME
+from handlers.core.cards import card_of
+from services.cobrowsing import StartedCobrowse
+from services.registry import CardButton, VendorEntry, display_name
+from services.samesurf import AnalyticsRooms, Overview, RoomAnalytics
+
+
+def session_card(
+    entry: VendorEntry[Any],
+    started: StartedCobrowse,
+    name: str,
+    creator_id: str,
+    *,
+    starts_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> SessionCard:
+    """A co-browsing card: its buttons as the vendor's entry lists them, and a note of what they do and of how
+    the session ends where it ends on its own (or the vendor did not say when)."""
+    label = entry.id_label.lower()
+    notes = []
+    if CardButton.INVITE_LINK in entry.buttons:
+        notes.append(Mrkdwn("Invite link: a one-use link just for you."))
+    if not entry.endable:
+        notes.append(Mrkdwn("{}s end when everyone has left.").format(entry.id_label))
+    if started.end_unknown:
+        notes.append(Mrkdwn("{} did not say when this {} ends: unknown.").format(entry.name, label))
+    return card_of(
+        entry,
+        started.vendor_id,
+        name=name,
+        creator_id=creator_id,
+        join_url=started.join_url,
+        code=started.code,
+        starts_at=starts_at,
+        expires_at=expires_at or started.expires_at,
+        note=Mrkdwn(" ").join(notes) if notes else None,
+    )
+
+
+def overview_blocks(overview: Overview, *, all_time: bool = True) -> list[Block]:
+    """SameSurf's analytics overview: rooms and average durations by period, the latest and most popular URL."""
+    rooms = [("Rooms today", overview.rooms_today), ("This week", overview.rooms_thisweek)]
+    rooms.append(("This month", overview.rooms_thismonth))
+    averages = [
+        ("Average today", overview.averageduration_today),
+        ("Average this week", overview.averageduration_thisweek),
+        ("Average this month", overview.averageduration_thismonth),
+    ]
+    if all_time:
+        rooms.append(("All time", overview.rooms_total))
+        averages.append(("Average all time", overview.averageduration_alltime))
+    pairs = [(label, number_text(count)) for label, count in rooms]
+    pairs += [(label, number_text(minutes, "min")) for label, minutes in averages]
+    out: list[Block] = [fields_section(pairs)]
+    urls = []
+    if overview.url_latest:
+        urls.append(Mrkdwn("Latest URL: {}").format(overview.url_latest))
+    if overview.url_most_popular:
+        urls.append(Mrkdwn("Most popular: {}").format(overview.url_most_popular))
+    if urls:
+        out.append(context(Mrkdwn(" · ").join(urls)))
+    return out
+
+
+def stats_blocks(overview: Overview, live: Sequence[LiveSection]) -> list[Block]:
+    out: list[Block] = [header("Co-browsing stats"), *overview_blocks(overview)]
+    counts = [
+        Mrkdwn("{}: {} live").format(s.vendor, len(s.rows))
+        if s.error is None
+        else Mrkdwn("{}: unavailable ({})").format(s.vendor, s.error)
+        for s in live
+    ]
+    if counts:
+        out.extend([divider(), section(Mrkdwn("*Live now* — ") + Mrkdwn(" · ").join(counts))])
+    return out
+
+
+def duration_text(seconds: int | None) -> Mrkdwn:
+    if seconds is None:
+        return Mrkdwn("unknown length")
+    minutes, secs = divmod(seconds, 60)
+    return Mrkdwn("{} min {} s").format(minutes, secs) if minutes else Mrkdwn("{} s").format(secs)
+
+
+def rooms_blocks(page: AnalyticsRooms, skip: int) -> list[Block]:
+    total = page.total_rooms
+    out: list[Block] = [header(f"SameSurf rooms ({total if total is not None else 'unknown number'} in all)")]
+    if not page.rooms:
+        out.append(context(Mrkdwn("No rooms on this page.")))
+    for room in page.rooms[:MAX_ROWS]:
+        when = date_token(room.date) if room.date else Mrkdwn("unknown date")
+        recordings = Mrkdwn(" · {} recording(s)").format(room.screenrecordings) if room.screenrecordings else ""
+        line = Mrkdwn("*{}* {} · {} · {}{}").format(
+            room.title or "Untitled", code(room.room), when, duration_text(room.duration), recordings
+        )
+        out.append(section(line))
+    if page.unreadable:
+        out.append(context(unreadable_note(page.unreadable, "SameSurf", "room")))
+    shown_to = skip + len(page.rooms) + page.unreadable
+    if total is not None and shown_to < total:
+        next_page = code(f"/cobrowse rooms --skip {shown_to}")
+        out.append(context(Mrkdwn("Rooms {}–{}. Next page: {}").format(skip + 1, shown_to, next_page)))
+    return out
+
+
+def report_blocks(room: str, analytics: RoomAnalytics) -> list[Block]:
+    out: list[Block] = [header(f"Room {room}: {analytics.title or 'Untitled'}")]
+    out.append(section(Mrkdwn("*People* ({})").format(len(analytics.users))))
+    for user in analytics.users[:20]:
+        place = ", ".join(part for part in (user.city, user.country) if part)
+        span = Mrkdwn(" – ").join(date_token(t) for t in (user.joinedat, user.leftat) if t)
+        role = " (host)" if user.host else ""
+        # IP addresses stay out: a report is for knowing who came, not where from exactly.
+        out.append(
+            context(
+                Mrkdwn("{}{} · {}{}").format(
+                    user.name or "Someone", role, span or "no times", f" · {place}" if place else ""
+                )
+            )
+        )
+    events = analytics.events
+    out.append(section(Mrkdwn("*Events* ({})").format(len(events))))
+    lines = [
+        Mrkdwn("{} · {}{}").format(
+            date_token(e.date) if e.date else "—", e.type or "unknown", f" · {e.data}" if e.data else ""
+        )
+        for e in events[:15]
+    ]
+    if lines:
+        out.append(context(Mrkdwn("\n").join(lines)))
+    if len(events) > 15:
+        out.append(context(Mrkdwn("… and {} more events.").format(len(events) - 15)))
+    return out
+
+
+# -- the /cobrowse new form ------------------------------------------------------------------------------
+
+NEW_SESSION_VIEW = "cobrowse_new"
+ACCESS_LABELS = {"gocode": "Anyone with the join code", "open": "Anyone with the link", "account": "MirrorTab accounts"}
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": plain(label), "value": value}
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = True, hint: str = "") -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": {**element, "action_id": block_id},
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint)
+    return block
+
+
+def new_session_view(channel_id: str, vendors: list[str], default: str) -> dict[str, Any]:
+    """The form; `private_metadata` carries the channel the card goes to."""
+    providers = [_option(v, display_name(v)) for v in vendors or [default]]
+    initial = next((o for o in providers if o["value"] == default), providers[0])
+    return {
+        "type": "modal",
+        "callback_id": NEW_SESSION_VIEW,
+        "private_metadata": json.dumps({"channel_id": channel_id}),
+        "title": plain("New co-browsing session"),
+        "submit": plain("Start"),
+        "close": plain("Cancel"),
+        "blocks": [
+            _input(
+                "provider",
+                "Vendor",
+                {"type": "static_select", "options": providers, "initial_option": initial},
+                optional=False,
+            ),
+            _input(
+                "urls",
+                "Pages to open",
+                {"type": "plain_text_input", "multiline": True, "placeholder": plain("https://example.com")},
+                hint="One URL a line. SameSurf starts on the first and bookmarks them all.",
+            ),
+            _input("name", "Name", {"type": "plain_text_input", "max_length": MAX_NAME}),
+            _input(
+                "minutes",
+                "Minutes (MirrorTab)",
+                {
+                    "type": "number_input",
+                    "is_decimal_allowed": False,
+                    "min_value": "1",
+                    "max_value": str(MAX_MINUTES),
+                },
+                hint="How long until MirrorTab removes the session; 45 when empty.",
+            ),
+            _input(
+                "access",
+                "Who may join (MirrorTab)",
+                {"type": "static_select", "options": [_option(k, v) for k, v in ACCESS_LABELS.items()]},
+            ),
+            {
+                "type": "context",
+                "elements": [mrkdwn(Mrkdwn("The card is posted in the channel where you typed the command."))],
+            },
+        ],
+    }

@@ -1,0 +1,192 @@
+"""The listeners every family registers through: a slash command read by its grammar table, a button click, a
+form submission and a message shortcut. Each is acknowledged first (a typo is answered in the ack itself, usage
+line included), then claimed once (a redelivery acts on nothing; a command or a form is claimed by its intake
+record, written before the ack: handlers/core/intake.py), then its Interaction is made, in one place
+(`Interaction.of`), and the family's work runs guarded: any failure becomes a private answer.
+
+Everything slower than parsing runs after `ack()`, well inside Slack's 3 s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+
+from handlers.core import blocks, intake
+from handlers.core.bounds import InputRules, ParseError, as_typed
+from handlers.core.interaction import Deps, Interaction
+from handlers.core.parsing import Family
+from handlers.core.workspaces import request_team
+from services.intake import Ticket
+
+#: What a click does, given who clicked (and where) and the button's value.
+ClickHandler = Callable[[Interaction, str], Awaitable[None]]
+#: What a message shortcut does with the message it was used on.
+ShortcutHandler = Callable[[Interaction, dict[str, Any]], Awaitable[None]]
+Work = Callable[[Interaction], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submitted form, read: the fields in error (block id -> message), or the work it asks for, the command
+    that asks for the same (given back with a failure) and the channel it was opened in."""
+
+    work: Work
+    typed: str
+    channel_id: str
+    errors: dict[str, str] = field(default_factory=dict)
+    #: The field a failure to take the form is shown under (the form stays open with it).
+    error_block: str = "provider"
+
+
+_UNAVAILABLE = "Cohost could not take this just now (its database did not answer). Please submit it again."
+
+#: Reads a submitted view's state into a Submission, under the deployment's input rules.
+FormReader = Callable[[dict[str, Any], InputRules], Submission]
+
+
+async def _act(
+    deps: Deps,
+    context: AsyncBoltContext,
+    body: dict[str, Any],
+    work: Work,
+    *,
+    typed: str | None = None,
+    channel_id: str | None = None,
+    help_hint: blocks.Mrkdwn | None = None,
+) -> None:
+    """After the ack: claimed once, then the work, guarded."""
+    if not await deps.first_delivery(request_team(context), body):
+        return
+    ix = Interaction.of(deps, context, body, typed=typed, channel_id=channel_id)
+    await ix.guarded(lambda: work(ix), help_hint=help_hint)
+
+
+async def _receive(
+    deps: Deps,
+    context: AsyncBoltContext,
+    body: dict[str, Any],
+    *,
+    typed: str,
+    channel_id: str,
+    response_url: str | None,
+) -> Ticket | None:
+    """Records a command (typed, or a form that asks for the same) before its ack; None for a redelivery."""
+    command, _, text = typed.partition(" ")
+    return await intake.receive(
+        deps,
+        body,
+        team_id=request_team(context),
+        user_id=str(context.user_id or ""),
+        channel_id=channel_id,
+        command=command,
+        text=text.strip(),
+        response_url=response_url,
+    )
+
+
+async def _take(
+    deps: Deps,
+    context: AsyncBoltContext,
+    body: dict[str, Any],
+    ticket: Ticket,
+    work: Work,
+    *,
+    typed: str,
+    channel_id: str | None = None,
+    help_hint: blocks.Mrkdwn | None = None,
+) -> None:
+    """After the ack of a recorded command: the work, guarded, then its outcome recorded."""
+    ix = Interaction.of(deps, context, body, typed=typed, channel_id=channel_id, intake=ticket)
+    await intake.run(ix, lambda: work(ix), help_hint=help_hint)
+
+
+def command(app: AsyncApp, deps: Deps, family: Family) -> None:
+    """The family's slash command, its text read by the family's grammar table."""
+    help_hint = blocks.Mrkdwn("{} lists what it can do.").format(blocks.code(f"{family.command} help"))
+
+    async def on_command(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
+        text = str(command.get("text") or "")
+        typed = f"{family.command} {as_typed(text)}".strip()
+        try:
+            parsed = family.parse(text, deps.input_rules)
+        except ParseError as exc:
+            answer = blocks.usage_error_text(exc.message, exc.usage, typed, help_hint)
+            await ack(text=answer if exc.usage else answer + blocks.Mrkdwn("\n\n") + family.help_text())
+            return
+        if parsed is None:
+            await ack(text=family.help_text())
+            return
+        channel_id = str(command.get("channel_id") or "")
+        try:
+            ticket = await _receive(
+                deps, context, command, typed=typed, channel_id=channel_id, response_url=command.get("response_url")
+            )
+        except intake.IntakeUnavailable:
+            await ack(text=intake.unavailable_text(typed))
+            return
+        await ack()
+        if ticket is not None:  # None: a redelivery of a command already taken
+            await _take(deps, context, command, ticket, parsed.run, typed=typed, help_hint=help_hint)
+
+    app.command(family.command)(on_command)
+
+
+def click(app: AsyncApp, deps: Deps, action_id: str, handler: ClickHandler) -> None:
+    """A button: its handler gets the button's value."""
+
+    async def on_click(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext) -> None:
+        await ack()
+        value = str(action.get("value", ""))
+        await _act(deps, context, body, lambda ix: handler(ix, value))
+
+    app.action(action_id)(on_click)
+
+
+def url_button(app: AsyncApp, action_id: str) -> None:
+    """A URL button opens its link in the browser; Slack still expects the click acknowledged."""
+
+    async def on_open(ack: AsyncAck) -> None:
+        await ack()
+
+    app.action(action_id)(on_open)
+
+
+def form(app: AsyncApp, deps: Deps, callback_id: str, read: FormReader) -> None:
+    """A form's submission: fields in error keep the form open with the errors; otherwise it closes and its work
+    runs in the channel the form was opened from."""
+
+    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
+        submission = read(view, deps.input_rules)
+        if submission.errors:
+            await ack(response_action="errors", errors=submission.errors)
+            return
+        try:
+            ticket = await _receive(
+                deps, context, body, typed=submission.typed, channel_id=submission.channel_id, response_url=None
+            )
+        except intake.IntakeUnavailable:
+            # The form stays open with the reason, so nothing typed into it is lost.
+            await ack(response_action="errors", errors={submission.error_block: _UNAVAILABLE})
+            return
+        await ack()
+        if ticket is not None:  # None: a redelivery of a form already taken
+            await _take(
+                deps, context, body, ticket, submission.work, typed=submission.typed, channel_id=submission.channel_id
+            )
+
+    app.view(callback_id)(on_submit)
+
+
+def message_shortcut(app: AsyncApp, deps: Deps, callback_id: str, handler: ShortcutHandler) -> None:
+    """A message shortcut: acknowledged at once; its work (however long) runs after."""
+
+    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await ack()
+        message: dict[str, Any] = body.get("message") or {}
+        await _act(deps, context, body, lambda ix: handler(ix, message))
+
+    app.message_shortcut(callback_id)(on_shortcut)

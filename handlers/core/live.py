@@ -1,0 +1,55 @@
+"""Live lists, the same for every vendor: what its adapter lists as live, as rows of an answer to the caller
+alone (`blocks.live_blocks`); a vendor that fails becomes a line, and the other vendors still show."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from handlers.core.blocks import LiveRow, LiveSection
+from handlers.core.interaction import Deps
+from services import registry
+from services.errors import VendorError
+from services.sessions import LiveSession
+
+
+def people_text(session: LiveSession) -> str:
+    """Who is in it: `3 in the room: ann, bob, someone (1 sharing a screen)`."""
+    people = session.people or ()
+    names = ", ".join((name or "someone")[:80] for name in people[:8])
+    more = f" and {len(people) - 8} more" if len(people) > 8 else ""
+    sharing = f" ({session.sharing} sharing a screen)" if session.sharing else ""
+    return f"{len(people)} in the room: {names}{more}{sharing}"
+
+
+def live_row(session: LiveSession, default_name: str, ours: Mapping[str, str] | None = None) -> LiveRow:
+    """A row: the vendor's name for the session, else its card's (`ours`: id -> name), else `default_name` (empty
+    where the vendor names nothing: then the id alone is shown)."""
+    name = session.name or (ours or {}).get(session.vendor_id) or default_name
+    if session.people is not None:
+        detail: str | None = people_text(session)
+    else:
+        detail = f"{session.unknown_times} unknown" if session.unknown_times else None
+    return LiveRow(
+        session.vendor_id,
+        name,
+        session.join_url,
+        session.code,
+        session.started_at,
+        session.ends_at,
+        detail=detail,
+    )
+
+
+async def fetch_live(deps: Deps, team_id: str, vendor: str, default_name: str) -> LiveSection:
+    """One vendor's live sessions, named as Cohost's cards name them where the vendor names none."""
+    entry = registry.vendor(vendor)
+    try:
+        sessions = await deps.vendors.sessions(vendor).live(deps.clock.now())
+        ours: dict[str, str] = {}
+        if not entry.names_sessions:
+            cards = await deps.store.active_cards(entry.family, team_id=team_id)
+            ours = {c.vendor_id: c.name for c in cards if c.vendor == vendor}
+    except VendorError as exc:
+        return LiveSection(entry.name, error=f"{exc.message}. {exc.advice}")
+    fallback = default_name if entry.names_sessions else ""
+    return LiveSection(entry.name, [live_row(s, fallback, ours) for s in sessions], unreadable=sessions.unreadable)

@@ -1,0 +1,81 @@
+"""OAuth mode's parts on their own: workspaces' installations and OAuth states in the store (on SQLite and
+PostgreSQL, tokens sealed), and the doctor trying the app's credentials against Slack's stand-in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from sandbox.world import Sims
+from services.clock import FakeClock
+from tests.conftest import sandbox_settings
+from tests.oauth import ACME
+
+# -- the store's side, on SQLite and PostgreSQL ----------------------------------------------------------------------
+
+
+async def test_installations_and_states_in_the_store(database_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from services.installations import Installations, Installed, SecretKeyError, TokenCipher
+    from services.store import Store
+
+    clock = FakeClock()
+    store = Store(database_url)
+    try:
+        await store.migrate()
+        key = Fernet.generate_key().decode()
+        installations = Installations(store, TokenCipher(key), clock)
+        at = datetime(2026, 11, 23, 12, tzinfo=UTC)
+        await installations.save(Installed(team_id=ACME, bot_token="xoxb-acme-1", installed_at=at, team_name="Acme"))
+        await installations.save(Installed(team_id=ACME, bot_token="xoxb-acme-2", installed_at=at))  # reinstalled
+        found = await installations.find(ACME)
+        assert found is not None and found.bot_token == "xoxb-acme-2" and await installations.teams() == [ACME]
+        async with store.engine.connect() as conn:
+            sealed = (await conn.exec_driver_sql("SELECT bot_token FROM slack_installations")).scalar_one()
+        assert "xoxb" not in sealed
+        with pytest.raises(SecretKeyError, match="not the key they were sealed with"):
+            await Installations(store, TokenCipher(Fernet.generate_key().decode()), clock).find(ACME)
+
+        state = await installations.issue_state(timedelta(minutes=10))
+        assert await installations.consume_state(state) and not await installations.consume_state(state)
+        late = await installations.issue_state(timedelta(minutes=10))
+        clock.advance(timedelta(minutes=11))
+        assert not await installations.consume_state(late) and not await installations.consume_state("forged")
+
+        removed = await installations.remove(ACME)
+        assert removed.installation and await installations.find(ACME) is None
+        assert not (await installations.remove(ACME)).installation
+    finally:
+        await store.close()
+
+
+# -- the doctor's check of the app's credentials ---------------------------------------------------------------------
+
+
+async def test_doctor_tries_the_apps_credentials_in_oauth_mode(sims: Sims, tmp_path: Path) -> None:
+    from bot.doctor import Setup, check_slack
+    from services.http import HttpPool
+    from services.vendors import Vendors
+
+    sims.slack.oauth_app("1111.2222", "secret", ["https://cohost.example.com/slack/oauth_redirect"])
+    found = []
+    for secret in ("secret", "not-the-secret"):
+        settings = sandbox_settings(
+            sims,
+            tmp_path / "c.db",
+            SLACK_BOT_TOKEN="",
+            SLACK_CLIENT_ID="1111.2222",
+            SLACK_CLIENT_SECRET=secret,
+            COHOST_SECRET_KEY=Fernet.generate_key().decode(),
+        )
+        pool = HttpPool()
+        try:
+            found.append(await check_slack(Setup(settings, Vendors(settings.vendors, pool), pool)))
+        finally:
+            await pool.close()
+    assert (found[0].status, found[1].status) == ("ok", "FAILED")
+    assert "GET /slack/install" in found[0].detail and found[1].fix == "check SLACK_CLIENT_SECRET"
