@@ -7,6 +7,9 @@ slack-bolt AsyncApp whose handler only acks. For each: the acknowledgement laten
 second; for the bot also cards posted per second end to end and whether every command's card was posted. Rounds
 alternate the targets; medians are reported, and OAuth mode beside one workspace's.
 
+The bot records every command before it acknowledges it (durable intake, handlers/core/intake.py), so its acks
+include that write; it must still ack within 100 ms at p99 and at 0.6x the bare app's rate or better.
+
     .venv/bin/python benchmarks/cobrowse_ack.py [--requests 1000] [--concurrency 50] [--rounds 3]
 """
 
@@ -36,6 +39,8 @@ from sandbox.slack import SlackStandIn  # noqa: E402
 from sandbox.world import process_env, sqlite_url  # noqa: E402
 
 SLACK_ACK_LIMIT_S = 3.0
+#: Cohost's acks per second against the bare app's, at the least.
+MIN_THROUGHPUT_RATIO = 0.6
 OAUTH = "Cohost (OAuth)"
 
 
@@ -251,7 +256,8 @@ def report(results: dict[str, list[RoundResult]], requests: int, concurrency: in
         f"no ack near Slack's {SLACK_ACK_LIMIT_S:g} s (max {bot['max']:.0f} ms)": bot["max"]
         < 1000 * SLACK_ACK_LIMIT_S / 2,
         f"ack p99 under 100 ms ({bot['p99']:.1f} ms)": bot["p99"] < 100,
-        f"ack throughput at least half the bare app's ({ratio:.2f})": ratio >= 0.5,
+        f"ack throughput at least {MIN_THROUGHPUT_RATIO:g}x the bare app's ({ratio:.2f})": ratio
+        >= MIN_THROUGHPUT_RATIO,
         f"every command's card posted ({bot['cards_missing']:.0f} missing)": bot["cards_missing"] == 0,
         "no failed request": bot["failures"] == 0 and bare["failures"] == 0 and oauth["failures"] == 0,
         f"OAuth mode's ack p50 within 10% of one workspace's ({oauth_p50:.2f})": oauth_p50 <= 1.10,

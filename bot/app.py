@@ -36,7 +36,7 @@ from bot.front_door import (
     refuse_misread_bodies,
     slack_events,
 )
-from bot.jobs import JobRuns, build_scheduler
+from bot.jobs import IntakeKeeper, JobRuns, build_scheduler, intake_lease
 from bot.oauth import NOT_INSTALLED, OAuthParts, oauth_parts
 from bot.settings import Settings
 from handlers.core.interaction import Deps
@@ -44,6 +44,7 @@ from handlers.core.people import People
 from handlers.core.workspaces import Workspaces
 from services.clock import Clock, SystemClock
 from services.http import HttpPool
+from services.intake import Intakes
 from services.store import Store
 from services.vendors import Vendors
 
@@ -94,6 +95,8 @@ class Runtime:
     server_log: QuietLog | None = None
     #: Socket Mode: the socket to Slack, once `python -m bot` has opened it (health fails while it is down).
     socket: SlackSocket | None = None
+    #: Renews the leases of this process's commands and finishes those a stopped process left (every role).
+    keeper: IntakeKeeper | None = None
 
     @property
     def over_socket(self) -> bool:
@@ -107,17 +110,22 @@ class Runtime:
         await self.vendors.learn_at_start()
         if self.role != "scheduler" and self.settings.slack_mode != "oauth":
             await self.deps.home.learn(self.client)  # requests from any other team will do nothing
+        if self.keeper is not None:
+            self.keeper.start()
         if self.scheduler is not None:
             self.scheduler.start()
         self.started = True
 
     async def stop(self) -> None:
+        if self.keeper is not None:
+            await self.keeper.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()  # no new runs; those under way finish while the store and the pool are open
             await self.job_runs.settle(within_s=10)
             self.scheduler.shutdown(wait=False)
             await self.job_runs.settle(within_s=5)  # what was still running is cancelled: let it unwind
         await self.pool.close()
+        await self.deps.intakes.close()
         await self.store.close()
         for quiet_log in self.quiet_logs:
             quiet_log.flush()
@@ -169,6 +177,7 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
         clock=clock,
         people=People(workspaces.client_for, settings.admins),
         client=client,
+        intakes=Intakes(store, lease=intake_lease(settings.VENDOR_TIMEOUT_S)),
         warning_lead=timedelta(minutes=settings.EXPIRY_WARNING_MINUTES),
         workspaces=workspaces,
     )
@@ -178,6 +187,7 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
     runtime = Runtime(
         settings, role, clock, store, pool, vendors, client, bolt, web.Application(), deps, scheduler, runs
     )
+    runtime.keeper = IntakeKeeper(deps)  # in every role: see IntakeKeeper
     _routes(runtime)
     return runtime
 

@@ -57,6 +57,4 @@ async def install(http: aiohttp.ClientSession, bot_url: str, slack_url: str, tea
         authorize_page = await resp.text()
     form = {**form_of(authorize_page), "team": team, "decision": "allow"}
     async with http.post(slack_url + "/oauth/v2/authorize", data=form) as resp:
-        return InstallRun(
-            install_page, authorize_url, authorize_page, str(resp.url), resp.status, await resp.text()
-        )
+        return InstallRun(install_page, authorize_url, authorize_page, str(resp.url), resp.status, await resp.text())

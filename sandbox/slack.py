@@ -231,9 +231,7 @@ class Pace:
     def wait(self, team: str, channel: str) -> float:
         """0 when the post may go now, else the seconds Slack would ask to wait (nothing is taken then)."""
         workspace = self.workspaces.setdefault(team, _Bucket(self.workspace_per_min / 60, self.workspace_burst))
-        per_channel = self.channels.setdefault(
-            (team, channel), _Bucket(self.per_channel_per_s, self.channel_burst)
-        )
+        per_channel = self.channels.setdefault((team, channel), _Bucket(self.per_channel_per_s, self.channel_burst))
         wait = per_channel.take()
         if wait:
             return wait

@@ -9,7 +9,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from services.errors import VendorBadRequest, VendorUnsupported
-from services.mirrortab import DEFAULT_DURATION_MIN, DEFAULT_PERMISSIONS, MirrorTab, Permissions
+from services.mirrortab import DEFAULT_DURATION_MIN, DEFAULT_PERMISSIONS, MirrorTab, MirrorTabSession, Permissions
 from services.samesurf import Bookmark, SameSurf
 from services.sessions import Ending, LiveSession, SessionAdapter
 from services.vendor_values import Rows
@@ -28,6 +28,8 @@ class NewCobrowse:
     minutes: int | None = None
     access: str | None = None
     disable: list[str] = field(default_factory=list)
+    #: Put into the session's name (services/markers.py), so it can be found after a crash or a lost answer.
+    marker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,24 @@ class StartedCobrowse:
     leader_link: str | None = None
 
 
+@dataclass(frozen=True)
+class MarkedCobrowse:
+    """A live session whose name carries the marker Cohost put into it: one Cohost started."""
+
+    marker: str
+    name: str | None
+    started: StartedCobrowse
+
+
 class CobrowseAdapter(SessionAdapter, Protocol):
     #: Which of the new-session options (`MINUTES`, `ACCESS`, `DISABLE`) this vendor takes.
     options: frozenset[str]
 
     async def start(self, request: NewCobrowse) -> StartedCobrowse: ...
+
+    async def marked(self) -> list[MarkedCobrowse]:
+        """The live sessions Cohost started (told apart by their markers)."""
+        ...
 
 
 class _NoGuests:
@@ -59,6 +74,16 @@ class _NoGuests:
 
     async def expire(self, vendor_id: str) -> None:
         return None  # the vendor closes it on its own
+
+
+def _mirrortab_started(session: MirrorTabSession) -> StartedCobrowse:
+    return StartedCobrowse(
+        session.session_id,
+        session.go_url,
+        code=session.gocode,
+        expires_at=session.kill_time,
+        end_unknown=session.kill_time is None,
+    )
 
 
 class MirrorTabSessions(_NoGuests):
@@ -73,14 +98,16 @@ class MirrorTabSessions(_NoGuests):
             permissions=_PERMISSIONS.get(request.access or "", DEFAULT_PERMISSIONS),
             duration_min=request.minutes or DEFAULT_DURATION_MIN,
             urls=request.urls,
+            marker=request.marker,
         )
-        return StartedCobrowse(
-            session.session_id,
-            session.go_url,
-            code=session.gocode,
-            expires_at=session.kill_time,
-            end_unknown=session.kill_time is None,
-        )
+        return _mirrortab_started(session)
+
+    async def marked(self) -> list[MarkedCobrowse]:
+        return [
+            MarkedCobrowse(s.marker, s.session_name, _mirrortab_started(s))
+            for s in await self._client.list_sessions()
+            if s.marker
+        ]
 
     async def live(self, now: datetime) -> Rows[LiveSession]:
         sessions = await self._client.list_sessions()
@@ -127,8 +154,18 @@ class SameSurfRooms(_NoGuests):
             title=request.name,
             bookmarks=bookmarks,
             disabledfeatures=request.disable,
+            marker=request.marker,
         )
         return StartedCobrowse(room.room, room.publicinvitation, leader_link=room.privateinvitation)
+
+    async def marked(self) -> list[MarkedCobrowse]:
+        return [
+            MarkedCobrowse(
+                r.marker, r.title, StartedCobrowse(r.room, r.publicinvitation, leader_link=r.privateinvitation)
+            )
+            for r in await self._client.all_running_rooms()
+            if r.marker
+        ]
 
     async def live(self, now: datetime) -> Rows[LiveSession]:
         rooms = await self._client.all_running_rooms()

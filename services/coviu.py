@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from services import markers
 from services.client_credentials import TokenSource, oauth_error_text
 from services.errors import VendorAuthError
 from services.http import VendorHttp
@@ -95,6 +96,13 @@ class Session(_Model):
     picture: VendorText = None
     feature_flags: Annotated[list[str], BeforeValidator(_texts)] = Field(default_factory=list)
     participants: Annotated[list[Participant], BeforeValidator(rows_of(Participant))] = Field(default_factory=list)
+    #: The marker Cohost put into the name when it created the session (`services.markers`), taken off the name.
+    marker: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unmark(cls, data: Any) -> Any:
+        return markers.lift(data, "session_name")
 
     @property
     def canceled(self) -> bool:
@@ -189,10 +197,13 @@ class Coviu:
         participants: list[NewParticipant] | None = None,
         picture: str | None = None,
         feature_flags: list[str] | None = None,
+        marker: str | None = None,
     ) -> Session:
+        """`marker`: put into the session's name, so the session can be told apart in the sessions list even if
+        this call's answer is never read."""
         body: dict[str, Any] = {"start_time": iso(start), "end_time": iso(end)}
-        if name:
-            body["session_name"] = name
+        if name or marker:
+            body["session_name"] = markers.mark(name or "", marker).strip()
         if participants:
             body["participants"] = [p.body() for p in participants]
         if picture:

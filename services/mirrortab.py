@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from services import markers
 from services.errors import VendorBadRequest, VendorError
 from services.http import VendorHttp
 from services.vendor_values import Rows, VendorText, VendorTime
@@ -25,6 +26,8 @@ class MirrorTabSession(BaseModel):
     gocode: VendorText = None
     #: The vendor's kill time; None when it gave none or one out of range (shown as unknown).
     kill_time: VendorTime = None
+    #: The marker Cohost put into the name when it created the session (`services.markers`), taken off the name.
+    marker: str | None = None
 
 
 def error_text(body: Any) -> str | None:
@@ -43,10 +46,13 @@ def _removed(value: object) -> bool:
 
 
 def _session(session_id: str, data: dict[str, Any]) -> MirrorTabSession:
+    raw_name = data.get("session_name")
+    name, marker = markers.split(raw_name if isinstance(raw_name, str) else None)
     return MirrorTabSession.model_validate(
         {
             "session_id": session_id,
-            "session_name": data.get("session_name"),
+            "session_name": name,
+            "marker": marker,
             "go_url": data.get("go_url"),
             "gocode": data.get("gocode") or None,
             "kill_time": data.get("kill_time_UTC", data.get("kill_time")),
@@ -72,10 +78,13 @@ class MirrorTab:
         permissions: Permissions = DEFAULT_PERMISSIONS,
         duration_min: int = DEFAULT_DURATION_MIN,
         urls: list[str] | None = None,
+        marker: str | None = None,
     ) -> MirrorTabSession:
+        """`marker`: put into the session's name, so the session can be told apart in `list_sessions` even if
+        this call's answer is never read."""
         body: dict[str, Any] = {"api_key": self._api_key, "permissions": permissions, "duration_min": duration_min}
-        if name:
-            body["session_name"] = name
+        if name or marker:
+            body["session_name"] = markers.mark(name or "", marker).strip()
         if urls:
             body["urls"] = urls
         resp = await self._http.call("POST", "new_session", json_body=body)

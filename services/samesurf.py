@@ -14,8 +14,9 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jwt
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
+from services import markers
 from services.errors import (
     VendorAuthError,
     VendorBadRequest,
@@ -132,12 +133,23 @@ class Room(_Model):
     privateinvitation: str | None = None
 
 
-class RunningRoom(_Model):
+class _Titled(_Model):
+    """A room as SameSurf lists it: the marker Cohost put into its title (`services.markers`) taken off."""
+
+    title: VendorText = None
+    marker: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unmark(cls, data: Any) -> Any:
+        return markers.lift(data, "title")
+
+
+class RunningRoom(_Titled):
     room: VendorId
     starttime: VendorTime = None
     publicinvitation: VendorText = None
     privateinvitation: VendorText = None
-    title: VendorText = None
 
 
 class Invitation(_Model):
@@ -160,9 +172,8 @@ class Overview(_Model):
     averageduration_thismonth: VendorAmount = None
 
 
-class AnalyticsRoom(_Model):
+class AnalyticsRoom(_Titled):
     room: VendorId
-    title: VendorText = None
     date: VendorTime = None
     #: Seconds.
     duration: VendorCount = None
@@ -195,8 +206,7 @@ class RoomUser(_Model):
     country: VendorText = None
 
 
-class RoomAnalytics(_Model):
-    title: VendorText = None
+class RoomAnalytics(_Titled):
     events: Annotated[list[RoomEvent], BeforeValidator(rows_of(RoomEvent))] = Field(default_factory=list)
     users: Annotated[list[RoomUser], BeforeValidator(rows_of(RoomUser))] = Field(default_factory=list)
 
@@ -261,10 +271,13 @@ class SameSurf:
         session: SessionData | None = None,
         disabledfeatures: list[str] | None = None,
         schedule: Schedule | None = None,
+        marker: str | None = None,
     ) -> Room:
+        """`marker`: put into the room's title, so the room can be told apart in `runningrooms` even if this
+        call's answer is never read."""
         body: dict[str, Any] = {"starturl": starturl or DEFAULT_START_URL}
-        if title:
-            body["title"] = title
+        if title or marker:
+            body["title"] = markers.mark(title or "", marker).strip()
         if bookmarks:
             body["bookmarks"] = _dumps(list(bookmarks))
         if session is not None and (session.cookies or session.storage):

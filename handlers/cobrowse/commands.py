@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.cobrowse import views as cobrowse_views
@@ -13,13 +13,14 @@ from handlers.core.blocks import Mrkdwn, code
 from handlers.core.bounds import MAX_MINUTES, InputRules, ParseError, person_name, web_url
 from handlers.core.interaction import Interaction
 from handlers.core.live import fetch_live
-from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, arg, opt
+from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, Parsed, arg, opt
 from handlers.core.when import parse_when
 from services import registry, samesurf
-from services.cobrowsing import ACCESS, DISABLE, NewCobrowse, StartedCobrowse
+from services.cobrowsing import ACCESS, DISABLE, MarkedCobrowse, NewCobrowse, StartedCobrowse
 from services.cobrowsing import MINUTES as MINUTES_OPTION
 from services.registry import SAMESURF, VendorEntry
 from services.samesurf import Schedule
+from services.vendors import Vendors
 
 COBROWSE = Family("/cobrowse", "co-browsing sessions on MirrorTab and SameSurf")
 FAMILY = "cobrowse"
@@ -99,8 +100,11 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
     entry = registry.vendor(request.vendor)
     name = request.name or DEFAULT_NAME
     started = await ix.deps.vendors.cobrowse(entry.key).start(
-        NewCobrowse(name, request.urls, request.minutes, request.access, request.disable)
+        NewCobrowse(
+            name, request.urls, request.minutes, request.access, request.disable, marker=ix.marker_for(entry.key)
+        )
     )
+    await ix.started(entry.key, started.vendor_id)
     await cards.post(ix, FAMILY, entry.key, cobrowse_views.session_card(entry, started, name, ix.user_id))
     await _send_leader_link(ix, entry, started)
 
@@ -141,7 +145,9 @@ async def schedule(ix: Interaction, a: ScheduleRoom) -> None:
             invitees=invitees,
             invitemessage=a.message,
         ),
+        marker=ix.marker_for(SAMESURF.key),
     )
+    await ix.started(SAMESURF.key, room.room)
     ends = starts + timedelta(minutes=minutes) if minutes else None
     started = StartedCobrowse(room.room, room.publicinvitation, leader_link=room.privateinvitation)
     view = cobrowse_views.session_card(SAMESURF, started, name, ix.user_id, starts_at=starts, expires_at=ends)
@@ -157,6 +163,43 @@ async def _send_leader_link(ix: Interaction, entry: VendorEntry[Any], started: S
                 ":key: Your leader link for {} {} {} (it makes you the {}'s leader: keep it to yourself): {}"
             ).format(entry.name, label, code(started.vendor_id), label, started.leader_link)
         )
+
+
+# -- after a crash: the sessions Cohost started -------------------------------------------------------------------
+
+
+def starts_session(parsed: Parsed[Any], vendors: Vendors) -> str | None:
+    """The vendor a command asks for a new session, if it does and the vendor lists it (to finish it after a
+    crash). Not `schedule`: SameSurf lists a scheduled room only once it has started, so its absence from the
+    list says nothing, and the person is told the command may have been done in part."""
+    if isinstance(parsed.args, New) and parsed.args != New():
+        return parsed.args.provider or vendors.default(FAMILY)
+    return None
+
+
+async def started_at(vendors: Vendors, vendor: str, since: datetime) -> list[cards.Started]:
+    """The live sessions of `vendor` that carry a Cohost marker (services/markers.py)."""
+    entry = registry.vendor(vendor)
+    adapter = vendors.cobrowse(vendor)
+
+    def started(marked: MarkedCobrowse) -> cards.Started:
+        name = marked.name or DEFAULT_NAME
+        session = marked.started
+
+        async def end(now: datetime) -> None:
+            await adapter.end(session.vendor_id, now=now)
+
+        return cards.Started(
+            FAMILY,
+            vendor,
+            session.vendor_id,
+            marked.marker,
+            card=lambda creator_id: cobrowse_views.session_card(entry, session, name, creator_id),
+            end=end if entry.endable else None,
+            then=lambda ix: _send_leader_link(ix, entry, session),
+        )
+
+    return [started(marked) for marked in await adapter.marked()]
 
 
 # -- ending ----------------------------------------------------------------------------------------------------

@@ -359,6 +359,11 @@ def internal_error_text(typed: str | None) -> Mrkdwn:
     )
 
 
+def with_command(text: Mrkdwn, typed: str | None) -> Mrkdwn:
+    """`text`, then the person's command as they typed it, so nothing they wrote is lost."""
+    return text + _typed(typed)
+
+
 def _typed(typed: str | None) -> Mrkdwn:
     # The command as the person typed it (its readable form): escaped like any other text of theirs.
     return Mrkdwn("\nYour command, to try again:\n```{}```").format(typed) if typed else Mrkdwn("")

@@ -8,7 +8,8 @@ is one flow (`end`) whatever the family: the vendor's adapter ends it and says h
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,24 @@ class AlreadyEnded(Exception):
     """Someone else ended (or is ending) the card's session first."""
 
 
+@dataclass(frozen=True)
+class Started:
+    """A session Cohost asked a vendor for, as the vendor lists it (told apart by the marker in its name): what a
+    process finishing a dead one's command needs to card it, or to end it where it cannot be carded."""
+
+    family: str
+    vendor: str
+    vendor_id: str
+    marker: str | None
+    #: The card, for the person who asked for the session (their user id).
+    card: Callable[[str], SessionCard]
+    #: Ends it at the vendor (given the time now); None where the vendor has no way to (SameSurf rooms end when
+    #: everyone leaves).
+    end: Callable[[datetime], Awaitable[object]] | None
+    #: What the person gets privately once the card is up (a leader or host link), if anything.
+    then: Callable[[Interaction], Awaitable[None]] | None = None
+
+
 async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> Card:
     """Records the card, then posts it: a click on it always finds its record, however busy the store is."""
     card = await ix.deps.store.add_card(
@@ -48,11 +67,25 @@ async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> 
         )
     )
     await ix.deps.store.plan_jobs(card, plan(card, ix.deps.warning_lead))
-    ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
-    if ts is not None:
-        await ix.deps.store.set_card_message(card.id, ts)
-        card.ts = ts
+    if ix.intake is not None:
+        # From here on the card may be in the channel before its ts is recorded: a crash in between leaves it in
+        # doubt, and the process finishing the command must not post it twice.
+        ix.intake.card_id = card.id
+        await ix.deps.intakes.posting(ix.intake, card.id)
+    await post_recorded(ix, card, view)
     return card
+
+
+async def post_recorded(ix: Interaction, card: Card, view: SessionCard) -> None:
+    """Posts a recorded card's message and records its ts."""
+    ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
+    if ts is None:
+        return
+    recorded: list[Awaitable[object]] = [ix.deps.store.set_card_message(card.id, ts)]
+    if ix.intake is not None:
+        recorded.append(ix.deps.intakes.posted(ix.intake, ts))
+    await asyncio.gather(*recorded)
+    card.ts = ts
 
 
 async def may_manage(ix: Interaction, card: Card | None, *, what: str, listing: str) -> bool:

@@ -25,6 +25,7 @@ from handlers.core.when import zone
 from handlers.core.workspaces import HomeTeam, Workspaces, request_team, token_gone
 from services.clock import Clock
 from services.errors import InvalidInput, VendorError
+from services.intake import Intakes, Ticket
 from services.registry import display_name
 from services.store import Store
 from services.vendors import Vendors
@@ -40,6 +41,8 @@ class Deps:
     people: People
     #: The Web API client, for work no request started (scheduled warnings, reminders, digests).
     client: AsyncWebClient
+    #: Commands recorded before they are acknowledged, and finished after (services/intake.py).
+    intakes: Intakes
     #: `EXPIRY_WARNING_MINUTES`: how long before an expiry or a scheduled start people hear of it.
     warning_lead: timedelta = timedelta(minutes=5)
     #: The workspace the bot token serves (learned at start); requests from any other team do nothing.
@@ -85,6 +88,8 @@ class Interaction:
     trigger_id: str | None = None
     #: The message a button was clicked on.
     message_ts: str | None = None
+    #: The command's intake record, while it is being handled (None for clicks, and after a crash).
+    intake: Ticket | None = None
 
     @classmethod
     def of(
@@ -95,6 +100,7 @@ class Interaction:
         *,
         typed: str | None = None,
         channel_id: str | None = None,
+        intake: Ticket | None = None,
     ) -> Interaction:
         """The one place an Interaction is made: who acted, where and on what, from Bolt's context (which has
         read the team, user, channel and response_url out of any kind of request) and the few ids it leaves in
@@ -112,7 +118,21 @@ class Interaction:
             typed=typed,
             trigger_id=body.get("trigger_id"),
             message_ts=container.get("message_ts") or message.get("ts"),
+            intake=intake,
         )
+
+    def marker_for(self, vendor: str) -> str | None:
+        """What to put into the name of the session about to be asked of `vendor`, so it is recognisable there
+        after a crash or a lost answer (services/markers.py)."""
+        if self.intake is None:
+            return None
+        self.intake.asked = vendor
+        return self.intake.marker
+
+    async def started(self, vendor: str, vendor_id: str) -> None:
+        """The vendor created the session: its id is recorded before anything else happens."""
+        if self.intake is not None:
+            await self.deps.intakes.started(self.intake, vendor, vendor_id)
 
     async def private(self, text: blocks.Mrkdwn, blocks_: list[blocks.Block] | None = None) -> None:
         await slack_io.private(self.client, self.respond, self.channel_id, self.user_id, text, blocks_)
@@ -160,20 +180,29 @@ class Interaction:
     async def tz(self, override: str | None = None) -> ZoneInfo:
         return zone(override) if override else zone((await self.person()).tz)
 
-    async def guarded(self, work: Callable[[], Awaitable[Any]], *, help_hint: blocks.Mrkdwn | None = None) -> None:
-        """Runs `work`; any failure becomes a private answer to the person, never a silent stop."""
+    async def guarded(
+        self, work: Callable[[], Awaitable[Any]], *, help_hint: blocks.Mrkdwn | None = None
+    ) -> Exception | None:
+        """Runs `work`; any failure becomes a private answer to the person, never a silent stop. Returns the
+        failure that was answered, None when the work ran to its end."""
         try:
             await work()
+            return None
         except ParseError as exc:
             await self.private(blocks.usage_error_text(exc.message, exc.usage, self.typed, help_hint))
+            return exc
         except InvalidInput as exc:
             await self.private(blocks.usage_error_text(str(exc), None, self.typed, help_hint))
+            return exc
         except VendorError as exc:
             log.info("%s refused: %s (%s)", exc.vendor, type(exc).__name__, exc.status)
             await self.private(blocks.error_text(exc, self.typed))
+            return exc
         except SlackApiError as exc:
             log.warning("Slack API error: %s", exc.response.get("error"))
             await self.private(blocks.internal_error_text(self.typed))
-        except Exception:
+            return exc
+        except Exception as exc:
             log.exception("handler failed")
             await self.private(blocks.internal_error_text(self.typed))
+            return exc

@@ -1,6 +1,7 @@
 """The listeners every family registers through: a slash command read by its grammar table, a button click, a
 form submission and a message shortcut. Each is acknowledged first (a typo is answered in the ack itself, usage
-line included), then claimed once (a redelivery acts on nothing), then its Interaction is made, in one place
+line included), then claimed once (a redelivery acts on nothing; a command or a form is claimed by its intake
+record, written before the ack: handlers/core/intake.py), then its Interaction is made, in one place
 (`Interaction.of`), and the family's work runs guarded: any failure becomes a private answer.
 
 Everything slower than parsing runs after `ack()`, well inside Slack's 3 s.
@@ -14,11 +15,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
-from handlers.core import blocks
+from handlers.core import blocks, intake
 from handlers.core.bounds import InputRules, ParseError, as_typed
 from handlers.core.interaction import Deps, Interaction
 from handlers.core.parsing import Family
 from handlers.core.workspaces import request_team
+from services.intake import Ticket
 
 #: What a click does, given who clicked (and where) and the button's value.
 ClickHandler = Callable[[Interaction, str], Awaitable[None]]
@@ -36,7 +38,11 @@ class Submission:
     typed: str
     channel_id: str
     errors: dict[str, str] = field(default_factory=dict)
+    #: The field a failure to take the form is shown under (the form stays open with it).
+    error_block: str = "provider"
 
+
+_UNAVAILABLE = "Cohost could not take this just now (its database did not answer). Please submit it again."
 
 #: Reads a submitted view's state into a Submission, under the deployment's input rules.
 FormReader = Callable[[dict[str, Any], InputRules], Submission]
@@ -59,6 +65,45 @@ async def _act(
     await ix.guarded(lambda: work(ix), help_hint=help_hint)
 
 
+async def _receive(
+    deps: Deps,
+    context: AsyncBoltContext,
+    body: dict[str, Any],
+    *,
+    typed: str,
+    channel_id: str,
+    response_url: str | None,
+) -> Ticket | None:
+    """Records a command (typed, or a form that asks for the same) before its ack; None for a redelivery."""
+    command, _, text = typed.partition(" ")
+    return await intake.receive(
+        deps,
+        body,
+        team_id=request_team(context),
+        user_id=str(context.user_id or ""),
+        channel_id=channel_id,
+        command=command,
+        text=text.strip(),
+        response_url=response_url,
+    )
+
+
+async def _take(
+    deps: Deps,
+    context: AsyncBoltContext,
+    body: dict[str, Any],
+    ticket: Ticket,
+    work: Work,
+    *,
+    typed: str,
+    channel_id: str | None = None,
+    help_hint: blocks.Mrkdwn | None = None,
+) -> None:
+    """After the ack of a recorded command: the work, guarded, then its outcome recorded."""
+    ix = Interaction.of(deps, context, body, typed=typed, channel_id=channel_id, intake=ticket)
+    await intake.run(ix, lambda: work(ix), help_hint=help_hint)
+
+
 def command(app: AsyncApp, deps: Deps, family: Family) -> None:
     """The family's slash command, its text read by the family's grammar table."""
     help_hint = blocks.Mrkdwn("{} lists what it can do.").format(blocks.code(f"{family.command} help"))
@@ -75,8 +120,17 @@ def command(app: AsyncApp, deps: Deps, family: Family) -> None:
         if parsed is None:
             await ack(text=family.help_text())
             return
+        channel_id = str(command.get("channel_id") or "")
+        try:
+            ticket = await _receive(
+                deps, context, command, typed=typed, channel_id=channel_id, response_url=command.get("response_url")
+            )
+        except intake.IntakeUnavailable:
+            await ack(text=intake.unavailable_text(typed))
+            return
         await ack()
-        await _act(deps, context, command, parsed.run, typed=typed, help_hint=help_hint)
+        if ticket is not None:  # None: a redelivery of a command already taken
+            await _take(deps, context, command, ticket, parsed.run, typed=typed, help_hint=help_hint)
 
     app.command(family.command)(on_command)
 
@@ -110,8 +164,19 @@ def form(app: AsyncApp, deps: Deps, callback_id: str, read: FormReader) -> None:
         if submission.errors:
             await ack(response_action="errors", errors=submission.errors)
             return
+        try:
+            ticket = await _receive(
+                deps, context, body, typed=submission.typed, channel_id=submission.channel_id, response_url=None
+            )
+        except intake.IntakeUnavailable:
+            # The form stays open with the reason, so nothing typed into it is lost.
+            await ack(response_action="errors", errors={submission.error_block: _UNAVAILABLE})
+            return
         await ack()
-        await _act(deps, context, body, submission.work, typed=submission.typed, channel_id=submission.channel_id)
+        if ticket is not None:  # None: a redelivery of a form already taken
+            await _take(
+                deps, context, body, ticket, submission.work, typed=submission.typed, channel_id=submission.channel_id
+            )
 
     app.view(callback_id)(on_submit)
 

@@ -2,8 +2,11 @@
 acknowledged again but acts once. The keys live in the store, shared by every web process, one set per team:
 another workspace's request with the same key is its own.
 
-The claim is made right after the acknowledgement, not before it: the ack itself acts on nothing, and keeping
-the database out of its path keeps it fast under load (see benchmarks/cobrowse_ack.py).
+A slash command (and the new-session form) is claimed by its intake record (handlers/core/intake.py), written before
+the acknowledgement so that a crash cannot lose what was acknowledged; its key is `request_key` of the command.
+Clicks and other acts are claimed right after the acknowledgement: the ack itself acts on nothing, and keeping
+the database out of its path keeps it fast under load (see benchmarks/cobrowse_ack.py). Both kinds of write are
+group-committed.
 """
 
 from __future__ import annotations

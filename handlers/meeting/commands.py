@@ -16,7 +16,7 @@ from handlers.core.blocks import Mrkdwn, code, mention, when_text
 from handlers.core.bounds import ParseError
 from handlers.core.interaction import Interaction
 from handlers.core.live import fetch_live
-from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, arg, opt
+from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, Parsed, arg, opt
 from handlers.core.when import parse_when
 from handlers.meeting import views as meeting_views
 from handlers.meeting.actions import my_link
@@ -32,6 +32,7 @@ from services.coviu import Role
 from services.mirotalk import JoinRequest, PresenterLinksOff
 from services.registry import COVIU, MIROTALK, REDIRECT, CardButton, VendorEntry
 from services.store import Card, CardState
+from services.vendors import Vendors
 
 MEETING = Family("/meeting", "video meetings on MiroTalk SFU and Coviu")
 
@@ -52,6 +53,14 @@ class New:
     provider: str | None = opt(PROVIDER)
     minutes: int | None = opt(MINUTES)
     name: str | None = opt(NAME)
+
+
+def starts_session(parsed: Parsed[Any], vendors: Vendors) -> str | None:
+    """The vendor a command asks for a new meeting, if it does (to finish it after a crash)."""
+    if isinstance(parsed.args, New):
+        provider: str = parsed.args.provider or vendors.default(FAMILY)
+        return provider
+    return "coviu" if isinstance(parsed.args, Schedule) else None
 
 
 @MEETING.sub(

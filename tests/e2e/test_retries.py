@@ -56,6 +56,7 @@ async def job_gives_up(bot: Harness, deps: Deps, tries: Callable[[], int]) -> st
     bot.advance(7 * 24 * 60)
     assert await scheduled.run_due_jobs(deps) == 0
     assert tries() == TRIES
+    assert len(told(bot)) == 1, told(bot)
     (message,) = told(bot)
     return message
 
@@ -159,6 +160,7 @@ async def test_a_job_whose_tries_never_finish_is_given_up_without_another_try(bo
         bot.clock.advance(scheduled.JOB_LEASE + JUST_BEFORE)
     assert await scheduled.run_due_jobs(deps) == 1
     assert not bot.slack.api_calls("chat.update")
+    assert len(told(bot)) == 1, told(bot)
     (message,) = told(bot)
     assert "I tried 6 times" in message and "each try stopped before it finished" in message
     bot.advance(60)
@@ -184,6 +186,7 @@ async def test_a_digest_slack_keeps_refusing_is_skipped_for_the_day_and_its_subs
     assert await digest.send_due_digests(deps) == 0
     await retried_exactly_on_time(bot, lambda: digest.send_due_digests(deps), tries)
     assert not bot.slack.posted(CHANNEL)
+    assert len(told(bot)) == 1, told(bot)
     (message,) = told(bot)
     assert f"I tried 6 times over half an hour to post your meetings digest in <#{CHANNEL}>" in message
     assert "Slack answered `Internal Server Error`" in message

@@ -25,12 +25,15 @@ async def run_bot(
     *,
     output: int | IO[bytes] = asyncio.subprocess.PIPE,
     preexec_fn: Callable[[], None] | None = None,
+    role: str | None = None,
 ) -> asyncio.subprocess.Process:
-    """`python -m bot`, its stdout and stderr both to `output`; `preexec_fn` runs in the child before it starts."""
+    """`python -m bot [role]`, its stdout and stderr both to `output`; `preexec_fn` runs in the child before it
+    starts."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
+        *([role] if role else []),
         cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
