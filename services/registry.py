@@ -1,11 +1,14 @@
 """The vendor registry: everything that differs between vendors, declared once.
 
-Per vendor: its key, display name and family, what it calls the thing a card shows (its id label), the settings
-that turn it on, the buttons its cards carry, whether Cohost can end its sessions, how its sessions show in its
-own list, which of its family's options it takes, and how its client and its family adapter are built (every
-client the same way: a `VendorHttp` on the shared pool, the client adding its own hooks in its constructor).
+Per vendor: its key, display name and family, what it calls the thing a card shows (its id label), its settings
+(the variables of the configuration contract, their defaults, which turn it on, which is its address), its doctor
+probe (one harmless live call, a method of its client), the buttons its cards carry, whether Cohost can end its
+sessions, how its sessions show in its own list, which of its family's options it takes, and how its client and
+its family adapter are built (every client the same way: a `VendorHttp` on the shared pool, the client adding its
+own hooks in its constructor).
 Handlers and scheduled jobs ask the registry, or the vendor's adapter, instead of branching on vendor names;
-adding a vendor is a client, a simulator, an entry here and its adapter.
+adding a vendor is a client, a simulator, an entry here and its adapter: the settings (`bot/settings.py`) and the
+doctor (`bot/doctor_checks.py`) read their vendor parts from here.
 """
 
 from __future__ import annotations
@@ -96,11 +99,12 @@ class VendorEntry(Generic[C]):
     family: FamilyKey
     #: Its variables, in the order of the configuration contract.
     settings: tuple[Setting, ...]
-    base_url: Callable[[Values], str]
     build: Callable[[Values, VendorHttp, Clock], C]
     #: The doctor's harmless live call: what works, in a phrase; a typed `VendorError` when it does not.
     probe: Callable[[C], Awaitable[str]]
     adapter: Callable[[C], SessionAdapter] | None = None
+    #: What its client adds to its address (`/api/v3`), the one slash between them.
+    api_path: str = ""
     #: The variables still empty that it needs to be on, where that depends on other settings.
     unset: Callable[[Values], list[str]] | None = None
     #: Settings that go together (both or neither), with what they are together.
@@ -138,6 +142,11 @@ class VendorEntry(Generic[C]):
     def credentials_refused(self) -> tuple[str, ...]:
         return self.refused or tuple(s.name for s in self.settings if s.needed and is_credential(s.name))
 
+    def base_url(self, values: Values) -> str:
+        """Where its client calls: its address, and its API path after it."""
+        address = values[self.address]
+        return address.rstrip("/") + self.api_path if self.api_path else address
+
     def secrets(self, values: Values) -> tuple[str, ...]:
         """Values its errors must never show (keys, secrets)."""
         return tuple(values[s.name] for s in self.settings if is_credential(s.name))
@@ -173,7 +182,6 @@ MIRRORTAB: VendorEntry[MirrorTab] = VendorEntry(
         Setting("MIRRORTAB_API_KEY", needed=True),
         Setting("MIRRORTAB_URL", "https://api.mirrortab.com", address=True),
     ),
-    base_url=lambda v: v["MIRRORTAB_URL"],
     build=lambda v, http, clock: MirrorTab(http, v["MIRRORTAB_API_KEY"]),
     probe=MirrorTab.probe,
     adapter=MirrorTabSessions,
@@ -193,7 +201,7 @@ SAMESURF: VendorEntry[SameSurf] = VendorEntry(
     ),
     unset=_samesurf_unset,
     refused=("SAMESURF_API_KEY", "SAMESURF_API_SECRET", "SAMESURF_JWT_ALG"),
-    base_url=lambda v: v["SAMESURF_URL"].rstrip("/") + "/api/v3",
+    api_path="/api/v3",
     build=lambda v, http, clock: SameSurf(
         http, v["SAMESURF_API_KEY"], v["SAMESURF_API_SECRET"], v["SAMESURF_JWT_ALG"]
     ),
@@ -216,7 +224,7 @@ MIROTALK: VendorEntry[MiroTalk] = VendorEntry(
         Setting("MIROTALK_HOST_PASSWORD"),
     ),
     pairs=(("MIROTALK_HOST_USERNAME", "MIROTALK_HOST_PASSWORD", "the MiroTalk host user's sign-in"),),
-    base_url=lambda v: v["MIROTALK_URL"].rstrip("/") + "/api/v1",
+    api_path="/api/v1",
     build=_mirotalk,
     probe=MiroTalk.probe,
     adapter=MiroTalkMeetings,
@@ -237,7 +245,6 @@ COVIU: VendorEntry[Coviu] = VendorEntry(
         Setting("COVIU_API_SECRET", needed=True),
         Setting("COVIU_URL", "https://api.coviu.com/v1", address=True),
     ),
-    base_url=lambda v: v["COVIU_URL"],
     build=_coviu,
     probe=Coviu.probe,
     adapter=CoviuSessions,
@@ -254,7 +261,6 @@ MIRRORACE: VendorEntry[MirrorAce] = VendorEntry(
         Setting("MIRRORACE_API_TOKEN", needed=True),
         Setting("MIRRORACE_URL", "https://mirrorace.com/api/v1", address=True),
     ),
-    base_url=lambda v: v["MIRRORACE_URL"],
     build=lambda v, http, clock: MirrorAce(http, v["MIRRORACE_API_KEY"], v["MIRRORACE_API_TOKEN"]),
     probe=MirrorAce.probe,
     id_label="File",
