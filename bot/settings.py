@@ -1,12 +1,19 @@
-"""The configuration contract: environment variables (or a `.env` file), read once at start-up."""
+"""The configuration contract: environment variables (or a `.env` file), read once at start-up.
+
+Cohost's own variables are declared here; each vendor's come from its entry in the vendor registry
+(`services.registry`: names, defaults, the values they may take, which of them is an address), as does the variable
+that names each family's default vendor. So adding a vendor does not touch this module.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services import registry
+from services.registry import is_credential as is_credential  # the settings' rule, where the settings are
 from services.vendors import VendorConfig
 
 
@@ -14,12 +21,10 @@ class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line that names the variable."""
 
 
-#: A setting whose name holds one of these is a credential: its value is never shown, and it must be exact.
-_CREDENTIAL_WORDS = ("SECRET", "TOKEN", "KEY", "PASSWORD")
-
-
-def is_credential(name: str) -> bool:
-    return any(word in name for word in _CREDENTIAL_WORDS)
+#: The settings that are http(s) URLs: Slack's, and every vendor's address.
+URL_SETTINGS = frozenset(
+    {"SLACK_API_URL", "SLACK_AUTHORIZE_URL", *(s.name for s in registry.vendor_settings() if s.address)}
+)
 
 
 def _check_url(name: str, value: str) -> str:
@@ -28,7 +33,9 @@ def _check_url(name: str, value: str) -> str:
     return value
 
 
-class Settings(BaseSettings):
+class CohostSettings(BaseSettings):
+    """Cohost's own variables; `Settings` adds every vendor's."""
+
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
 
     SLACK_BOT_TOKEN: str = ""
@@ -45,39 +52,14 @@ class Settings(BaseSettings):
     EXPIRY_WARNING_MINUTES: int = Field(default=5, ge=0)
     VENDOR_TIMEOUT_S: float = Field(default=15.0, gt=0)
 
-    MIRRORTAB_API_KEY: str = ""
-    MIRRORTAB_URL: str = "https://api.mirrortab.com"
-    SAMESURF_API_KEY: str = ""
-    SAMESURF_API_SECRET: str = ""
-    SAMESURF_URL: str = "https://api.samesurf.com"
-    SAMESURF_JWT_ALG: Literal["HS256", "HS384", "HS512", "none"] = "HS256"
-    MIROTALK_URL: str = ""
-    MIROTALK_API_SECRET: str = ""
-    MIROTALK_HOST_USERNAME: str = ""
-    MIROTALK_HOST_PASSWORD: str = ""
-    COVIU_API_KEY: str = ""
-    COVIU_API_SECRET: str = ""
-    COVIU_URL: str = "https://api.coviu.com/v1"
-    MIRRORACE_API_KEY: str = ""
-    MIRRORACE_API_TOKEN: str = ""
-    MIRRORACE_URL: str = "https://mirrorace.com/api/v1"
-
-    COBROWSE_PROVIDER: Literal["", "mirrortab", "samesurf"] = ""
-    MEETING_PROVIDER: Literal["", "mirotalk", "coviu"] = ""
     COHOST_ALLOW_PRIVATE_URLS: bool = False
 
-    @field_validator(
-        "SLACK_API_URL",
-        "SLACK_AUTHORIZE_URL",
-        "MIRRORTAB_URL",
-        "SAMESURF_URL",
-        "MIROTALK_URL",
-        "COVIU_URL",
-        "MIRRORACE_URL",
-    )
+    @field_validator("*")
     @classmethod
-    def _urls(cls, value: str, info: object) -> str:
-        return _check_url(getattr(info, "field_name", "URL"), value.strip())
+    def _urls(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str) and info.field_name in URL_SETTINGS:
+            return _check_url(info.field_name, value.strip())
+        return value
 
     @field_validator("*")
     @classmethod
@@ -122,25 +104,9 @@ class Settings(BaseSettings):
     @property
     def vendors(self) -> VendorConfig:
         return VendorConfig(
+            values={setting.name: str(getattr(self, setting.name)) for setting in registry.vendor_settings()},
+            providers={f.key: str(getattr(self, f.provider)) for f in registry.FAMILIES.values() if f.provider},
             timeout_s=self.VENDOR_TIMEOUT_S,
-            mirrortab_api_key=self.MIRRORTAB_API_KEY,
-            mirrortab_url=self.MIRRORTAB_URL,
-            samesurf_api_key=self.SAMESURF_API_KEY,
-            samesurf_api_secret=self.SAMESURF_API_SECRET,
-            samesurf_url=self.SAMESURF_URL,
-            samesurf_jwt_alg=self.SAMESURF_JWT_ALG,
-            mirotalk_url=self.MIROTALK_URL,
-            mirotalk_api_secret=self.MIROTALK_API_SECRET,
-            mirotalk_host_username=self.MIROTALK_HOST_USERNAME,
-            mirotalk_host_password=self.MIROTALK_HOST_PASSWORD,
-            coviu_api_key=self.COVIU_API_KEY,
-            coviu_api_secret=self.COVIU_API_SECRET,
-            coviu_url=self.COVIU_URL,
-            mirrorace_api_key=self.MIRRORACE_API_KEY,
-            mirrorace_api_token=self.MIRRORACE_API_TOKEN,
-            mirrorace_url=self.MIRRORACE_URL,
-            cobrowse_provider=self.COBROWSE_PROVIDER,
-            meeting_provider=self.MEETING_PROVIDER,
             allow_private_urls=self.COHOST_ALLOW_PRIVATE_URLS,
         )
 
@@ -149,10 +115,8 @@ class Settings(BaseSettings):
         mode = self.slack_mode
         if mode == "oauth":
             self._check_oauth()
-        elif bool(self.SLACK_CLIENT_ID) != bool(self.SLACK_CLIENT_SECRET):
-            names = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
-            given, missing = names if self.SLACK_CLIENT_ID else names[::-1]
-            raise SettingsError(f"{missing} is required with {given} (OAuth install into any number of workspaces)")
+        else:
+            self._check_pair("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "OAuth install into any number of workspaces")
         if mode == "socket" and not self.SLACK_BOT_TOKEN:
             raise SettingsError("SLACK_BOT_TOKEN is required with SLACK_APP_TOKEN (Socket Mode)")
         if mode == "socket" and not self.SLACK_APP_TOKEN.startswith("xapp-"):
@@ -185,17 +149,39 @@ class Settings(BaseSettings):
         except SecretKeyError as exc:
             raise SettingsError(f"COHOST_SECRET_KEY {exc}") from None
 
+    def _check_pair(self, first: str, second: str, what: str) -> None:
+        """Two settings that go together: one set without the other is named."""
+        if bool(getattr(self, first)) != bool(getattr(self, second)):
+            given, missing = (first, second) if getattr(self, first) else (second, first)
+            raise SettingsError(f"{missing} is required with {given} ({what})")
+
     def _check_vendors(self) -> None:
-        if bool(self.MIROTALK_HOST_USERNAME) != bool(self.MIROTALK_HOST_PASSWORD):
-            names = ("MIROTALK_HOST_USERNAME", "MIROTALK_HOST_PASSWORD")
-            given, missing = names if self.MIROTALK_HOST_USERNAME else names[::-1]
-            raise SettingsError(f"{missing} is required with {given} (the MiroTalk host user's sign-in)")
-        for variable, provider, enabled in (
-            ("COBROWSE_PROVIDER", self.COBROWSE_PROVIDER, self.vendors.enabled("cobrowse")),
-            ("MEETING_PROVIDER", self.MEETING_PROVIDER, self.vendors.enabled("meeting")),
-        ):
-            if provider and provider not in enabled:
-                raise SettingsError(f"{variable} is {provider}, but that vendor has no credentials set")
+        for entry in registry.VENDORS.values():
+            for first, second, what in entry.pairs:
+                self._check_pair(first, second, what)
+        for family in registry.FAMILIES.values():
+            provider = getattr(self, family.provider) if family.provider else ""
+            if provider and provider not in self.vendors.enabled(family.key):
+                raise SettingsError(f"{family.provider} is {provider}, but that vendor has no credentials set")
+
+
+def _vendor_fields() -> dict[str, Any]:
+    """Each vendor's variables as the registry declares them, and each family's default-vendor variable (empty,
+    or one of the family's vendors)."""
+    choice = cast(Any, Literal)
+    fields: dict[str, Any] = {
+        s.name: (choice[s.choices] if s.choices else str, s.default) for s in registry.vendor_settings()
+    }
+    for family in registry.FAMILIES.values():
+        if family.provider:
+            fields[family.provider] = (choice[("", *(v.key for v in registry.family_vendors(family.key)))], "")
+    return fields
+
+
+if TYPE_CHECKING:
+    Settings = CohostSettings
+else:
+    Settings = create_model("Settings", __base__=CohostSettings, __module__=__name__, **_vendor_fields())
 
 
 def load_settings(**overrides: object) -> Settings:

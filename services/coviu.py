@@ -22,7 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from services import markers
 from services.client_credentials import TokenSource, oauth_error_text
-from services.errors import VendorAuthError
+from services.errors import VendorAccessLimited, VendorAuthError
 from services.http import VendorHttp
 from services.vendor_values import (
     Rows,
@@ -185,6 +185,19 @@ class Coviu:
                     raise
                 self.tokens.invalidate(token)
         raise AssertionError("unreachable")
+
+    async def probe(self) -> str:
+        """The doctor's harmless live call: what works, in a phrase (a typed `VendorError` when it does not)."""
+        await self.tokens.access_token()  # the grant on its own: a refusal here is the key and secret
+        try:
+            await self.sessions_page(page_size=1)
+        except VendorAuthError as exc:
+            raise VendorAccessLimited(
+                VENDOR,
+                f"token granted, but the sessions page was refused: {exc.message.rstrip('.')}",
+                advice="give the API client of COVIU_API_KEY access to sessions in Coviu",
+            ) from None
+        return "token granted; sessions readable"
 
     # -- sessions ----------------------------------------------------------------------------------------------
 

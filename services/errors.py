@@ -61,5 +61,14 @@ class VendorUnsupported(VendorError):
     advice = "The server needs upgrading for this command."
 
 
+class VendorAccessLimited(VendorError):
+    """The credentials were accepted, but what Cohost needs of the account is not open to them (the doctor's
+    probes); `advice` says what to open."""
+
+    def __init__(self, vendor: str, message: str, *, advice: str) -> None:
+        super().__init__(vendor, message)
+        self.advice = advice
+
+
 class InvalidInput(ValueError):
     """Input a vendor call could not carry intact, refused before any call; the text says what is allowed."""

@@ -42,8 +42,10 @@ from services.mirotalk_switches import (
     EndpointSwitchedOff,
     MiroTalkSwitches,
     Switch,
+    switch_phrases,
     switch_state,
 )
+from services.phrases import plural
 from services.vendor_values import (
     Rows,
     VendorCount,
@@ -313,6 +315,15 @@ class MiroTalk:
         )
 
     # -- the calls -------------------------------------------------------------------------------------------
+
+    async def probe(self) -> str:
+        """The doctor's harmless live call: what works, in a phrase (a typed `VendorError` when it does not), and
+        which switchable endpoints are on."""
+        stats = await self.stats()
+        people = "people" if stats.total_users != 1 else "person"
+        count = f"{stats.total_users} {people}" if stats.total_users is not None else "an unknown number of people"
+        works = f"API secret accepted; {plural(stats.total_rooms, 'room')}, {count} in them"
+        return "; ".join([works, *switch_phrases(await self.switches(), presenter_links_on=self.presenter_links_on)])
 
     async def stats(self) -> Stats:
         body = (await self._http.call("GET", "stats", safe_to_repeat=True)).body or {}

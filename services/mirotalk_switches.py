@@ -45,6 +45,25 @@ class MiroTalkSwitches:
         return ", ".join(f"{switch} {'on' if on else 'off'}" for switch, on in self.by_switch().items())
 
 
+def switch_phrases(switches: MiroTalkSwitches, *, presenter_links_on: bool) -> list[str]:
+    """Which endpoints the server has switched on and whether presenter links can be made, a phrase each for the
+    doctor (DESIGN: "MiroTalk as servers run it"). A switch that is off is no failure: Cohost works around it, and
+    the phrase says what it costs and which server setting turns it on."""
+    phrases = [
+        "meetings listed" if switches.meetings else "meetings not listed (server: API_ALLOW_MEETINGS=true)",
+        "ending on"
+        if switches.meeting_end
+        else "ending off: meetings end when everyone leaves (server: API_ALLOW_MEETING_END=true)",
+    ]
+    if not presenter_links_on:
+        phrases.append("presenter links off (set MIROTALK_HOST_USERNAME and MIROTALK_HOST_PASSWORD)")
+    elif not switches.token:
+        phrases.append("presenter links on; /meeting token off (server: API_ALLOW_TOKEN=true)")
+    else:
+        phrases.append("presenter links and tokens on")
+    return phrases
+
+
 class EndpointSwitchedOff(VendorDisabled):
     """The server's admin has one of the switchable endpoints off (as a server ships)."""
 

@@ -29,8 +29,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from services.clock import parse_vendor_time
-from services.errors import VendorAuthError, VendorBadRequest, VendorError
+from services.errors import VendorAccessLimited, VendorAuthError, VendorBadRequest, VendorError
 from services.http import FilePart, MultipartFields, VendorHttp, VendorResponse
+from services.phrases import human_size
 from services.streams import Chunk, ChunkReader, OpenSource, Progress, WholeFile
 from services.vendor_values import read_one
 
@@ -205,6 +206,17 @@ class MirrorAce:
             return UploadVariables.model_validate(_result(resp))
         except ValidationError:
             raise VendorError(VENDOR, "MirrorAce's upload variables were incomplete") from None
+
+    async def probe(self) -> str:
+        """The doctor's harmless live call: what works, in a phrase (a typed `VendorError` when it does not)."""
+        variables = await self.upload_variables()
+        mirrors = variables.enabled_mirrors()
+        if not mirrors:
+            raise VendorAccessLimited(
+                VENDOR, "credentials accepted, but no mirror is switched on", advice="switch one on in MirrorAce"
+            )
+        limits = f"files up to {human_size(variables.max_file_size)}"
+        return f"credentials accepted; mirrors on: {', '.join(mirrors)}; {limits}"
 
     async def file_info(self, slugs: Sequence[str]) -> list[FileInfo]:
         """The status of each slug, in the order asked (a slug MirrorAce does not know is `not found`)."""

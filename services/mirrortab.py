@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from services import markers
 from services.errors import VendorBadRequest, VendorError
 from services.http import VendorHttp
+from services.phrases import plural
 from services.vendor_values import Rows, VendorText, VendorTime
 
 VENDOR = "MirrorTab"
@@ -109,6 +110,10 @@ class MirrorTab:
             except ValidationError:
                 unreadable += 1
         return Rows(sessions, unreadable)
+
+    async def probe(self) -> str:
+        """The doctor's harmless live call: what works, in a phrase (a typed `VendorError` when it does not)."""
+        return f"API key accepted; {plural(len(await self.list_sessions()), 'live session')}"
 
     async def remove_session(self, session_id: str) -> None:
         resp = await self._http.call(

@@ -1,19 +1,22 @@
 """The vendor registry: everything that differs between vendors, declared once.
 
-Per vendor: its key, display name and family, what it calls the thing a card shows (its id label), the settings
-that turn it on, the buttons its cards carry, whether Cohost can end its sessions, how its sessions show in its
-own list, which of its family's options it takes, and how its client and its family adapter are built (every
-client the same way: a `VendorHttp` on the shared pool, the client adding its own hooks in its constructor).
+Per vendor: its key, display name and family, what it calls the thing a card shows (its id label), its settings
+(the variables of the configuration contract, their defaults, which turn it on, which is its address), its doctor
+probe (one harmless live call, a method of its client), the buttons its cards carry, whether Cohost can end its
+sessions, how its sessions show in its own list, which of its family's options it takes, and how its client and
+its family adapter are built (every client the same way: a `VendorHttp` on the shared pool, the client adding its
+own hooks in its constructor).
 Handlers and scheduled jobs ask the registry, or the vendor's adapter, instead of branching on vendor names;
-adding a vendor is a client, a simulator, an entry here and its adapter.
+adding a vendor is a client, a simulator, an entry here and its adapter: the settings (`bot/settings.py`) and the
+doctor (`bot/doctor_checks.py`) read their vendor parts from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from services.client_credentials import TokenSource
 from services.clock import Clock
@@ -21,14 +24,11 @@ from services.cobrowsing import ACCESS, DISABLE, MINUTES, MirrorTabSessions, Sam
 from services.coviu import Coviu
 from services.http import VendorHttp
 from services.meetings import CoviuSessions, MiroTalkMeetings
-from services.mirotalk import MiroTalk
+from services.mirotalk import HostUser, MiroTalk
 from services.mirrorace import MirrorAce
 from services.mirrortab import MirrorTab
 from services.samesurf import SameSurf
 from services.sessions import SessionAdapter
-
-if TYPE_CHECKING:
-    from services.vendors import VendorConfig
 
 FamilyKey = Literal["cobrowse", "meeting", "upload"]
 C = TypeVar("C")
@@ -53,16 +53,43 @@ class FamilySpec:
     title: str
     #: What one of its cards is, in a sentence ("only its creator can change this session").
     noun: str
+    #: The setting that names its default vendor (none for a family of one vendor).
+    provider: str = ""
 
 
 FAMILIES: dict[str, FamilySpec] = {
     family.key: family
     for family in (
-        FamilySpec("cobrowse", "/cobrowse", "Co-browsing", "session"),
-        FamilySpec("meeting", "/meeting", "Meetings", "meeting"),
+        FamilySpec("cobrowse", "/cobrowse", "Co-browsing", "session", provider="COBROWSE_PROVIDER"),
+        FamilySpec("meeting", "/meeting", "Meetings", "meeting", provider="MEETING_PROVIDER"),
         FamilySpec("upload", "/upload", "Uploads", "file"),
     )
 }
+
+#: Words in a setting's name that make its value a credential: never shown, kept exact, kept out of every error.
+CREDENTIAL_WORDS = ("SECRET", "TOKEN", "KEY", "PASSWORD")
+
+
+def is_credential(name: str) -> bool:
+    return any(word in name for word in CREDENTIAL_WORDS)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable of a vendor, as the configuration contract (DESIGN.md) names it."""
+
+    name: str
+    default: str = ""
+    #: It must be non-empty for the vendor to be on.
+    needed: bool = False
+    #: It says where the vendor is: an http(s) URL, checked at start, and named when the vendor cannot be reached.
+    address: bool = False
+    #: The values it may take (any text where empty).
+    choices: tuple[str, ...] = ()
+
+
+#: Vendor settings by their variables' names, every one present (`VendorConfig.values`).
+Values = Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -70,13 +97,20 @@ class VendorEntry(Generic[C]):
     key: str
     name: str
     family: FamilyKey
-    #: The variables that turn it on (all non-empty), with their values in a configuration.
-    settings: Callable[[VendorConfig], Mapping[str, str]]
-    base_url: Callable[[VendorConfig], str]
-    #: Values its errors must never show (keys, secrets).
-    secrets: Callable[[VendorConfig], tuple[str, ...]]
-    build: Callable[[VendorConfig, VendorHttp, Clock], C]
+    #: Its variables, in the order of the configuration contract.
+    settings: tuple[Setting, ...]
+    build: Callable[[Values, VendorHttp, Clock], C]
+    #: The doctor's harmless live call: what works, in a phrase; a typed `VendorError` when it does not.
+    probe: Callable[[C], Awaitable[str]]
     adapter: Callable[[C], SessionAdapter] | None = None
+    #: What its client adds to its address (`/api/v3`), the one slash between them.
+    api_path: str = ""
+    #: The variables still empty that it needs to be on, where that depends on other settings.
+    unset: Callable[[Values], list[str]] | None = None
+    #: Settings that go together (both or neither), with what they are together.
+    pairs: tuple[tuple[str, str, str], ...] = ()
+    #: The settings to check when it refuses Cohost's credentials (its needed credentials unless named).
+    refused: tuple[str, ...] = ()
     #: What the vendor calls the thing a card shows ("Session", "Room").
     id_label: str = "Session"
     #: What it runs, in a sentence ("MiroTalk meetings", "SameSurf rooms").
@@ -93,31 +127,63 @@ class VendorEntry(Generic[C]):
     #: The family's vendor-specific options it takes (the other vendors refuse them).
     options: frozenset[str] = field(default_factory=frozenset)
 
-    def connect(self, config: VendorConfig, http: Callable[..., VendorHttp], clock: Clock) -> C:
+    def missing(self, values: Values) -> list[str]:
+        """The variables still empty that it needs to be on (none: it is on)."""
+        if self.unset is not None:
+            return self.unset(values)
+        return [s.name for s in self.settings if s.needed and not values[s.name]]
+
+    @property
+    def address(self) -> str:
+        """The setting that says where it is."""
+        return next(s.name for s in self.settings if s.address)
+
+    @property
+    def credentials_refused(self) -> tuple[str, ...]:
+        return self.refused or tuple(s.name for s in self.settings if s.needed and is_credential(s.name))
+
+    def base_url(self, values: Values) -> str:
+        """Where its client calls: its address, and its API path after it."""
+        address = values[self.address]
+        return address.rstrip("/") + self.api_path if self.api_path else address
+
+    def secrets(self, values: Values) -> tuple[str, ...]:
+        """Values its errors must never show (keys, secrets)."""
+        return tuple(values[s.name] for s in self.settings if is_credential(s.name))
+
+    def connect(self, values: Values, http: Callable[..., VendorHttp], clock: Clock) -> C:
         """Its client, on its own `VendorHttp` (made by `http`, the same way for every vendor)."""
         return self.build(
-            config, http(vendor=self.name, base_url=self.base_url(config), secrets=self.secrets(config)), clock
+            values, http(vendor=self.name, base_url=self.base_url(values), secrets=self.secrets(values)), clock
         )
 
 
-def _samesurf_settings(c: VendorConfig) -> dict[str, str]:
+def _samesurf_unset(v: Values) -> list[str]:
     # With the `none` algorithm nothing is signed, so the secret is not needed.
-    secret = c.samesurf_api_secret or ("unsigned" if c.samesurf_jwt_alg == "none" else "")
-    return {"SAMESURF_API_KEY": c.samesurf_api_key, "SAMESURF_API_SECRET": secret}
+    needed = ["SAMESURF_API_KEY"] + ([] if v["SAMESURF_JWT_ALG"] == "none" else ["SAMESURF_API_SECRET"])
+    return [name for name in needed if not v[name]]
 
 
-def _coviu(c: VendorConfig, http: VendorHttp, clock: Clock) -> Coviu:
-    return Coviu(http, TokenSource(http, c.coviu_api_key, c.coviu_api_secret))
+def _mirotalk(v: Values, http: VendorHttp, clock: Clock) -> MiroTalk:
+    username, password = v["MIROTALK_HOST_USERNAME"], v["MIROTALK_HOST_PASSWORD"]
+    host = HostUser(username, password) if username and password else None
+    return MiroTalk(http, v["MIROTALK_API_SECRET"], host_user=host, clock=clock)
+
+
+def _coviu(v: Values, http: VendorHttp, clock: Clock) -> Coviu:
+    return Coviu(http, TokenSource(http, v["COVIU_API_KEY"], v["COVIU_API_SECRET"]))
 
 
 MIRRORTAB: VendorEntry[MirrorTab] = VendorEntry(
     "mirrortab",
     "MirrorTab",
     "cobrowse",
-    settings=lambda c: {"MIRRORTAB_API_KEY": c.mirrortab_api_key},
-    base_url=lambda c: c.mirrortab_url,
-    secrets=lambda c: (c.mirrortab_api_key,),
-    build=lambda c, http, clock: MirrorTab(http, c.mirrortab_api_key),
+    settings=(
+        Setting("MIRRORTAB_API_KEY", needed=True),
+        Setting("MIRRORTAB_URL", "https://api.mirrortab.com", address=True),
+    ),
+    build=lambda v, http, clock: MirrorTab(http, v["MIRRORTAB_API_KEY"]),
+    probe=MirrorTab.probe,
     adapter=MirrorTabSessions,
     buttons=(CardButton.END,),
     endable=True,
@@ -127,10 +193,19 @@ SAMESURF: VendorEntry[SameSurf] = VendorEntry(
     "samesurf",
     "SameSurf",
     "cobrowse",
-    settings=_samesurf_settings,
-    base_url=lambda c: c.samesurf_url.rstrip("/") + "/api/v3",
-    secrets=lambda c: (c.samesurf_api_key, c.samesurf_api_secret),
-    build=lambda c, http, clock: SameSurf(http, c.samesurf_api_key, c.samesurf_api_secret, c.samesurf_jwt_alg),
+    settings=(
+        Setting("SAMESURF_API_KEY", needed=True),
+        Setting("SAMESURF_API_SECRET", needed=True),
+        Setting("SAMESURF_URL", "https://api.samesurf.com", address=True),
+        Setting("SAMESURF_JWT_ALG", "HS256", choices=("HS256", "HS384", "HS512", "none")),
+    ),
+    unset=_samesurf_unset,
+    refused=("SAMESURF_API_KEY", "SAMESURF_API_SECRET", "SAMESURF_JWT_ALG"),
+    api_path="/api/v3",
+    build=lambda v, http, clock: SameSurf(
+        http, v["SAMESURF_API_KEY"], v["SAMESURF_API_SECRET"], v["SAMESURF_JWT_ALG"]
+    ),
+    probe=SameSurf.probe,
     adapter=SameSurfRooms,
     id_label="Room",
     runs="rooms",
@@ -142,10 +217,16 @@ MIROTALK: VendorEntry[MiroTalk] = VendorEntry(
     "mirotalk",
     "MiroTalk",
     "meeting",
-    settings=lambda c: {"MIROTALK_URL": c.mirotalk_url, "MIROTALK_API_SECRET": c.mirotalk_api_secret},
-    base_url=lambda c: c.mirotalk_url.rstrip("/") + "/api/v1",
-    secrets=lambda c: (c.mirotalk_api_secret, c.mirotalk_host_password),
-    build=lambda c, http, clock: MiroTalk(http, c.mirotalk_api_secret, host_user=c.mirotalk_host_user(), clock=clock),
+    settings=(
+        Setting("MIROTALK_URL", needed=True, address=True),
+        Setting("MIROTALK_API_SECRET", needed=True),
+        Setting("MIROTALK_HOST_USERNAME"),
+        Setting("MIROTALK_HOST_PASSWORD"),
+    ),
+    pairs=(("MIROTALK_HOST_USERNAME", "MIROTALK_HOST_PASSWORD", "the MiroTalk host user's sign-in"),),
+    api_path="/api/v1",
+    build=_mirotalk,
+    probe=MiroTalk.probe,
     adapter=MiroTalkMeetings,
     id_label="Room",
     runs="meetings",
@@ -159,10 +240,13 @@ COVIU: VendorEntry[Coviu] = VendorEntry(
     "coviu",
     "Coviu",
     "meeting",
-    settings=lambda c: {"COVIU_API_KEY": c.coviu_api_key, "COVIU_API_SECRET": c.coviu_api_secret},
-    base_url=lambda c: c.coviu_url,
-    secrets=lambda c: (c.coviu_api_key, c.coviu_api_secret),
+    settings=(
+        Setting("COVIU_API_KEY", needed=True),
+        Setting("COVIU_API_SECRET", needed=True),
+        Setting("COVIU_URL", "https://api.coviu.com/v1", address=True),
+    ),
     build=_coviu,
+    probe=Coviu.probe,
     adapter=CoviuSessions,
     buttons=(CardButton.MY_LINK, CardButton.END),
     endable=True,
@@ -172,15 +256,23 @@ MIRRORACE: VendorEntry[MirrorAce] = VendorEntry(
     "mirrorace",
     "MirrorAce",
     "upload",
-    settings=lambda c: {"MIRRORACE_API_KEY": c.mirrorace_api_key, "MIRRORACE_API_TOKEN": c.mirrorace_api_token},
-    base_url=lambda c: c.mirrorace_url,
-    secrets=lambda c: (c.mirrorace_api_key, c.mirrorace_api_token),
-    build=lambda c, http, clock: MirrorAce(http, c.mirrorace_api_key, c.mirrorace_api_token),
+    settings=(
+        Setting("MIRRORACE_API_KEY", needed=True),
+        Setting("MIRRORACE_API_TOKEN", needed=True),
+        Setting("MIRRORACE_URL", "https://mirrorace.com/api/v1", address=True),
+    ),
+    build=lambda v, http, clock: MirrorAce(http, v["MIRRORACE_API_KEY"], v["MIRRORACE_API_TOKEN"]),
+    probe=MirrorAce.probe,
     id_label="File",
 )
 
 #: Every vendor, in the order of the configuration contract: the first one on is its family's default.
 VENDORS: dict[str, VendorEntry[Any]] = {v.key: v for v in (MIRRORTAB, SAMESURF, MIROTALK, COVIU, MIRRORACE)}
+
+
+def vendor_settings() -> list[Setting]:
+    """Every vendor's variables, in the order of the configuration contract."""
+    return [setting for entry in VENDORS.values() for setting in entry.settings]
 
 
 def vendor(key: str) -> VendorEntry[Any]:

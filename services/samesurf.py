@@ -24,6 +24,7 @@ from services.errors import (
     VendorNotFound,
 )
 from services.http import VendorHttp
+from services.phrases import plural
 from services.vendor_values import (
     Rows,
     VendorAmount,
@@ -287,6 +288,11 @@ class SameSurf:
         if schedule is not None:
             body.update(_schedule_fields(schedule))
         return read_one(Room, await self._post("create", body), VENDOR, "a room")
+
+    async def probe(self) -> str:
+        """The doctor's harmless live call: what works, in a phrase (a typed `VendorError` when it does not)."""
+        _rooms, total = await self.running_rooms(limit=1)
+        return f"API key and secret accepted; {plural(total, 'running room')}"
 
     async def running_rooms(self, *, skip: int = 0, limit: int | None = None) -> tuple[Rows[RunningRoom], int]:
         """A page of running rooms, and how many rooms run in all (as SameSurf counts them)."""

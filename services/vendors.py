@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from services import registry
 from services.clock import Clock, SystemClock
@@ -15,7 +16,7 @@ from services.cobrowsing import CobrowseAdapter
 from services.coviu import Coviu
 from services.errors import VendorError, VendorNotConfigured
 from services.http import HttpPool, VendorHttp
-from services.mirotalk import HostUser, MiroTalk
+from services.mirotalk import MiroTalk
 from services.mirrorace import MirrorAce
 from services.mirrortab import MirrorTab
 from services.registry import VendorEntry
@@ -25,49 +26,33 @@ from services.sessions import SessionAdapter
 log = logging.getLogger("cohost.vendors")
 
 C = TypeVar("C")
-CobrowseVendor = Literal["mirrortab", "samesurf"]
-MeetingVendor = Literal["mirotalk", "coviu"]
 
 
 @dataclass(frozen=True)
 class VendorConfig:
+    """The vendors' part of the configuration: every vendor's variables as its registry entry names them."""
+
+    #: Each vendor setting by its variable's name; one not given has its default (`registry.Setting`).
+    values: Mapping[str, str] = field(default_factory=dict)
+    #: Each family's configured default vendor (`COBROWSE_PROVIDER`, `MEETING_PROVIDER`), by family.
+    providers: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float = 15.0
-    mirrortab_api_key: str = ""
-    mirrortab_url: str = "https://api.mirrortab.com"
-    samesurf_api_key: str = ""
-    samesurf_api_secret: str = ""
-    samesurf_url: str = "https://api.samesurf.com"
-    samesurf_jwt_alg: str = "HS256"
-    mirotalk_url: str = ""
-    mirotalk_api_secret: str = ""
-    #: A host user configured on the MiroTalk server: presenter links and tokens are made for it (both or neither).
-    mirotalk_host_username: str = ""
-    mirotalk_host_password: str = ""
-    coviu_api_key: str = ""
-    coviu_api_secret: str = ""
-    coviu_url: str = "https://api.coviu.com/v1"
-    mirrorace_api_key: str = ""
-    mirrorace_api_token: str = ""
-    mirrorace_url: str = "https://mirrorace.com/api/v1"
-    cobrowse_provider: str = ""
-    meeting_provider: str = ""
     #: `COHOST_ALLOW_PRIVATE_URLS`: URLs naming loopback, private or link-local hosts may be handed to vendors.
     allow_private_urls: bool = False
     #: How often a call that is safe to repeat is retried through a failure a retry may cure (`doctor`: never).
     retries: int = 3
 
+    def __post_init__(self) -> None:
+        defaults = {setting.name: setting.default for setting in registry.vendor_settings()}
+        object.__setattr__(self, "values", {**defaults, **self.values})
+
     def missing(self, vendor: str) -> list[str]:
         """The variables still empty for `vendor` (none: it is on)."""
-        return [name for name, value in registry.vendor(vendor).settings(self).items() if not value]
+        return registry.vendor(vendor).missing(self.values)
 
     def enabled(self, family: str) -> list[str]:
         """The vendors of `family` that are on, in the order of the configuration contract."""
         return [v.key for v in registry.family_vendors(family) if not self.missing(v.key)]
-
-    def mirotalk_host_user(self) -> HostUser | None:
-        if self.mirotalk_host_username and self.mirotalk_host_password:
-            return HostUser(self.mirotalk_host_username, self.mirotalk_host_password)
-        return None
 
 
 class Vendors:
@@ -79,7 +64,9 @@ class Vendors:
         # Every client the same way: its own VendorHttp on the shared pool, under this deployment's bounds.
         http = partial(VendorHttp, pool=pool, timeout_s=config.timeout_s, retries=config.retries)
         clock = clock or SystemClock()
-        self._clients: dict[str, object] = {v.key: v.connect(config, http, clock) for v in registry.VENDORS.values()}
+        self._clients: dict[str, object] = {
+            v.key: v.connect(config.values, http, clock) for v in registry.VENDORS.values()
+        }
         self._adapters: dict[str, SessionAdapter] = {}
 
     async def learn_at_start(self, within_s: float = 5.0) -> None:
@@ -145,7 +132,7 @@ class Vendors:
     def default(self, family: str) -> str:
         """The configured default of the family (`COBROWSE_PROVIDER`, `MEETING_PROVIDER`), else its first vendor on,
         else its first vendor (whose error then names the variables that turn it on)."""
-        configured = {"cobrowse": self.config.cobrowse_provider, "meeting": self.config.meeting_provider}.get(family)
+        configured = self.config.providers.get(family)
         keys = [v.key for v in registry.family_vendors(family)]
         if configured in keys:
             return str(configured)

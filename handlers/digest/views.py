@@ -27,12 +27,12 @@ from handlers.core.blocks import (
 )
 from handlers.digest.schedule import Cadence
 from handlers.meeting import views as meeting_views
-from handlers.upload import views as upload_views
 from services.clock import minutes_between
 from services.coviu import Session
 from services.mirotalk import Meeting, Stats
 from services.mirrorace import FileInfo
 from services.mirrortab import MirrorTabSession
+from services.phrases import human_size
 from services.registry import family_title
 from services.samesurf import AnalyticsRoom, Overview
 from services.store import Upload
@@ -166,7 +166,7 @@ def mirrorace_part(uploads: Sequence[Upload], status: Mapping[str, FileInfo] | N
     removed = [u for u in uploads if status is not None and u.slug in status and status[u.slug].removed]
 
     def line(upload: Upload) -> Mrkdwn:
-        text = Mrkdwn("{} {} · {}").format(upload.name, code(upload.slug), upload_views.human_size(upload.size))
+        text = Mrkdwn("{} {} · {}").format(upload.name, code(upload.slug), human_size(upload.size))
         info = status.get(upload.slug) if status is not None else None
         if info is None:
             return text

@@ -29,7 +29,7 @@ from handlers.meeting import commands as meeting
 from handlers.meeting import starting as meeting_starting
 from services.errors import VendorError
 from services.intake import IntakeRecord, Outcome
-from services.registry import display_name
+from services.registry import display_name, family_vendors
 from services.store import Card, CardState
 from services.vendors import Vendors
 
@@ -62,7 +62,8 @@ _STARTERS = {
     cobrowse.COBROWSE.command: _Starter(
         cobrowse.COBROWSE,
         cobrowse.starts_session,
-        {"mirrortab": cobrowse.started_at, "samesurf": cobrowse.started_at},
+        # Every co-browsing vendor lists its live sessions with their names, where the marker is.
+        {v.key: cobrowse.started_at for v in family_vendors(cobrowse.FAMILY)},
     ),
     meeting.MEETING.command: _Starter(meeting.MEETING, meeting.starts_session, {"coviu": meeting_starting.started_at}),
 }

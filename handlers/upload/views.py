@@ -23,9 +23,9 @@ from handlers.core.blocks import (
     section,
 )
 from services.mirrorace import FileInfo
+from services.phrases import human_size
 
 BAR_WIDTH = 20
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 _STATUS_LINES = {
     "active": ":large_green_circle: active",
     "user removed": ":no_entry: *removed by its owner*",
@@ -33,18 +33,6 @@ _STATUS_LINES = {
     "copyright removed": ":no_entry: *removed for copyright*",
     "not found": ":grey_question: not found",
 }
-
-
-def human_size(size: int | None) -> str:
-    """`35892` -> `35.1 KiB`; binary units, as file managers show them."""
-    if size is None or size < 0:
-        return "unknown size"
-    value = float(size)
-    for unit in _UNITS:
-        if value < 1024 or unit == _UNITS[-1]:
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def human_duration(seconds: float) -> str:

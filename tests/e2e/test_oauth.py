@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 from yarl import URL
 
-from bot.oauth import BOT_SCOPES
+from bot.install_pages import BOT_SCOPES
 from handlers import scheduled
 from handlers.digest.sending import send_due_digests
 from sandbox.installer import cookie_keeping_client, form_of, link_of

@@ -57,7 +57,7 @@ async def test_installations_and_states_in_the_store(database_url: str) -> None:
 
 
 async def test_doctor_tries_the_apps_credentials_in_oauth_mode(sims: Sims, tmp_path: Path) -> None:
-    from bot.doctor import Setup, check_slack
+    from bot.doctor_checks import Setup, check_slack
     from services.http import HttpPool
     from services.vendors import Vendors
 

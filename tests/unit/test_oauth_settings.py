@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.oauth import BOT_SCOPES
+from bot.install_pages import BOT_SCOPES
 from bot.settings import SettingsError, load_settings
 from sandbox.world import ROOT
 

@@ -74,3 +74,46 @@ def test_other_settings_keep_their_own_rules() -> None:
     settings = load_settings(_env_file=None, MIRRORTAB_URL=" https://api.mirrortab.example ", COHOST_ADMINS=" U1 ")
     assert settings.MIRRORTAB_URL == "https://api.mirrortab.example"
     assert settings.admins == frozenset({"U1"})
+
+
+def test_the_vendors_variables_keep_the_contracts_names_and_defaults() -> None:
+    """They are declared in the vendor registry now; DESIGN.md's table is what they must still be."""
+    settings = load_settings(_env_file=None)
+    assert settings.vendors.values == {
+        "MIRRORTAB_API_KEY": "",
+        "MIRRORTAB_URL": "https://api.mirrortab.com",
+        "SAMESURF_API_KEY": "",
+        "SAMESURF_API_SECRET": "",
+        "SAMESURF_URL": "https://api.samesurf.com",
+        "SAMESURF_JWT_ALG": "HS256",
+        "MIROTALK_URL": "",
+        "MIROTALK_API_SECRET": "",
+        "MIROTALK_HOST_USERNAME": "",
+        "MIROTALK_HOST_PASSWORD": "",
+        "COVIU_API_KEY": "",
+        "COVIU_API_SECRET": "",
+        "COVIU_URL": "https://api.coviu.com/v1",
+        "MIRRORACE_API_KEY": "",
+        "MIRRORACE_API_TOKEN": "",
+        "MIRRORACE_URL": "https://mirrorace.com/api/v1",
+    }
+    assert settings.vendors.providers == {"cobrowse": "", "meeting": ""}
+    assert {name: getattr(settings, name) for name in ("COBROWSE_PROVIDER", "MEETING_PROVIDER")} == {
+        "COBROWSE_PROVIDER": "",
+        "MEETING_PROVIDER": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("vendor", "overrides", "missing"),
+    [
+        ("samesurf", {}, ["SAMESURF_API_KEY", "SAMESURF_API_SECRET"]),
+        ("samesurf", {"SAMESURF_API_KEY": "k", "SAMESURF_JWT_ALG": "none"}, []),  # nothing signed: no secret needed
+        ("mirotalk", {"MIROTALK_API_SECRET": "s"}, ["MIROTALK_URL"]),
+        ("mirotalk", {"MIROTALK_API_SECRET": "s", "MIROTALK_URL": "https://meet.example"}, []),
+    ],
+)
+def test_a_vendor_is_on_once_the_variables_it_needs_are_set(
+    vendor: str, overrides: dict[str, str], missing: list[str]
+) -> None:
+    assert load_settings(_env_file=None, **overrides).vendors.missing(vendor) == missing
