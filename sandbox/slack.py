@@ -800,7 +800,7 @@ class SlackStandIn(SimServer):
 
     def _chat_postEphemeral(self, payload: dict[str, Any]) -> dict[str, Any]:
         channel = str(payload.get("channel", ""))
-        if channel in self.not_in_channel or channel.startswith("CX"):
+        if not channel or channel in self.not_in_channel or channel.startswith("CX"):
             return {"ok": False, "error": "channel_not_found"}
         if payload.get("user") not in self.users:
             return {"ok": False, "error": "user_not_in_channel"}
