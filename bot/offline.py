@@ -25,7 +25,7 @@ from sandbox.mirotalk import SWITCHABLE, MiroTalkSim
 from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
-from sandbox.slack import SignedRequest, SlackStandIn
+from sandbox.slack import SignedRequest, SlackStandIn, form_state
 from sandbox.world import Sims, sqlite_url
 
 PROMPT = "cohost> "
@@ -156,19 +156,25 @@ class Console:
 
     async def fill_form(self, view: dict[str, Any], ask: Callable[[str], Any]) -> None:
         print(f"\n[form: {view.get('title', {}).get('text', '')}] (Enter leaves a field empty)", file=self.out)
-        values: dict[str, dict[str, Any]] = {}
+        answers: dict[str, Any] = {}
         for block_id, label, element in form_fields(view):
             options = [o["value"] for o in element.get("options") or []]
-            hint = f" ({'/'.join(options)})" if options else ""
+            kind = element.get("type")
+            hint = f" ({'/'.join(options)})" if options else " (names)" if kind == "multi_users_select" else ""
             answer = str(await ask(f"  {label}{hint}: ")).strip()
+            if not answer:
+                continue
             if element.get("multiline"):
                 answer = answer.replace(" ", "\n")  # several URLs on one line, as several lines
-            kind = element.get("type")
-            if kind == "static_select":
-                chosen = answer or (element.get("initial_option") or {}).get("value")
-                values[block_id] = {block_id: {"type": kind, "selected_option": {"value": chosen} if chosen else None}}
+            if kind == "multi_users_select":
+                answers[block_id] = [self.user_id_of(name) for name in answer.replace(",", " ").split()]
             else:
-                values[block_id] = {block_id: {"type": kind, "value": answer or None}}
+                answers[block_id] = answer.lstrip("#") if kind == "conversations_select" else answer
+        try:
+            values = form_state(view, answers)
+        except ValueError as exc:
+            print(f"(Slack would not submit this form: {exc})", file=self.out)
+            return
         request = self.slack.view_submission(
             str(view.get("callback_id")),
             values,
@@ -180,6 +186,10 @@ class Console:
             print(f"(the form refused: {_json(text).get('errors')})", file=self.out)
         await self.settle()
         await self.show_new(ask)
+
+    def user_id_of(self, name: str) -> str:
+        """A person of the sandbox by name (`bob`, `@bob`), or the id as typed."""
+        return PEOPLE.get(name.lstrip("@"), name)
 
 
 def _json(text: str) -> dict[str, Any]:

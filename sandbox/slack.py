@@ -31,6 +31,7 @@ import itertools
 import json
 import math
 import random
+import re
 import secrets
 import time
 import uuid
@@ -281,6 +282,7 @@ class SlackStandIn(SimServer):
         self.history: list[tuple[str, str, dict[str, Any]]] = []
         self.responses: list[ResponsePost] = []
         self.views: dict[str, dict[str, Any]] = {}
+        self._exchanged_triggers: set[str] = set()
         self.files: dict[str, bytes] = {}
         #: Files shared in messages, downloadable with the bot token (`add_file`).
         self.hosted_files: dict[str, HostedFile] = {}
@@ -325,6 +327,7 @@ class SlackStandIn(SimServer):
         self.history.clear()
         self.responses.clear()
         self.views.clear()
+        self._exchanged_triggers.clear()
         self.files.clear()
         self.hosted_files.clear()
         self._api.clear()
@@ -797,7 +800,7 @@ class SlackStandIn(SimServer):
 
     def _chat_postEphemeral(self, payload: dict[str, Any]) -> dict[str, Any]:
         channel = str(payload.get("channel", ""))
-        if channel in self.not_in_channel or channel.startswith("CX"):
+        if not channel or channel in self.not_in_channel or channel.startswith("CX"):
             return {"ok": False, "error": "channel_not_found"}
         if payload.get("user") not in self.users:
             return {"ok": False, "error": "user_not_in_channel"}
@@ -812,9 +815,15 @@ class SlackStandIn(SimServer):
         return {"ok": True, "channel": key[0], "ts": key[1]}
 
     def _views_open(self, payload: dict[str, Any]) -> dict[str, Any]:
-        if not payload.get("trigger_id"):
+        trigger = str(payload.get("trigger_id") or "")
+        if not _TRIGGER.fullmatch(trigger):
             return {"ok": False, "error": "invalid_trigger_id"}
-        return self._store_view(payload.get("view") or {}, None)
+        if trigger in self._exchanged_triggers:  # views.open: "already exchanged in a previous call"
+            return {"ok": False, "error": "exchanged_trigger_id"}
+        answer = self._store_view(payload.get("view") or {}, None)
+        if answer.get("ok"):
+            self._exchanged_triggers.add(trigger)
+        return answer
 
     _views_push = _views_open
 
@@ -825,8 +834,10 @@ class SlackStandIn(SimServer):
         return self._store_view(payload.get("view") or {}, view_id)
 
     def _store_view(self, view: dict[str, Any], view_id: str | None) -> dict[str, Any]:
-        if not isinstance(view, dict) or view.get("type") != "modal":
-            return {"ok": False, "error": "invalid_arguments"}
+        problems = modal_problems(view)
+        if problems:
+            # What Slack answers a view it refuses: the reasons, each with a JSON pointer into the view.
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
         view_id = view_id or "V" + uuid.uuid4().hex[:10].upper()
         stored = {**view, "id": view_id, "hash": uuid.uuid4().hex[:12], "team_id": self.team_id}
         self.views[view_id] = stored
@@ -1000,29 +1011,29 @@ class SlackStandIn(SimServer):
         retry_num: int | None = None,
         team_id: str | None = None,
     ) -> SignedRequest:
-        action: dict[str, Any] = {
-            "action_id": action_id,
-            "block_id": block_id,
-            "type": "button",
-            "text": {"type": "plain_text", "text": "x"},
-            "action_ts": action_ts or f"{time.time():.6f}{uuid.uuid4().int % 1000:03d}",
+        where = {
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
+            "channel": {"id": channel_id, "name": "general"},
+            "message": message or self.messages.get((channel_id, message_ts), {"ts": message_ts, "type": "message"}),
+            "response_url": response_url or self.response_url(),
         }
-        if value is not None:
-            action["value"] = value
-        payload = {
+        click = _button_click(action_id, block_id, value, action_ts)
+        return self._interaction(self._block_actions(click, user_id, team_id, trigger_id, where), timestamp, retry_num)
+
+    def _block_actions(
+        self, action: dict[str, Any], user_id: str, team_id: str | None, trigger_id: str | None, where: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A `block_actions` payload: who clicked what, and `where` (a message in a channel, or a view)."""
+        return {
             "type": "block_actions",
             "user": self._user(user_id, team_id),
             "api_app_id": "A0COHOST",
             "token": "verification-token-unused",
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
             "trigger_id": trigger_id or _trigger_id(),
             "team": self._team(team_id),
-            "channel": {"id": channel_id, "name": "general"},
-            "message": message or self.messages.get((channel_id, message_ts), {"ts": message_ts, "type": "message"}),
-            "response_url": response_url or self.response_url(),
+            **where,
             "actions": [action],
         }
-        return self._interaction(payload, timestamp, retry_num)
 
     def view_submission(
         self,
@@ -1081,6 +1092,75 @@ class SlackStandIn(SimServer):
         }
         return self._interaction(payload, timestamp, None)
 
+    def global_shortcut(
+        self,
+        callback_id: str,
+        *,
+        user_id: str = "U0ANN",
+        trigger_id: str | None = None,
+        timestamp: int | None = None,
+        team_id: str | None = None,
+    ) -> SignedRequest:
+        """A global shortcut as Slack sends it (Slack's "Shortcuts payloads"): type `shortcut`, and unlike a message
+        shortcut no channel, no message and no response_url: only who, where (the team) and a trigger."""
+        payload = {
+            "type": "shortcut",
+            "token": "verification-token-unused",
+            "action_ts": f"{time.time():.6f}",
+            "team": self._team(team_id),
+            "user": self._user(user_id, team_id),
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": trigger_id or _trigger_id(),
+        }
+        return self._interaction(payload, timestamp, None)
+
+    def view_action(
+        self,
+        action_id: str,
+        *,
+        value: str | None = None,
+        view_type: str = "home",
+        block_id: str = "home_actions",
+        user_id: str = "U0ANN",
+        action_ts: str | None = None,
+        trigger_id: str | None = None,
+        timestamp: int | None = None,
+        retry_num: int | None = None,
+        team_id: str | None = None,
+    ) -> SignedRequest:
+        """A button clicked on a view (the App Home, a modal): a `block_actions` payload whose container is the view,
+        with no channel, no message and no response_url, as Slack sends it for a surface that is not a message."""
+        view_id = "V" + uuid.uuid4().hex[:10].upper()
+        where = {
+            "container": {"type": "view", "view_id": view_id},
+            "view": {"id": view_id, "type": view_type, "team_id": team_id or self.team_id, "blocks": []},
+        }
+        click = _button_click(action_id, block_id, value, action_ts)
+        return self._interaction(self._block_actions(click, user_id, team_id, trigger_id, where), timestamp, retry_num)
+
+    def submitted(
+        self,
+        view_id: str,
+        answers: dict[str, Any],
+        *,
+        user_id: str = "U0ANN",
+        team_id: str | None = None,
+    ) -> SignedRequest:
+        """The `view_submission` of a form this stand-in opened (`views.open`), filled in as Slack's client fills
+        it: each input's state in the shape of its element (`form_state`), the form's own callback_id and
+        private_metadata. Refuses, as Slack's client does, a form it would not let be submitted."""
+        view = self.views[view_id]
+        return self.view_submission(
+            str(view.get("callback_id") or ""),
+            form_state(view, answers),
+            private_metadata=str(view.get("private_metadata") or ""),
+            user_id=user_id,
+            view_id=view_id,
+            team_id=team_id,
+        )
+
     async def send(
         self, session: aiohttp.ClientSession, events_url: str, request: SignedRequest
     ) -> tuple[int, str, float]:
@@ -1102,6 +1182,119 @@ def blocks_problem(blocks: Any) -> str | None:
         if problem:
             return problem
     return None
+
+
+#: Slack's modal view object ("Modal views"): a title and the submit and close buttons of at most 24 characters,
+#: at most 100 blocks, `submit` required with any input block, private_metadata up to 3,000 characters, a
+#: callback_id up to 255; inputs need a label (up to 2,000) and an element, block ids are unique (up to 255).
+MAX_MODAL_BLOCKS, MAX_MODAL_TITLE, MAX_METADATA, MAX_ID, MAX_LABEL = 100, 24, 3000, 255, 2000
+#: Elements an input block takes, by what the client sends back for each in `state.values`.
+_VALUE_ELEMENTS = {"plain_text_input", "number_input", "email_text_input", "url_text_input"}
+_INPUT_ELEMENTS = _VALUE_ELEMENTS | {"static_select", "conversations_select", "multi_users_select", "users_select"}
+#: The kinds of conversation a conversations filter may include (Slack's "Conversation filter object").
+_CONVERSATION_KINDS = {"im", "mpim", "private", "public"}
+#: A trigger as Slack makes them (`12345.98765.abcd2358fdea`): views.open refuses any other as invalid.
+_TRIGGER = re.compile(r"\d+\.\d+\.[0-9a-f]+")
+
+
+def modal_problems(view: Any) -> list[str]:
+    """Why Slack would refuse `view` as a modal (each reason with its JSON pointer), or nothing."""
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        return ["[ERROR] must be a modal view [json-pointer:/view/type]"]
+    problems = []
+    for key in ("title", "submit", "close"):
+        text = view.get(key)
+        if text is None and key != "title":
+            continue
+        if not isinstance(text, dict) or text.get("type") != "plain_text" or not text.get("text"):
+            problems.append(f"[ERROR] must be a plain_text object with text [json-pointer:/view/{key}]")
+        elif len(str(text["text"])) > MAX_MODAL_TITLE:
+            problems.append(f"[ERROR] must be at most {MAX_MODAL_TITLE} characters [json-pointer:/view/{key}/text]")
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or len(blocks) > MAX_MODAL_BLOCKS:
+        return [*problems, f"[ERROR] must be a list of at most {MAX_MODAL_BLOCKS} blocks [json-pointer:/view/blocks]"]
+    if len(str(view.get("private_metadata") or "")) > MAX_METADATA:
+        problems.append(f"[ERROR] must be at most {MAX_METADATA} characters [json-pointer:/view/private_metadata]")
+    if len(str(view.get("callback_id") or "")) > MAX_ID:
+        problems.append(f"[ERROR] must be at most {MAX_ID} characters [json-pointer:/view/callback_id]")
+    inputs = [(i, b) for i, b in enumerate(blocks) if isinstance(b, dict) and b.get("type") == "input"]
+    if inputs and view.get("submit") is None:
+        problems.append("[ERROR] submit is required when an input block is in the view [json-pointer:/view/submit]")
+    block_ids = [str(b["block_id"]) for b in blocks if isinstance(b, dict) and b.get("block_id")]
+    if len(block_ids) != len(set(block_ids)) or any(len(b) > MAX_ID for b in block_ids):
+        problems.append("[ERROR] block_id values must be unique and at most 255 characters [json-pointer:/view/blocks]")
+    for index, block in inputs:
+        problems += [f"{p} [json-pointer:/view/blocks/{index}]" for p in _input_problems(block)]
+    other = [b for b in blocks if not (isinstance(b, dict) and b.get("type") == "input")]
+    problem = blocks_problem(other) if other else None
+    if problem:
+        problems.append(f"[ERROR] {problem} [json-pointer:/view/blocks]")
+    return problems
+
+
+def _input_problems(block: dict[str, Any]) -> list[str]:
+    label = block.get("label")
+    problems = []
+    if not isinstance(label, dict) or not 0 < len(str(label.get("text") or "")) <= MAX_LABEL:
+        problems.append("[ERROR] an input needs a plain_text label of at most 2,000 characters")
+    element = block.get("element")
+    if not isinstance(element, dict) or element.get("type") not in _INPUT_ELEMENTS:
+        return [*problems, "[ERROR] an input needs an element of a kind it takes"]
+    include = (element.get("filter") or {}).get("include")
+    if include is not None and (not include or not set(include) <= _CONVERSATION_KINDS):
+        problems.append("[ERROR] a conversations filter includes im, mpim, private or public, at least one")
+    if element.get("type") == "static_select" and not element.get("options"):
+        problems.append("[ERROR] a static_select needs options")
+    return problems
+
+
+def form_state(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """`state.values` of a submitted form as Slack's client sends it: `{block_id: {action_id: state}}` for every
+    input, in the shape of its element (Slack's view_submission payloads, and its "full state" changelog):
+    `value` for a typed one, `selected_option` for a static select (the option object, the initial one if not
+    changed), `selected_conversation`, `selected_user` or `selected_users` for a picker, null where left empty.
+    `answers` are by block id (a value, an option's value, a conversation id, user ids). Raises ValueError where
+    the client would not submit the form: a required input left empty, an option the select does not offer, a
+    number out of the input's bounds, an answer for an input the form does not have."""
+    inputs = {str(b.get("block_id")): b for b in view.get("blocks") or [] if b.get("type") == "input"}
+    unknown = set(answers) - set(inputs)
+    if unknown:
+        raise ValueError(f"the form has no input {sorted(unknown)}")
+    state: dict[str, Any] = {}
+    for block_id, block in inputs.items():
+        element = block["element"]
+        kind, answer = element["type"], answers.get(block_id)
+        if kind in _VALUE_ELEMENTS:
+            _check_number(element, answer)
+            entry: dict[str, Any] = {"value": str(answer) if answer not in (None, "") else None}
+        elif kind == "static_select":
+            offered = {o["value"]: o for o in element.get("options") or []}
+            if answer is not None and answer not in offered:
+                raise ValueError(f"{block_id}: {answer!r} is not one of its options")
+            entry = {"selected_option": offered[answer] if answer is not None else element.get("initial_option")}
+        elif kind == "conversations_select":
+            entry = {"selected_conversation": answer or None}
+        elif kind == "users_select":
+            entry = {"selected_user": answer or None}
+        else:
+            entry = {"selected_users": list(answer or [])}
+        if not block.get("optional") and not any(entry.values()):
+            raise ValueError(f"{block_id} is required: Slack's client does not submit the form without it")
+        state[block_id] = {str(element.get("action_id") or block_id): {"type": kind, **entry}}
+    return state
+
+
+def _check_number(element: dict[str, Any], answer: Any) -> None:
+    if element.get("type") != "number_input" or answer in (None, ""):
+        return
+    try:
+        number = float(str(answer))
+    except ValueError:
+        raise ValueError(f"{answer!r} is not a number: Slack's client does not submit it") from None
+    low, high = element.get("min_value"), element.get("max_value")
+    whole = element.get("is_decimal_allowed") or number.is_integer()
+    if not whole or (low is not None and number < float(low)) or (high is not None and number > float(high)):
+        raise ValueError(f"{answer!r} is out of the number input's bounds: Slack's client does not submit it")
 
 
 def _text_of(element: Any) -> str:
@@ -1140,6 +1333,20 @@ def _redirect(url: str, **params: str) -> web.Response:
     parts = urlsplit(url)
     query = urlencode([*parse_qsl(parts.query), *params.items()])
     raise web.HTTPFound(urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment)))
+
+
+def _button_click(action_id: str, block_id: str, value: str | None, action_ts: str | None) -> dict[str, Any]:
+    """The `actions` entry of a button's click, as a `block_actions` payload carries it."""
+    action: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": block_id,
+        "type": "button",
+        "text": {"type": "plain_text", "text": "x"},
+        "action_ts": action_ts or f"{time.time():.6f}{uuid.uuid4().int % 1000:03d}",
+    }
+    if value is not None:
+        action["value"] = value
+    return action
 
 
 def _trigger_id() -> str:

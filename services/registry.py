@@ -34,6 +34,8 @@ FamilyKey = Literal["cobrowse", "meeting", "upload"]
 C = TypeVar("C")
 #: The option of `/meeting end` that sends a meeting's people somewhere (MiroTalk only).
 REDIRECT = "redirect"
+#: A room named by the person who starts a meeting (`/meeting new ROOM`): MiroTalk only, Coviu sessions have none.
+ROOM = "room"
 
 
 class CardButton(StrEnum):
@@ -234,7 +236,7 @@ MIROTALK: VendorEntry[MiroTalk] = VendorEntry(
     endable=True,
     live_while_occupied=True,
     names_sessions=False,
-    options=frozenset({REDIRECT}),
+    options=frozenset({REDIRECT, ROOM}),
 )
 COVIU: VendorEntry[Coviu] = VendorEntry(
     "coviu",

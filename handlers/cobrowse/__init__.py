@@ -1,11 +1,12 @@
 """`/cobrowse`: co-browsing sessions on MirrorTab and SameSurf: the command's subcommands (`commands`, with the
-admins' `reseller`), what its cards and its form do (`actions`), and their Block Kit (`views`)."""
+admins' `reseller`), what its cards and its form do (`actions`; the form also opens from the global shortcut
+"Start a co-browsing session" and the App Home's button), and their Block Kit (`views`)."""
 
 from slack_bolt.async_app import AsyncApp
 
 from handlers.cobrowse import actions, reseller  # noqa: F401  (the admins' subcommands join the table)
 from handlers.cobrowse.commands import COBROWSE, FAMILY
-from handlers.cobrowse.views import NEW_SESSION_VIEW
+from handlers.cobrowse.views import NEW_SESSION_SHORTCUT, NEW_SESSION_VIEW, OPEN_NEW_SESSION
 from handlers.core import listeners
 from handlers.core.cards import action_id
 from handlers.core.interaction import Deps
@@ -20,3 +21,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
     listeners.click(app, deps, action_id(FAMILY, CardButton.END), actions.end_card)
     listeners.click(app, deps, action_id(FAMILY, CardButton.INVITE_LINK), actions.invite_link_for_clicker)
     listeners.form(app, deps, NEW_SESSION_VIEW, actions.read_form)
+    listeners.opens_form(app, deps, NEW_SESSION_SHORTCUT, OPEN_NEW_SESSION, actions.open_form)

@@ -1,63 +1,44 @@
-"""What `/cobrowse` cards and forms do: the End and Invite link buttons, and the `/cobrowse new` form submitted
-(the form itself is drawn in `views`)."""
+"""What `/cobrowse` cards and forms do: the End and Invite link buttons, the `/cobrowse new` form submitted, and
+the same form opened by the global shortcut or the App Home's button (the form itself is drawn in `views`)."""
 
 from __future__ import annotations
 
-import json
 import shlex
 from typing import Any
 
 from handlers.cobrowse import commands as cobrowse
 from handlers.cobrowse.commands import FAMILY
-from handlers.core import cards
+from handlers.cobrowse.views import new_session_view
+from handlers.core import cards, forms
 from handlers.core.blocks import Mrkdwn, code
-from handlers.core.bounds import MAX_MINUTES, InputRules, ParseError, person_name, web_url
+from handlers.core.bounds import InputRules, ParseError, web_url
 from handlers.core.interaction import Interaction
 from handlers.core.listeners import Submission
 from services import registry
 from services.cobrowsing import ACCESS, MINUTES
 
 
-def _values(view: dict[str, Any]) -> dict[str, str]:
-    """`{block_id: value}` from a submitted view's state, whatever the element type."""
-    out: dict[str, str] = {}
-    for block_id, actions in (view.get("state") or {}).get("values", {}).items():
-        for element in actions.values():
-            selected = element.get("selected_option") or {}
-            value = selected.get("value") if selected else element.get("value")
-            if value not in (None, ""):
-                out[block_id] = str(value)
-    return out
-
-
-def request_from_form(values: dict[str, str], rules: InputRules) -> tuple[cobrowse.NewSession, dict[str, str]]:
+def request_from_form(fields: dict[str, str], rules: InputRules) -> tuple[cobrowse.NewSession, dict[str, str]]:
     """The session the form asks for, and the fields in error (block id -> message) if any: the same bounds as
     the command's, checked before the form closes."""
     errors: dict[str, str] = {}
-    urls = [line.strip() for line in values.get("urls", "").splitlines() if line.strip()]
+    urls = [line.strip() for line in fields.get("urls", "").splitlines() if line.strip()]
     for url in urls:
         try:
             web_url(url, rules, "A page")
         except ParseError as exc:
             errors["urls"] = exc.message
-    if "name" in values:
-        try:
-            person_name(values["name"], "The name")
-        except ParseError as exc:
-            errors["name"] = exc.message
-    raw_minutes = values.get("minutes", "")
-    minutes = int(raw_minutes) if raw_minutes.isascii() and raw_minutes.isdigit() and len(raw_minutes) <= 6 else None
-    if "minutes" in values and (minutes is None or not 1 <= minutes <= MAX_MINUTES):
-        errors["minutes"] = f"A whole number of minutes, from 1 to {MAX_MINUTES:,} (a week)."
+    name = forms.name(fields, errors)
+    minutes = forms.minutes(fields, errors)
     vendors = registry.family_vendors(FAMILY)
-    entry = next((v for v in vendors if v.key == values.get("provider")), vendors[0])
+    entry = next((v for v in vendors if v.key == fields.get(forms.PROVIDER)), vendors[0])
     request = cobrowse.NewSession(
         vendor=entry.key,
         urls=urls,
-        name=values.get("name"),
+        name=name,
         # Fields of another vendor's options are simply not used, rather than refused.
         minutes=minutes if MINUTES in entry.options else None,
-        access=values.get("access") if ACCESS in entry.options else None,
+        access=fields.get("access") if ACCESS in entry.options else None,
     )
     return request, errors
 
@@ -72,18 +53,24 @@ def as_command(request: cobrowse.NewSession) -> str:
 
 
 def read_form(view: dict[str, Any], rules: InputRules) -> Submission:
-    """The submitted `/cobrowse new` form: its errors, or the session to start in the channel it came from."""
-    request, errors = request_from_form(_values(view), rules)
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        metadata = {}
-    channel_id = str(metadata.get("channel_id", "")) if isinstance(metadata, dict) else ""
+    """The submitted `/cobrowse new` form: its errors, or the session to start in the channel it came from (or the
+    one picked in it)."""
+    fields = forms.values(view)
+    request, errors = request_from_form(fields, rules)
+    channel_id, picked = forms.channel(view, fields, errors)
 
     async def start(ix: Interaction) -> None:
-        await cobrowse.start_session(ix, request)
+        await cards.start_from_form(ix, FAMILY, lambda: cobrowse.start_session(ix, request), picked=picked)
 
     return Submission(start, as_command(request), channel_id, errors)
+
+
+async def open_form(ix: Interaction) -> None:
+    """The form with a channel picker: from the global shortcut, or the App Home's button (neither names a
+    channel)."""
+    vendors = ix.deps.vendors
+    form = new_session_view(None, vendors.config.enabled(FAMILY), vendors.default(FAMILY))
+    await ix.client.views_open(trigger_id=ix.trigger_id, view=form)
 
 
 async def end_card(ix: Interaction, value: str) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from handlers.core import forms
 from handlers.core.blocks import (
     MAX_ROWS,
     Block,
@@ -19,16 +19,14 @@ from handlers.core.blocks import (
     divider,
     fields_section,
     header,
-    mrkdwn,
     number_text,
     plain,
     section,
     unreadable_note,
 )
-from handlers.core.bounds import MAX_MINUTES, MAX_NAME
 from handlers.core.cards import card_of
 from services.cobrowsing import StartedCobrowse
-from services.registry import CardButton, VendorEntry, display_name
+from services.registry import CardButton, VendorEntry
 from services.samesurf import AnalyticsRooms, Overview, RoomAnalytics
 
 
@@ -163,70 +161,38 @@ def report_blocks(room: str, analytics: RoomAnalytics) -> list[Block]:
 # -- the /cobrowse new form ------------------------------------------------------------------------------
 
 NEW_SESSION_VIEW = "cobrowse_new"
+#: The global shortcut "Start a co-browsing session", and the App Home button that does the same.
+NEW_SESSION_SHORTCUT, OPEN_NEW_SESSION = "new_cobrowse", "open_new_cobrowse"
 ACCESS_LABELS = {"gocode": "Anyone with the join code", "open": "Anyone with the link", "account": "MirrorTab accounts"}
 
 
-def _option(value: str, label: str) -> dict[str, Any]:
-    return {"text": plain(label), "value": value}
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = True, hint: str = "") -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label),
-        "element": {**element, "action_id": block_id},
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = plain(hint)
-    return block
-
-
-def new_session_view(channel_id: str, vendors: list[str], default: str) -> dict[str, Any]:
-    """The form; `private_metadata` carries the channel the card goes to."""
-    providers = [_option(v, display_name(v)) for v in vendors or [default]]
-    initial = next((o for o in providers if o["value"] == default), providers[0])
+def new_session_view(channel_id: str | None, vendors: list[str], default: str) -> dict[str, Any]:
+    """The form. Opened by the command, `private_metadata` carries the channel the card goes to; opened by the
+    shortcut or the Home's button (`channel_id` None), the form asks for the channel."""
+    pick_channel = channel_id is None
     return {
         "type": "modal",
         "callback_id": NEW_SESSION_VIEW,
-        "private_metadata": json.dumps({"channel_id": channel_id}),
+        "private_metadata": forms.metadata(channel_id),
         "title": plain("New co-browsing session"),
         "submit": plain("Start"),
         "close": plain("Cancel"),
         "blocks": [
-            _input(
-                "provider",
-                "Vendor",
-                {"type": "static_select", "options": providers, "initial_option": initial},
-                optional=False,
-            ),
-            _input(
+            *([forms.channel_picker()] if pick_channel else []),
+            forms.provider_input(vendors, default),
+            forms.input_block(
                 "urls",
                 "Pages to open",
                 {"type": "plain_text_input", "multiline": True, "placeholder": plain("https://example.com")},
                 hint="One URL a line. SameSurf starts on the first and bookmarks them all.",
             ),
-            _input("name", "Name", {"type": "plain_text_input", "max_length": MAX_NAME}),
-            _input(
-                "minutes",
-                "Minutes (MirrorTab)",
-                {
-                    "type": "number_input",
-                    "is_decimal_allowed": False,
-                    "min_value": "1",
-                    "max_value": str(MAX_MINUTES),
-                },
-                hint="How long until MirrorTab removes the session; 45 when empty.",
-            ),
-            _input(
+            forms.name_input(),
+            forms.minutes_input("Minutes (MirrorTab)", "How long until MirrorTab removes the session; 45 when empty."),
+            forms.input_block(
                 "access",
                 "Who may join (MirrorTab)",
-                {"type": "static_select", "options": [_option(k, v) for k, v in ACCESS_LABELS.items()]},
+                {"type": "static_select", "options": [forms.option(k, v) for k, v in ACCESS_LABELS.items()]},
             ),
-            {
-                "type": "context",
-                "elements": [mrkdwn(Mrkdwn("The card is posted in the channel where you typed the command."))],
-            },
+            forms.where_it_goes(pick_channel),
         ],
     }

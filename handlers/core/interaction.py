@@ -90,6 +90,9 @@ class Interaction:
     message_ts: str | None = None
     #: The command's intake record, while it is being handled (None for clicks, and after a crash).
     intake: Ticket | None = None
+    #: A message Cohost already posted in the channel to hold the card's place (handlers/core/cards.py,
+    #: `in_picked_channel`): the card replaces it instead of being posted anew.
+    reserved_ts: str | None = None
 
     @classmethod
     def of(
@@ -142,7 +145,11 @@ class Interaction:
 
     async def post_card(self, text: blocks.Mrkdwn, blocks_: list[blocks.Block]) -> str | None:
         """Posts a card in the channel; returns its ts, or None when the bot may not post there (then the
-        card goes to the caller privately, with what to do)."""
+        card goes to the caller privately, with what to do). A card whose place is held takes that place."""
+        if self.reserved_ts is not None:
+            await self.update_message(self.channel_id, self.reserved_ts, text, blocks_)
+            ts, self.reserved_ts = self.reserved_ts, None
+            return ts
         try:
             resp = await self.client.chat_postMessage(channel=self.channel_id, text=text, blocks=blocks_)
         except SlackApiError as exc:

@@ -1,7 +1,7 @@
 """The listeners every family registers through: a slash command read by its grammar table, a button click, a
-form submission and a message shortcut. Each is acknowledged first (a typo is answered in the ack itself, usage
-line included), then claimed once (a redelivery acts on nothing; a command or a form is claimed by its intake
-record, written before the ack: handlers/core/intake.py), then its Interaction is made, in one place
+form submission, a message shortcut and a global shortcut. Each is acknowledged first (a typo is answered in the
+ack itself, usage line included), then claimed once (a redelivery acts on nothing; a command or a form is claimed
+by its intake record, written before the ack: handlers/core/intake.py), then its Interaction is made, in one place
 (`Interaction.of`), and the family's work runs guarded: any failure becomes a private answer.
 
 Everything slower than parsing runs after `ack()`, well inside Slack's 3 s.
@@ -190,3 +190,22 @@ def message_shortcut(app: AsyncApp, deps: Deps, callback_id: str, handler: Short
         await _act(deps, context, body, lambda ix: handler(ix, message))
 
     app.message_shortcut(callback_id)(on_shortcut)
+
+
+def global_shortcut(app: AsyncApp, deps: Deps, callback_id: str, work: Work) -> None:
+    """A global shortcut: acknowledged at once, then claimed once (its trigger), then its work. Slack sends no
+    channel and no response_url with one, so its work is mostly a form opened with the trigger_id (good for 3 s),
+    and anything said to the person goes by direct message."""
+
+    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await ack()
+        await _act(deps, context, body, work)
+
+    app.global_shortcut(callback_id)(on_shortcut)
+
+
+def opens_form(app: AsyncApp, deps: Deps, callback_id: str, action_id: str, open_form: Work) -> None:
+    """A form that opens from anywhere: the global shortcut `callback_id`, and the button `action_id` (on the App
+    Home) that does the same."""
+    global_shortcut(app, deps, callback_id, open_form)
+    click(app, deps, action_id, lambda ix, _value: open_form(ix))

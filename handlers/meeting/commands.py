@@ -57,7 +57,7 @@ class New:
 
 def starts_session(parsed: Parsed[Any], vendors: Vendors) -> str | None:
     """The vendor a command asks for a new meeting, if it does (to finish it after a crash)."""
-    if isinstance(parsed.args, New):
+    if isinstance(parsed.args, New) and parsed.args != New():  # `new` alone opens the form, and starts nothing
         provider: str = parsed.args.provider or vendors.default(FAMILY)
         return provider
     return "coviu" if isinstance(parsed.args, Schedule) else None
@@ -66,9 +66,15 @@ def starts_session(parsed: Parsed[Any], vendors: Vendors) -> str | None:
 @MEETING.sub(
     "new",
     New,
-    summary="Start a meeting and post its card here; people you mention get their own link by direct message.",
+    summary="Start a meeting and post its card here; people you mention get their own link by direct message. "
+    "With nothing after `new`, a form opens.",
 )
 async def new(ix: Interaction, a: New) -> None:
+    if a == New():
+        vendors = ix.deps.vendors
+        form = meeting_views.new_meeting_view(ix.channel_id, vendors.config.enabled(FAMILY), vendors.default(FAMILY))
+        await ix.client.views_open(trigger_id=ix.trigger_id, view=form)
+        return
     vendor = a.provider or ix.deps.vendors.default(FAMILY)
     if vendor == "coviu":  # a session at set times, each person its own participant; MiroTalk: a named room
         if a.room:

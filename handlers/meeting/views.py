@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+from handlers.core import forms
 from handlers.core.blocks import (
     MAX_ROWS,
     Block,
@@ -18,17 +20,24 @@ from handlers.core.blocks import (
     fields_section,
     header,
     number_text,
+    plain,
     section,
     unreadable_note,
 )
 from handlers.core.cards import card_of, ends_on_its_own
 from handlers.core.live import live_row
+from services import registry
 from services.meetings import live_meeting
 from services.mirotalk import Meeting, Stats
-from services.registry import COVIU, MIROTALK
+from services.registry import COVIU, MIROTALK, ROOM
 
 FAMILY = "meeting"
 DEFAULT_NAME = "Video meeting"
+NEW_MEETING_VIEW = "meeting_new"
+#: The global shortcut "Start a meeting", and the App Home button that does the same.
+NEW_MEETING_SHORTCUT, OPEN_NEW_MEETING = "new_meeting", "open_new_meeting"
+#: The form's own inputs (the provider, name, minutes and channel ones are every form's: handlers/core/forms.py).
+ROOM_INPUT, INVITEES_INPUT = "room", "invitees"
 
 
 def mirotalk_card(
@@ -87,3 +96,40 @@ def stats_blocks(stats: Stats, live: LiveSection) -> list[Block]:
     if live.unreadable:
         out.append(context(unreadable_note(live.unreadable, live.vendor, "meeting")))
     return out
+
+
+# -- the /meeting new form ------------------------------------------------------------------------------------
+
+
+def new_meeting_view(channel_id: str | None, vendors: list[str], default: str) -> dict[str, Any]:
+    """The form: opened by `/meeting new` with nothing after it, `private_metadata` carries the channel the card
+    goes to; opened by the shortcut or the Home's button (`channel_id` None), the form asks for the channel."""
+    pick_channel = channel_id is None
+    with_rooms = " and ".join(v.name for v in registry.offering(FAMILY, ROOM))
+    return {
+        "type": "modal",
+        "callback_id": NEW_MEETING_VIEW,
+        "private_metadata": forms.metadata(channel_id),
+        "title": plain("New meeting"),
+        "submit": plain("Start"),
+        "close": plain("Cancel"),
+        "blocks": [
+            *([forms.channel_picker()] if pick_channel else []),
+            forms.provider_input(vendors, default),
+            forms.input_block(
+                ROOM_INPUT,
+                f"Room ({with_rooms})",
+                {"type": "plain_text_input", "max_length": 64, "placeholder": plain("standup")},
+                hint="Its name, letters, digits, - and _. Empty: the server names a fresh one.",
+            ),
+            forms.name_input(),
+            forms.minutes_input("Minutes", "How long it lasts. Empty: while people are in it (Coviu: an hour)."),
+            forms.input_block(
+                INVITEES_INPUT,
+                "People to invite",
+                {"type": "multi_users_select", "placeholder": plain("Who else comes")},
+                hint="Each gets their own link by direct message.",
+            ),
+            forms.where_it_goes(pick_channel),
+        ],
+    }

@@ -1,10 +1,11 @@
 """People's text stays text (DESIGN.md, "Trust and safety"): whatever a person types, or a vendor or a Slack file
 carries, never becomes a mention, a broadcast or a disguised link in any `text` or mrkdwn field Slack reads.
 
-Property-based over every command family and the "Mirror to MirrorAce" shortcut: hypothesis makes names, URLs
-and file names out of Slack's control sequences (typed literally, so Slack escapes them, and as the markup
-Slack itself sends for a typed @mention or link), the bot runs the commands over real HTTP against the
-simulators, and every message the Slack stand-in recorded is read as Slack would read it.
+Property-based over every command family, the "Mirror to MirrorAce" shortcut and the new-session forms: hypothesis
+makes names, URLs and file names out of Slack's control sequences (typed literally, so Slack escapes them, and as
+the markup Slack itself sends for a typed @mention or link; typed into a form, as they are), the bot runs the
+commands over real HTTP against the simulators, and every message the Slack stand-in recorded is read as Slack
+would read it.
 """
 
 from __future__ import annotations
@@ -384,3 +385,45 @@ async def test_errors_echo_the_typed_command_as_text(bot: Harness) -> None:
         said.assert_nothing_live()
 
     await explore(bot, SENT_NAME, example)
+
+
+async def test_names_typed_into_the_new_session_forms_stay_text(bot: Harness) -> None:
+    """The forms of the global shortcuts: a name typed into a form comes as it was typed (Slack escapes nothing in
+    a form's input), and shows as text on the card in the picked channel, in the private links, and in the direct
+    message that gives it back when the channel is one Cohost cannot post in (here the one a card may name)."""
+    said = Recorder(bot)
+    bot.slack.not_in_channel.add(CHANNEL)
+    typed_name = st.lists(st.one_of(st.sampled_from(TYPED), WORDS), min_size=1, max_size=4).map(
+        lambda pieces: "Demo " + " ".join(pieces)
+    )
+    forms = {
+        "new_cobrowse": {"provider": "mirrortab", "urls": "https://a.example"},
+        "new_meeting": {"provider": "coviu"},  # its host gets a link of their own, privately
+    }
+
+    async def submit(callback_id: str, answers: dict[str, Any], done: Callable[[], bool]) -> None:
+        opened = len(bot.slack.views)
+        assert (await bot.send(bot.slack.global_shortcut(callback_id))).status == 200
+        await bot.slack.wait_for(lambda: len(bot.slack.views) > opened, what="the form")
+        ack = await bot.send(bot.slack.submitted(list(bot.slack.views)[-1], answers))
+        assert (ack.status, ack.text) == (200, "")
+        await bot.slack.wait_for(done, what=f"what the {callback_id} form says")
+
+    async def one_form(callback_id: str, answers: dict[str, Any], name: str) -> None:
+        updates, private = said.counts()[1], len(bot.slack.ephemerals())
+        links = 1 if callback_id == "new_meeting" else 0
+        await submit(
+            callback_id,
+            {**answers, "channel": "C0SALES", "name": name},
+            lambda: said.counts()[1] > updates and len(bot.slack.ephemerals()) >= private + links,
+        )
+        assert said.last_header("chat.update") == name  # the held place became the card: plain text, as typed
+        given_back = said.counts()[0]
+        await submit(callback_id, {**answers, "channel": CHANNEL, "name": name}, lambda: said.counts()[0] > given_back)
+
+    async def example(name: str) -> None:
+        for callback_id, answers in forms.items():
+            await one_form(callback_id, answers, name)
+        said.assert_nothing_live()
+
+    await explore(bot, typed_name, example, examples=10)

@@ -72,6 +72,17 @@ def forged_requests(bot: Harness, card: dict[str, Any], session_id: str) -> dict
             "mirror_file", message={"type": "message", "ts": "1.2", "files": [shared]}, team_id=ELSEWHERE
         ),
         "digest off": bot.slack.slash_command("/cobrowse", "digest off", team_id=ELSEWHERE),
+        "global shortcut": bot.slack.global_shortcut("new_meeting", team_id=ELSEWHERE),
+        "Home button": bot.slack.view_action("open_new_cobrowse", team_id=ELSEWHERE),
+        "shortcut's form": bot.slack.view_submission(
+            "meeting_new",
+            {
+                "channel": {"channel": {"type": "conversations_select", "selected_conversation": CHANNEL}},
+                "provider": {"provider": {"type": "static_select", "selected_option": {"value": "coviu"}}},
+            },
+            private_metadata=json.dumps({"pick_channel": True}),
+            team_id=ELSEWHERE,
+        ),
     }
 
 
@@ -80,7 +91,20 @@ async def test_the_workspace_is_learned_from_slack_at_start(bot: Harness) -> Non
     assert bot.runtime.deps.home.team_id == bot.slack.team_id
 
 
-@pytest.mark.parametrize("kind", ["command", "command with a typo", "End click", "form", "shortcut", "digest off"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "command",
+        "command with a typo",
+        "End click",
+        "form",
+        "shortcut",
+        "digest off",
+        "global shortcut",
+        "Home button",
+        "shortcut's form",
+    ],
+)
 async def test_a_request_from_another_workspace_is_acked_and_does_nothing(
     bot: Harness, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:

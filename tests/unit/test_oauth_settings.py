@@ -1,5 +1,5 @@
 """OAuth mode's settings and manifest: what turns it on, the one line that names what is missing or wrong (never a
-secret), and the manifest asking for the scopes and events Cohost uses."""
+secret), and the manifest asking for the scopes and events Cohost uses and declaring the shortcuts it listens to."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from cryptography.fernet import Fernet
 
 from bot.install_pages import BOT_SCOPES
 from bot.settings import SettingsError, load_settings
+from handlers.cobrowse.views import NEW_SESSION_SHORTCUT
+from handlers.meeting.views import NEW_MEETING_SHORTCUT
+from handlers.upload.shortcuts import MIRROR_FILE
 from sandbox.world import ROOT
 
 SIGNING_SECRET = "sandbox-signing-secret"
@@ -78,3 +81,26 @@ def test_the_manifest_asks_for_the_scopes_cohost_asks_for_and_subscribes_to_unin
         manifest_list(["settings", "event_subscriptions", "bot_events"])
     )
     assert manifest_list(["oauth_config", "redirect_urls"]) == ["https://cohost.example.com/slack/oauth_redirect"]
+
+
+def manifest_shortcuts() -> dict[str, str]:
+    """`{callback_id: type}` of the shortcuts manifest.yml declares (features -> shortcuts)."""
+    lines = (ROOT / "manifest.yml").read_text().splitlines()
+    start = lines.index("  shortcuts:") + 1
+    items: list[dict[str, str]] = []
+    for line in lines[start:]:
+        if not line.startswith("    "):
+            break
+        key, _, value = line.strip().removeprefix("- ").partition(": ")
+        if line.strip().startswith("- "):
+            items.append({})
+        items[-1][key] = value
+    return {item["callback_id"]: item["type"] for item in items}
+
+
+def test_the_manifest_declares_the_shortcuts_cohost_listens_to() -> None:
+    assert manifest_shortcuts() == {
+        MIRROR_FILE: "message",
+        NEW_SESSION_SHORTCUT: "global",  # "Start a co-browsing session"
+        NEW_MEETING_SHORTCUT: "global",  # "Start a meeting"
+    }
