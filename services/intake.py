@@ -63,7 +63,7 @@ _LOCKED_RETRY_S = 0.001
 _LOCKED_GIVE_UP_S = 30.0
 #: How long a batch of records gathers before it is written: a few ms on an acknowledgement that Bolt looks for
 #: every 10 ms anyway, for a burst written in a few large transactions instead of one small one per loop turn.
-_GATHER_S = 0.003
+_GATHER_S = 0.008
 
 #: How long a key, a Slack id, a vendor name or id may be in the store (the columns' sizes).
 _KEY, _ID, _VENDOR, _VENDOR_ID, _COMMAND = 200, 32, 16, 200, 32
