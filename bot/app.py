@@ -161,11 +161,10 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.SLACK_SIGNING_SECRET or None,
-        # Socket Mode needs no signature: the socket itself is authenticated. In HTTP mode the front door has
-        # verified every request before Bolt sees it; Bolt's own check stays on all the same, as a second lock
-        # should a future route hand requests to Bolt without the front door. It costs one HMAC of a few KB
-        # (~10 us) and, checking the same bytes with the same secret, does not refuse what the front door passed.
-        request_verification_enabled=settings.slack_mode != "socket",
+        # Socket Mode needs no signature: the socket itself is authenticated. In HTTP mode the one route that
+        # hands requests to Bolt (`/slack/events`) has the front door verify each of them first (bot/front_door.py);
+        # Bolt checking the same bytes again was a twentieth of what an acknowledgement cost.
+        request_verification_enabled=False,
         process_before_response=False,
         logger=logging.getLogger("cohost.bolt"),
         **many,
@@ -221,7 +220,9 @@ def _routes(runtime: Runtime) -> None:
         refusals = quiet_log("cohost.front_door", "refused requests")
         runtime.front_door = FrontDoor(runtime.settings.SLACK_SIGNING_SECRET, refusals)
         refuse_misread_bodies(runtime.bolt, refusals)
-        runtime.web.router.add_post("/slack/events", slack_events(runtime.front_door, dispatch))
+        runtime.web.router.add_post(
+            "/slack/events", slack_events(runtime.front_door, dispatch, runtime.deps.acks.awaiting_answer)
+        )
         flow = runtime.bolt.oauth_flow
         if flow is not None:  # OAuth mode: the "Add to Slack" page and Slack's redirect back
 

@@ -28,6 +28,7 @@ import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -185,16 +186,15 @@ class FrontDoor:
             raise Refused(400, "body is not UTF-8") from None
         content_type = (request.headers.get("Content-Type") or "").split(";")[0]
         fields = _parse(text, content_type)
+        # Bolt is handed the fields read here rather than reading the body again itself: once is enough, and its
+        # own reading takes any form body containing the letters "payload" (a command's text, a URL) for an
+        # interaction, finds no `payload` field and reads it as empty (the command would be dropped unanswered).
+        bolt_request = AsyncBoltRequest(body="", query=request.query_string or None, headers=dict(request.headers))
+        bolt_request.raw_body, bolt_request.body = text, fields
         try:
-            bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+            bolt_request.context = build_async_context(AsyncBoltContext({}), fields)
         except Exception as exc:  # Bolt reading a field of an unexpected type: the body's fault, not ours
             raise Refused(400, f"body not understood ({type(exc).__name__})") from None
-        if bolt_request.body != fields:
-            # Bolt takes any form body containing the letters "payload" (a command's text, a URL) for an
-            # interaction, finds no `payload` field and reads it as empty: the command would be dropped unanswered.
-            # It gets the fields as they are.
-            bolt_request.body = fields
-            bolt_request.context = build_async_context(AsyncBoltContext({}), fields)
         return bolt_request
 
     def _signature_headers(self, request: web.Request) -> tuple[str, str]:
@@ -257,21 +257,25 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
 
 
 def slack_events(
-    door: FrontDoor, dispatch: Callable[[AsyncBoltRequest], Awaitable[web.StreamResponse]]
+    door: FrontDoor,
+    dispatch: Callable[[AsyncBoltRequest], Awaitable[web.StreamResponse]],
+    awaiting_answer: Callable[[], AbstractContextManager[None]],
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """The aiohttp handler of `POST /slack/events`: the front door, then `dispatch` (Bolt)."""
+    """The aiohttp handler of `POST /slack/events`: the front door, then `dispatch` (Bolt). Each request is
+    `awaiting_answer` from its arrival to its answer (acknowledged work waits for those: AcksFirst)."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        try:
-            admitted = await door.admit(request)
-        except Refused as refusal:
-            answer = refusal.status or "connection closed"
-            door.log.warning("refused %s from %s: %s (%s)", request.path, request.remote, answer, refusal.reason)
-            if refusal.status is None:
-                _hang_up(request)
-                return web.Response(status=408)  # never sent: the connection is already closed
-            return web.json_response({"ok": False, "error": refusal.reason}, status=refusal.status)
-        return await dispatch(admitted)
+        with awaiting_answer():
+            try:
+                admitted = await door.admit(request)
+            except Refused as refusal:
+                answer = refusal.status or "connection closed"
+                door.log.warning("refused %s from %s: %s (%s)", request.path, request.remote, answer, refusal.reason)
+                if refusal.status is None:
+                    _hang_up(request)
+                    return web.Response(status=408)  # never sent: the connection is already closed
+                return web.json_response({"ok": False, "error": refusal.reason}, status=refusal.status)
+            return await dispatch(admitted)
 
     return handler
 

@@ -14,8 +14,10 @@ from handlers.core.interaction import Deps
 
 def register(app: AsyncApp, deps: Deps) -> None:
     workspaces.register(app, deps.home)  # a global middleware: runs before any listener
-    if deps.workspaces is not None:
-        workspaces.register_uninstall(app, deps.workspaces)
-    listeners.url_button(app, JOIN_ACTION)
+    # Bolt tries listeners in the order they were registered, each at a cost: the commands, most of what
+    # arrives, come first.
     for family in (cobrowse, meeting, upload):
         family.register(app, deps)
+    listeners.url_button(app, JOIN_ACTION)
+    if deps.workspaces is not None:
+        workspaces.register_uninstall(app, deps.workspaces)

@@ -78,7 +78,9 @@ class LoopGroupCommit(_Batches[Item, Result]):
     whose write is a few hundred microseconds of work (SQLite, no fsync in WAL mode), cheaper and much quicker
     than handing each batch to a thread and back, each hand-over waiting for a turn of a loop busy with a burst
     of requests (and for the GIL). A write that raises `TryAgain` is tried again `retry_s` later, without
-    holding up the loop meanwhile, for `give_up_s` at most.
+    holding up the loop meanwhile, for `give_up_s` at most. With `gather_s`, a batch is written that long after
+    its first item came rather than at the loop's next turn: fewer, larger transactions under a burst, for a
+    wait that the caller can afford (an acknowledgement, which Bolt looks for every 10 ms).
     """
 
     def __init__(
@@ -88,18 +90,23 @@ class LoopGroupCommit(_Batches[Item, Result]):
         batch: int = 500,
         retry_s: float = 0.001,
         give_up_s: float = 30.0,
+        gather_s: float = 0.0,
     ) -> None:
         super().__init__(batch=batch)
         self._write = write
         self._retry_s = retry_s
+        self._gather_s = gather_s
         self._give_up_s = give_up_s
         self._scheduled: asyncio.Handle | None = None
         self._trying_since: float | None = None
 
     def _wake(self) -> None:
         if self._scheduled is None:
-            # Everything submitted during this turn of the loop goes into the batch written at the next.
-            self._scheduled = asyncio.get_running_loop().call_soon(self._flush)
+            # Everything submitted until then (this turn of the loop at least) goes into the one batch.
+            loop = asyncio.get_running_loop()
+            self._scheduled = (
+                loop.call_later(self._gather_s, self._flush) if self._gather_s else loop.call_soon(self._flush)
+            )
 
     def _flush(self) -> None:
         self._scheduled = None

@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlsplit
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: Carrier-grade NAT (RFC 6598): not "private" to Python, but no public host lives there either.
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
+#: All an IP address is spelt with, in any of its forms (hex IPv4 parts with `0x`, IPv6 with `:`).
+_ADDRESS_CHARACTERS = frozenset("0123456789abcdefx.:")
 
 
 def private_reason(url: str) -> str | None:
@@ -67,8 +69,11 @@ def _kind(address: IPAddress) -> str | None:
 def _literal_address(host: str) -> IPAddress | None:
     """The IP address `host` spells, in the forms browsers read (WHATWG URL: IPv4 parts in decimal, octal
     or hex, fewer than four parts filling the last one), or None for a name."""
+    host = host.split("%", 1)[0]  # an IPv6 zone (`fe80::1%eth0`) names no other host
+    if not _ADDRESS_CHARACTERS.issuperset(host):
+        return None  # a letter no address is spelt with: a name (most hosts; quicker than trying to read one)
     try:
-        return ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 zone (`fe80::1%eth0`) names no other host
+        return ipaddress.ip_address(host)
     except ValueError:
         pass
     parts = host.split(".")

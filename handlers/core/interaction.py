@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.core import blocks, once, slack_io
+from handlers.core.acks_first import AcksFirst
 from handlers.core.bounds import InputRules, ParseError
 from handlers.core.people import People, Person
 from handlers.core.when import zone
@@ -49,6 +50,8 @@ class Deps:
     home: HomeTeam = field(default_factory=HomeTeam)
     #: Each workspace's Web API client: the one bot token's, or (OAuth) each installation's own.
     workspaces: Workspaces | None = None
+    #: Acknowledged work waits for the front door to fall quiet (handlers/core/acks_first.py).
+    acks: AcksFirst = field(default_factory=AcksFirst)
 
     @property
     def input_rules(self) -> InputRules:

@@ -59,6 +59,7 @@ async def _act(
     help_hint: blocks.Mrkdwn | None = None,
 ) -> None:
     """After the ack: claimed once, then the work, guarded."""
+    await deps.acks.turn()
     if not await deps.first_delivery(request_team(context), body):
         return
     ix = Interaction.of(deps, context, body, typed=typed, channel_id=channel_id)
@@ -100,6 +101,7 @@ async def _take(
     help_hint: blocks.Mrkdwn | None = None,
 ) -> None:
     """After the ack of a recorded command: the work, guarded, then its outcome recorded."""
+    await deps.acks.turn()
     ix = Interaction.of(deps, context, body, typed=typed, channel_id=channel_id, intake=ticket)
     await intake.run(ix, lambda: work(ix), help_hint=help_hint)
 

@@ -15,6 +15,7 @@ import dataclasses
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from handlers.core.blocks import Mrkdwn, code
@@ -179,15 +180,16 @@ class Subcommand(Generic[A]):
     def name(self) -> str:
         return " ".join(self.words)
 
-    @property
+    # Read from the model once: every command is parsed by them.
+    @cached_property
     def _fields(self) -> list[tuple[str, Positional | Option]]:
         return [(f.name, f.metadata[_GRAMMAR]) for f in dataclasses.fields(self.model)]
 
-    @property
+    @cached_property
     def positionals(self) -> list[tuple[str, Positional]]:
         return [(name, spec) for name, spec in self._fields if isinstance(spec, Positional)]
 
-    @property
+    @cached_property
     def options(self) -> list[tuple[str, Option]]:
         return [(name, spec) for name, spec in self._fields if isinstance(spec, Option)]
 
@@ -223,7 +225,7 @@ class Subcommand(Generic[A]):
                 index += 2
             else:
                 raise ParseError(f"--{option.name} needs a value.", self.usage())
-            value = _with_usage(option.convert, raw, rules, self.usage())
+            value = self._convert(option.convert, raw, rules)
             if option.repeat:
                 values.setdefault(attr, []).append(value)
             elif attr in values:
@@ -235,6 +237,13 @@ class Subcommand(Generic[A]):
             if option.required and attr not in values:
                 raise ParseError(f"`{self.name}` needs --{option.name}.", self.usage())
         return Parsed(self, self.model(**values))
+
+    def _convert(self, convert: Callable[[str, InputRules], object], raw: str, rules: InputRules) -> object:
+        """A value converted, or the conversion's complaint with this subcommand's usage line."""
+        try:
+            return convert(raw, rules)
+        except ParseError as exc:
+            raise ParseError(exc.message, self.usage()) from None
 
     def _bind(self, loose: list[str], values: dict[str, Any], rules: InputRules) -> None:
         rest = list(loose)
@@ -248,23 +257,16 @@ class Subcommand(Generic[A]):
             if position.kind == "users":
                 continue
             if position.variadic:
-                values[attr] = [_with_usage(position.convert, raw, rules, self.usage()) for raw in rest]
+                values[attr] = [self._convert(position.convert, raw, rules) for raw in rest]
                 rest = []
             elif rest:
                 take = 2 if position.kind == "when" and len(rest) > 1 and _WHEN_FIRST.match(rest[0]) else 1
-                values[attr] = _with_usage(position.convert, " ".join(rest[:take]), rules, self.usage())
+                values[attr] = self._convert(position.convert, " ".join(rest[:take]), rules)
                 rest = rest[take:]
             elif position.required:
                 raise ParseError(f"`{self.name}` needs {position.name}.", self.usage())
         if rest:
             raise ParseError(f"Unexpected `{' '.join(rest)}`.", self.usage())
-
-
-def _with_usage(convert: Callable[[str, InputRules], object], raw: str, rules: InputRules, usage: str) -> object:
-    try:
-        return convert(raw, rules)
-    except ParseError as exc:
-        raise ParseError(exc.message, usage) from None
 
 
 @dataclass
