@@ -1,4 +1,4 @@
-"""What a digest says: each vendor's part, gathered once per run for every digest that asks (`VendorAnswers`), a
+"""What a digest says: each vendor's part, gathered once per run for every digest that asks (`RunAnswers`), a
 vendor that fails named in its place, and what Cohost itself started in the channel."""
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ ROOMS_PAGE, ROOMS_PAGES = 100, 5
 T = TypeVar("T")
 
 
-class VendorAnswers:
-    """Vendor answers shared by every digest of one run: two hundred channels' digests ask each vendor once,
-    and a vendor that is down costs one time limit, not one per channel."""
+class RunAnswers:
+    """Answers shared by every digest of one run: two hundred channels' digests ask each vendor once (a vendor
+    that is down costs one time limit, not one per channel), and the store once per workspace and family."""
 
     def __init__(self) -> None:
         self._calls: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
@@ -88,7 +88,7 @@ class _Run:
     deps: Deps
     sub: DigestSubscription
     period: Period
-    answers: VendorAnswers
+    answers: RunAnswers
 
 
 async def _samesurf_part(run: _Run) -> list[VendorPart]:
@@ -144,7 +144,7 @@ async def _coviu_part(run: _Run) -> list[VendorPart]:
 
 async def _mirrorace_part(run: _Run) -> list[VendorPart]:
     deps = run.deps
-    uploads = await _uploads_in(deps, run.sub, run.period)
+    uploads = await _uploads_in(deps, run.sub, run.period, run.answers)
     if deps.vendors.config.missing("mirrorace"):
         return [digest_views.mirrorace_part(uploads, None)]
     try:
@@ -182,24 +182,31 @@ def _in_digest(vendors: Vendors, family: str) -> list[str]:
     ]
 
 
-async def _uploads_in(deps: Deps, sub: DigestSubscription, period: Period) -> list[Upload]:
+async def _uploads_in(deps: Deps, sub: DigestSubscription, period: Period, answers: RunAnswers) -> list[Upload]:
+    uploads = await answers.get(
+        ("uploads", sub.team_id, period.start), lambda: deps.store.uploads_since(sub.team_id, period.start)
+    )
     # Only this channel's files: a digest is public, and a file mirrored elsewhere may be private there.
-    uploads = await deps.store.uploads_since(sub.team_id, period.start)
     return [u for u in uploads if u.channel_id == sub.channel_id and u.created_at < period.end]
 
 
-async def _own_starts(deps: Deps, sub: DigestSubscription, period: Period) -> list[tuple[str, datetime]]:
+async def _own_starts(
+    deps: Deps, sub: DigestSubscription, period: Period, answers: RunAnswers
+) -> list[tuple[str, datetime]]:
     """(vendor display name, when) of each session or file Cohost started in the channel during the period."""
     if sub.family == MIRRORACE.family:  # files, not cards
-        return [(MIRRORACE.name, u.created_at) for u in await _uploads_in(deps, sub, period)]
-    cards = await deps.store.cards_between(
-        sub.team_id, period.start, period.end, family=sub.family, channel_id=sub.channel_id
+        return [(MIRRORACE.name, u.created_at) for u in await _uploads_in(deps, sub, period, answers)]
+    team_cards = await answers.get(
+        ("cards", sub.team_id, sub.family, period.start, period.end),
+        lambda: deps.store.cards_between(sub.team_id, period.start, period.end, family=sub.family),
     )
+    # Only this channel's sessions, for the same reason as the files.
+    cards = [card for card in team_cards if card.channel_id == sub.channel_id]
     return [(registry.display_name(card.vendor), card.created_at) for card in cards]
 
 
 async def build_digest(
-    deps: Deps, sub: DigestSubscription, now: datetime, answers: VendorAnswers
+    deps: Deps, sub: DigestSubscription, now: datetime, answers: RunAnswers
 ) -> tuple[Digest, bytes | None]:
     """The digest of one subscription as of `now`, and its chart when it is a weekly one."""
     schedule = Schedule.of(sub)
@@ -207,7 +214,7 @@ async def build_digest(
     run = _Run(deps, sub, period, answers)
     keys = _in_digest(deps.vendors, sub.family)
     parts = [part for key in keys for part in await _PARTS[key].gather(run)]
-    starts = await _own_starts(deps, sub, period)
+    starts = await _own_starts(deps, sub, period, answers)
     # Counted and charted in the order of the configuration contract.
     vendors = [v.name for v in registry.family_vendors(sub.family) if v.key in keys]
     counts = Counter(vendor for vendor, _ in starts)

@@ -26,7 +26,7 @@ from handlers.core.blocks import Block, Mrkdwn, channel_link, code, date_token
 from handlers.core.interaction import Deps
 from handlers.digest import views as digest_views
 from handlers.digest.commands import command_of
-from handlers.digest.gathering import VendorAnswers, build_digest
+from handlers.digest.gathering import RunAnswers, build_digest
 from handlers.digest.schedule import Schedule
 from services.errors import VendorError
 from services.registry import family_title
@@ -38,9 +38,12 @@ log = logging.getLogger("cohost.digest")
 #: How long a claimed digest is ours: well past the slowest send (vendor time limits, a few 429 waits), so no
 #: other scheduler takes it over while it is still being sent.
 LEASE = timedelta(minutes=10)
-#: Digests claimed at a time, and posted at once (different channels; one channel's are spaced anyway).
+#: Digests claimed at a time, and in one wave at the most: a wave is sent within seconds (a channel has one digest
+#: a family, one a second), far inside the lease.
 CLAIM_BATCH = 50
-CONCURRENT_POSTS = 8
+WAVE = 1000
+#: Digests gathered and posted at once (never while they wait for their channel's turn).
+CONCURRENT_POSTS = 16
 #: Slack's pace for chat.postMessage: about one message a second per channel.
 SECONDS_PER_CHANNEL_MESSAGE = 1.0
 
@@ -64,6 +67,13 @@ class ChannelPace:
             self._next = {c: t for c, t in self._next.items() if t > now}
         if slot > now:
             await asyncio.sleep(slot - now)
+
+    async def free(self, channel: str) -> None:
+        """Waits until the channel's next slot, without taking it."""
+        loop = asyncio.get_running_loop()
+        wait = self._next.get(channel, 0.0) - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def hold(self, channel: str, seconds: float) -> None:
         now = asyncio.get_running_loop().time()
@@ -101,13 +111,18 @@ def _retry_after(error: SlackApiError) -> float | None:
 
 
 async def send_due_digests(deps: Deps) -> int:
-    """Sends every digest due now that no other scheduler is sending; returns how many went out."""
+    """Sends every digest due now that no other scheduler is sending; returns how many went out.
+
+    Digests are claimed a wave at a time (`WAVE`), and each channel's are posted in order, one per Slack slot of
+    that channel (`ChannelPace`), all channels at once: a digest waiting for its channel's turn holds nothing
+    another channel's digest could use. `CONCURRENT_POSTS` bounds the digests being gathered and posted at once."""
     now = deps.clock.now()
-    answers = VendorAnswers()
+    answers = RunAnswers()
     slots = asyncio.Semaphore(CONCURRENT_POSTS)
     pace = pace_of(deps.client)
 
     async def one(sub: DigestSubscription) -> bool:
+        await pace.free(sub.channel_id)  # its channel's turn is waited for first, holding no slot
         async with slots:
             try:
                 return await _send(deps, sub, now, answers, pace)
@@ -115,14 +130,28 @@ async def send_due_digests(deps: Deps) -> int:
                 await _failed(deps, sub, now, exc)
                 return False
 
+    async def channel(subs: list[DigestSubscription]) -> int:
+        return sum([await one(sub) for sub in subs])
+
     sent = 0
     # Each claim leases what it returns, so the loop ends: a digest put back for a retry is due after `now`.
-    while batch := await deps.store.claim_digests(now, lease=LEASE, limit=CLAIM_BATCH):
-        sent += sum(await asyncio.gather(*(one(sub) for sub in batch)))
+    while wave := await _claim_wave(deps, now):
+        by_channel: dict[tuple[str, str], list[DigestSubscription]] = {}
+        for sub in wave:
+            by_channel.setdefault((sub.team_id, sub.channel_id), []).append(sub)
+        sent += sum(await asyncio.gather(*(channel(subs) for subs in by_channel.values())))
     return sent
 
 
-async def _send(deps: Deps, sub: DigestSubscription, now: datetime, answers: VendorAnswers, pace: ChannelPace) -> bool:
+async def _claim_wave(deps: Deps, now: datetime) -> list[DigestSubscription]:
+    """Up to `WAVE` due digests, claimed `CLAIM_BATCH` at a time (so several schedulers share a burst)."""
+    wave: list[DigestSubscription] = []
+    while len(wave) < WAVE and (batch := await deps.store.claim_digests(now, lease=LEASE, limit=CLAIM_BATCH)):
+        wave += batch
+    return wave
+
+
+async def _send(deps: Deps, sub: DigestSubscription, now: datetime, answers: RunAnswers, pace: ChannelPace) -> bool:
     digest, chart = await build_digest(deps, sub, now, answers)
     blocks_ = digest_views.digest_blocks(digest)
     text = digest_views.digest_text(digest)
