@@ -204,9 +204,7 @@ SAMESURF: VendorEntry[SameSurf] = VendorEntry(
     unset=_samesurf_unset,
     refused=("SAMESURF_API_KEY", "SAMESURF_API_SECRET", "SAMESURF_JWT_ALG"),
     api_path="/api/v3",
-    build=lambda v, http, clock: SameSurf(
-        http, v["SAMESURF_API_KEY"], v["SAMESURF_API_SECRET"], v["SAMESURF_JWT_ALG"]
-    ),
+    build=lambda v, http, clock: SameSurf(http, v["SAMESURF_API_KEY"], v["SAMESURF_API_SECRET"], v["SAMESURF_JWT_ALG"]),
     probe=SameSurf.probe,
     adapter=SameSurfRooms,
     id_label="Room",
