@@ -54,7 +54,7 @@ class MiroTalkMeetings:
         return None  # MiroTalk links are made afresh for each person, never recorded
 
 
-def _live_session(session: Session) -> LiveSession:
+def _coviu_live(session: Session) -> LiveSession:
     """A Coviu session as a live row: its name and times."""
     return LiveSession(
         vendor_id=session.session_id,
@@ -70,7 +70,7 @@ class CoviuSessions:
         self._client = client
 
     async def live(self, now: datetime) -> Rows[LiveSession]:
-        return (await self._client.live_sessions(now)).map(_live_session)
+        return (await self._client.live_sessions(now)).map(_coviu_live)
 
     async def end(self, vendor_id: str, *, now: datetime, redirect: str | None = None) -> Ending:
         """Ends the session as Coviu allows for where it stands; where Coviu did not say its times, as if running."""
