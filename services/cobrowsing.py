@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from services.errors import VendorBadRequest, VendorUnsupported
 from services.mirrortab import DEFAULT_DURATION_MIN, DEFAULT_PERMISSIONS, MirrorTab, MirrorTabSession, Permissions
-from services.samesurf import Bookmark, SameSurf
+from services.samesurf import Bookmark, RunningRoom, SameSurf
 from services.sessions import Ending, LiveSession, SessionAdapter
 from services.vendor_values import Rows
 
@@ -86,6 +86,17 @@ def _mirrortab_started(session: MirrorTabSession) -> StartedCobrowse:
     )
 
 
+def _mirrortab_live(session: MirrorTabSession) -> LiveSession:
+    return LiveSession(
+        vendor_id=session.session_id,
+        name=session.session_name,
+        join_url=session.go_url,
+        code=session.gocode,
+        ends_at=session.kill_time,
+        unknown_times=None if session.kill_time else "end",
+    )
+
+
 class MirrorTabSessions(_NoGuests):
     options = frozenset({MINUTES, ACCESS})
 
@@ -110,19 +121,7 @@ class MirrorTabSessions(_NoGuests):
         ]
 
     async def live(self, now: datetime) -> Rows[LiveSession]:
-        sessions = await self._client.list_sessions()
-        rows = [
-            LiveSession(
-                vendor_id=s.session_id,
-                name=s.session_name,
-                join_url=s.go_url,
-                code=s.gocode,
-                ends_at=s.kill_time,
-                unknown_times=None if s.kill_time else "end",
-            )
-            for s in sessions
-        ]
-        return Rows(rows, sessions.unreadable)
+        return (await self._client.list_sessions()).map(_mirrortab_live)
 
     async def end(self, vendor_id: str, *, now: datetime, redirect: str | None = None) -> Ending:
         """Removes the session; OVER when MirrorTab had already dropped it (it refuses to remove a timed-out one)."""
@@ -136,6 +135,11 @@ class MirrorTabSessions(_NoGuests):
 
     async def can_end(self) -> bool:
         return True
+
+
+def _samesurf_live(room: RunningRoom) -> LiveSession:
+    # Only the follower link: a leader link is for the room's creator alone.
+    return LiveSession(vendor_id=room.room, name=room.title, join_url=room.publicinvitation, started_at=room.starttime)
 
 
 class SameSurfRooms(_NoGuests):
@@ -168,13 +172,7 @@ class SameSurfRooms(_NoGuests):
         ]
 
     async def live(self, now: datetime) -> Rows[LiveSession]:
-        rooms = await self._client.all_running_rooms()
-        # Only the follower link: a leader link is for the room's creator alone.
-        rows = [
-            LiveSession(vendor_id=r.room, name=r.title, join_url=r.publicinvitation, started_at=r.starttime)
-            for r in rooms
-        ]
-        return Rows(rows, rooms.unreadable)
+        return (await self._client.all_running_rooms()).map(_samesurf_live)
 
     async def end(self, vendor_id: str, *, now: datetime, redirect: str | None = None) -> Ending:
         raise VendorUnsupported("SameSurf", "SameSurf has no way to end a room: a room ends when everyone leaves")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 
-from services.coviu import Coviu
+from services.coviu import Coviu, Session
 from services.errors import VendorDisabled, VendorNotFound, VendorUnsupported
 from services.mirotalk import Meeting, MiroTalk
 from services.sessions import Ending, LiveSession
@@ -27,8 +27,7 @@ class MiroTalkMeetings:
         self._client = client
 
     async def live(self, now: datetime) -> Rows[LiveSession]:
-        meetings = await self._client.meetings()
-        return Rows([live_meeting(m) for m in meetings], meetings.unreadable)
+        return (await self._client.meetings()).map(live_meeting)
 
     async def end(self, vendor_id: str, *, now: datetime, redirect: str | None = None) -> Ending:
         try:
@@ -55,23 +54,23 @@ class MiroTalkMeetings:
         return None  # MiroTalk links are made afresh for each person, never recorded
 
 
+def _coviu_live(session: Session) -> LiveSession:
+    """A Coviu session as a live row: its name and times."""
+    return LiveSession(
+        vendor_id=session.session_id,
+        name=session.session_name,
+        started_at=session.start_time,
+        ends_at=session.end_time,
+        unknown_times="times" if session.start_time is None or session.end_time is None else None,
+    )
+
+
 class CoviuSessions:
     def __init__(self, client: Coviu) -> None:
         self._client = client
 
     async def live(self, now: datetime) -> Rows[LiveSession]:
-        sessions = await self._client.live_sessions(now)
-        rows = [
-            LiveSession(
-                vendor_id=s.session_id,
-                name=s.session_name,
-                started_at=s.start_time,
-                ends_at=s.end_time,
-                unknown_times="times" if s.start_time is None or s.end_time is None else None,
-            )
-            for s in sessions
-        ]
-        return Rows(rows, sessions.unreadable)
+        return (await self._client.live_sessions(now)).map(_coviu_live)
 
     async def end(self, vendor_id: str, *, now: datetime, redirect: str | None = None) -> Ending:
         """Ends the session as Coviu allows for where it stands; where Coviu did not say its times, as if running."""

@@ -18,6 +18,7 @@ from services.clock import parse_vendor_time
 from services.errors import VendorError
 
 M = TypeVar("M", bound=BaseModel)
+N = TypeVar("N", bound=BaseModel)
 #: Counts and sizes beyond this are not values a vendor means (and would not fit a Slack field).
 LARGEST_COUNT = 10**15
 
@@ -84,6 +85,10 @@ class Rows(list[M]):
     def __init__(self, rows: Iterable[M] = (), unreadable: int = 0) -> None:
         super().__init__(rows)
         self.unreadable = unreadable
+
+    def map(self, each: Callable[[M], N]) -> Rows[N]:
+        """Each row as `each` makes it, the unreadable ones still counted."""
+        return Rows([each(row) for row in self], self.unreadable)
 
 
 def read_rows(model: type[M], items: object) -> Rows[M]:

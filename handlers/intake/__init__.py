@@ -135,7 +135,7 @@ async def _finish_all(deps: Deps, records: list[IntakeRecord]) -> None:
             except Exception:
                 log.exception("command %s a stopped process left could not be finished", record.id)
                 try:
-                    await _try_later(deps, record, _unfinished_text(record))
+                    await _try_later(deps, record, _unfinished_text())
                 except Exception:
                     # Freed all the same: a record this process holds and no longer works on would have its
                     # lease renewed by it for as long as it runs.
@@ -154,23 +154,23 @@ async def _finish(deps: Deps, record: IntakeRecord, vendor: str | None, listings
         return
     if vendor is None:
         if not told:
-            await _tell(ix, record, _unfinished_text(record))
+            await _tell_to_retry(ix, record, _unfinished_text())
         await _close(deps, record, Outcome.ANSWERED)
         return
     if vendor in listings.failed:
-        await _try_later(deps, record, None if told else _unknown_text(record, vendor, listings.failed[vendor]))
+        await _try_later(deps, record, None if told else _unknown_text(vendor, listings.failed[vendor]))
         return
     started = (
         listings.by_id.get((vendor, record.vendor_id)) if record.vendor_id else listings.by_marker.get(record.marker)
     )
     if started is None and card is not None:
         # Recorded, perhaps posted, and not in a vendor's list Cohost can read (MiroTalk lists no empty rooms).
-        await _tell(ix, record, _card_in_doubt_text(record, card.vendor, card.vendor_id))
+        await _tell_to_retry(ix, record, _card_in_doubt_text(record, card.vendor, card.vendor_id))
         await _close(deps, record, Outcome.CARDED, card.id)
         return
     if started is None:
         if not told:
-            await _tell(ix, record, _not_started_text(record, vendor))
+            await _tell_to_retry(ix, record, _not_started_text(record, vendor))
         await _close(deps, record, Outcome.ANSWERED)
         return
     await _card(ix, record, started, card)
@@ -246,17 +246,18 @@ async def _end_uncarded(ix: Interaction, record: IntakeRecord, started: cards.St
     text = Mrkdwn(
         ":warning: Cohost could not finish starting your {} session {}: its card could not be posted ({}), {}."
     ).format(name, code(started.vendor_id), error, what)
-    await _tell(ix, record, blocks.with_command(text, record.typed))
+    await _tell_to_retry(ix, record, text)
     await _close(deps, record, Outcome.ENDED, card.id if card is not None else None)
 
 
 async def _try_later(deps: Deps, record: IntakeRecord, giving_up: Mrkdwn | None) -> None:
-    """Leaves the record for another try in a while; after the last try, the person is told `giving_up`."""
+    """Leaves the record for another try in a while; after the last try, the person is told `giving_up` (with
+    their command)."""
     if record.recoveries < MAX_RECOVERIES:
         await deps.intakes.release(record.id, retry_at=deps.clock.now() + RETRY_AFTER)
         return
     if giving_up is not None:
-        await _tell(_interaction(deps, record), record, giving_up)
+        await _tell_to_retry(_interaction(deps, record), record, giving_up)
     await _close(deps, record, Outcome.ANSWERED)
 
 
@@ -281,6 +282,11 @@ async def _tell(ix: Interaction, record: IntakeRecord, text: Mrkdwn, blocks_: li
         await ix.dm(record.user_id, text, blocks_)
 
 
+async def _tell_to_retry(ix: Interaction, record: IntakeRecord, text: Mrkdwn) -> None:
+    """`text`, then the command as the person typed it, for them to run again: nothing they wrote is lost."""
+    await _tell(ix, record, blocks.with_command(text, record.typed))
+
+
 async def _close(deps: Deps, record: IntakeRecord, outcome: Outcome, card_id: int | None = None) -> None:
     await deps.intakes.finish(record.id, outcome, at=deps.clock.now(), card_id=card_id)
 
@@ -288,48 +294,36 @@ async def _close(deps: Deps, record: IntakeRecord, outcome: Outcome, card_id: in
 # -- what the person is told ---------------------------------------------------------------------------------------
 
 
-def _unfinished_text(record: IntakeRecord) -> Mrkdwn:
-    return blocks.with_command(
-        Mrkdwn(
-            ":warning: Cohost restarted while it was handling your command and could not finish it; part of it may "
-            "have been done. Check before you run it again."
-        ),
-        record.typed,
+def _unfinished_text() -> Mrkdwn:
+    return Mrkdwn(
+        ":warning: Cohost restarted while it was handling your command and could not finish it; part of it may have "
+        "been done. Check before you run it again."
     )
 
 
 def _not_started_text(record: IntakeRecord, vendor: str) -> Mrkdwn:
     name = display_name(vendor)
     if record.vendor_id and vendor in _LISTS:
-        text = Mrkdwn(
+        return Mrkdwn(
             ":warning: Cohost restarted while starting your {} session {}; it is no longer live at {}, so it got no "
             "card. Start a new one when you are ready."
         ).format(name, code(record.vendor_id), name)
-    else:
-        text = Mrkdwn(
-            ":warning: Cohost restarted before your {} session was started, and nothing was created at {}. Run the "
-            "command again when you are ready."
-        ).format(name, name)
-    return blocks.with_command(text, record.typed)
+    return Mrkdwn(
+        ":warning: Cohost restarted before your {} session was started, and nothing was created at {}. Run the "
+        "command again when you are ready."
+    ).format(name, name)
 
 
 def _card_in_doubt_text(record: IntakeRecord, vendor: str, vendor_id: str) -> Mrkdwn:
-    name = display_name(vendor)
-    return blocks.with_command(
-        Mrkdwn(
-            ":information_source: Cohost restarted while posting the card of your {} session {}. If it is not in "
-            "the channel, {} shows the session."
-        ).format(name, code(vendor_id), code(f"{record.command} list")),
-        record.typed,
-    )
+    return Mrkdwn(
+        ":information_source: Cohost restarted while posting the card of your {} session {}. If it is not in the "
+        "channel, {} shows the session."
+    ).format(display_name(vendor), code(vendor_id), code(f"{record.command} list"))
 
 
-def _unknown_text(record: IntakeRecord, vendor: str, error: VendorError) -> Mrkdwn:
+def _unknown_text(vendor: str, error: VendorError) -> Mrkdwn:
     name = display_name(vendor)
-    return blocks.with_command(
-        Mrkdwn(
-            ":warning: Cohost restarted while starting your {} session, and {} could not tell whether it was created "
-            "({}). Check the live sessions before you run it again."
-        ).format(name, name, error.message),
-        record.typed,
-    )
+    return Mrkdwn(
+        ":warning: Cohost restarted while starting your {} session, and {} could not tell whether it was created "
+        "({}). Check the live sessions before you run it again."
+    ).format(name, name, error.message)
