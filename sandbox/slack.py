@@ -53,6 +53,8 @@ _DOWNLOAD_PIECE = 256 * 1024
 #: Block Kit's limits (Slack's Block Kit reference): a message breaking one is refused with `invalid_blocks`.
 MAX_BLOCKS, MAX_SECTION_TEXT, MAX_FIELDS, MAX_FIELD_TEXT, MAX_HEADER_TEXT = 50, 3000, 10, 2000, 150
 MAX_CONTEXT_ELEMENTS, MAX_BUTTON_TEXT, MAX_BUTTON_URL, MAX_BUTTON_VALUE = 10, 75, 3000, 2000
+#: A Home tab's limits (views.publish, Block Kit's "Views" reference): 100 blocks, 250 kB.
+MAX_HOME_BLOCKS, MAX_VIEW_BYTES = 100, 250_000
 #: What files.slack.com shows a download without the bot token (it redirects to the sign-in page).
 _SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 
@@ -281,6 +283,10 @@ class SlackStandIn(SimServer):
         self.history: list[tuple[str, str, dict[str, Any]]] = []
         self.responses: list[ResponsePost] = []
         self.views: dict[str, dict[str, Any]] = {}
+        #: The Home tab each person sees in each workspace, as last published: (team, user) -> view.
+        self.homes: dict[tuple[str, str], dict[str, Any]] = {}
+        #: Whether the app has its Home tab switched on (manifest `app_home.home_tab_enabled`).
+        self.home_tab_enabled = True
         self.files: dict[str, bytes] = {}
         #: Files shared in messages, downloadable with the bot token (`add_file`).
         self.hosted_files: dict[str, HostedFile] = {}
@@ -325,6 +331,7 @@ class SlackStandIn(SimServer):
         self.history.clear()
         self.responses.clear()
         self.views.clear()
+        self.homes.clear()
         self.files.clear()
         self.hosted_files.clear()
         self._api.clear()
@@ -538,7 +545,8 @@ class SlackStandIn(SimServer):
             if owner is None and channel.startswith("D") and channel[1:] in self.users:
                 owner = self.users[channel[1:]].team_id
             named.append((channel, owner))
-        for user_id in filter(None, str(payload.get("user") or payload.get("users") or "").split(",")):
+        people = payload.get("user") or payload.get("users") or payload.get("user_id") or ""
+        for user_id in filter(None, str(people).split(",")):
             named.append((user_id, self.users[user_id].team_id if user_id in self.users else None))
         return named
 
@@ -797,7 +805,7 @@ class SlackStandIn(SimServer):
 
     def _chat_postEphemeral(self, payload: dict[str, Any]) -> dict[str, Any]:
         channel = str(payload.get("channel", ""))
-        if channel in self.not_in_channel or channel.startswith("CX"):
+        if not channel or channel in self.not_in_channel or channel.startswith("CX"):
             return {"ok": False, "error": "channel_not_found"}
         if payload.get("user") not in self.users:
             return {"ok": False, "error": "user_not_in_channel"}
@@ -831,6 +839,37 @@ class SlackStandIn(SimServer):
         stored = {**view, "id": view_id, "hash": uuid.uuid4().hex[:12], "team_id": self.team_id}
         self.views[view_id] = stored
         return {"ok": True, "view": stored}
+
+    def _views_publish(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A person's Home tab, as Slack's `views.publish` takes it: `user_id` a person of the token's workspace
+        (another workspace's is refused before this, as for every call), `view` a `home` view of at most 100
+        blocks and 250 kB, its block ids unique; the Home tab switched on for the app (else `not_enabled`)."""
+        user = self.users.get(str(payload.get("user_id") or ""))
+        team = self._api[-1].team or self.team_id
+        if user is None or user.team_id != team:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": ["invalid `user_id`"]}}
+        view = payload.get("view")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": ["invalid `view`"]}}
+        if not self.home_tab_enabled:
+            return {"ok": False, "error": "not_enabled"}
+        if len(json.dumps(view)) > MAX_VIEW_BYTES:
+            return {"ok": False, "error": "view_too_large"}
+        problem = home_blocks_problem(view.get("blocks"))
+        if problem is not None:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": [problem]}}
+        stored = {**view, "id": "V" + uuid.uuid4().hex[:10].upper(), "hash": uuid.uuid4().hex[:12], "team_id": team}
+        self.homes[(team, user.id)] = stored
+        return {"ok": True, "view": stored}
+
+    def home_of(self, user_id: str, team_id: str | None = None) -> dict[str, Any] | None:
+        """The Home tab `user_id` sees now (in `team_id`, the stand-in's own workspace by default)."""
+        return self.homes.get((team_id or self.team_id, user_id))
+
+    def publishes_for(self, user_id: str, team_id: str | None = None) -> int:
+        """How many times a Home was published for the person (successful `views.publish` calls)."""
+        team = team_id or self.team_id
+        return sum(1 for t, p in self.teams_of("views.publish") if t == team and p.get("user_id") == user_id)
 
     def _users_info(self, payload: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(payload.get("user", "")))
@@ -1000,6 +1039,26 @@ class SlackStandIn(SimServer):
         retry_num: int | None = None,
         team_id: str | None = None,
     ) -> SignedRequest:
+        payload = {
+            **self._block_actions(action_id, value, block_id, user_id, team_id, action_ts, trigger_id),
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
+            "channel": {"id": channel_id, "name": "general"},
+            "message": message or self.messages.get((channel_id, message_ts), {"ts": message_ts, "type": "message"}),
+            "response_url": response_url or self.response_url(),
+        }
+        return self._interaction(payload, timestamp, retry_num)
+
+    def _block_actions(
+        self,
+        action_id: str,
+        value: str | None,
+        block_id: str,
+        user_id: str,
+        team_id: str | None,
+        action_ts: str | None,
+        trigger_id: str | None,
+    ) -> dict[str, Any]:
+        """What every button click's payload holds, wherever the button was (a message, the Home tab)."""
         action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": block_id,
@@ -1009,20 +1068,36 @@ class SlackStandIn(SimServer):
         }
         if value is not None:
             action["value"] = value
-        payload = {
+        return {
             "type": "block_actions",
             "user": self._user(user_id, team_id),
             "api_app_id": "A0COHOST",
             "token": "verification-token-unused",
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
             "trigger_id": trigger_id or _trigger_id(),
             "team": self._team(team_id),
-            "channel": {"id": channel_id, "name": "general"},
-            "message": message or self.messages.get((channel_id, message_ts), {"ts": message_ts, "type": "message"}),
-            "response_url": response_url or self.response_url(),
             "actions": [action],
         }
-        return self._interaction(payload, timestamp, retry_num)
+
+    def home_action(
+        self,
+        action_id: str,
+        *,
+        value: str | None = None,
+        block_id: str = "home",
+        user_id: str = "U0ANN",
+        team_id: str | None = None,
+        action_ts: str | None = None,
+    ) -> SignedRequest:
+        """A click on a button of the person's Home tab, as Slack sends it: the container is the view, and there
+        is no channel, no message and no `response_url` (an answer to the person goes by direct message)."""
+        team = team_id or self.team_id
+        home = self.homes.get((team, user_id)) or {"id": "V" + uuid.uuid4().hex[:10].upper(), "type": "home"}
+        payload = {
+            **self._block_actions(action_id, value, block_id, user_id, team_id, action_ts, None),
+            "container": {"type": "view", "view_id": home["id"]},
+            "view": home,
+        }
+        return self._interaction(payload, None, None)
 
     def view_submission(
         self,
@@ -1104,6 +1179,21 @@ def blocks_problem(blocks: Any) -> str | None:
     return None
 
 
+def home_blocks_problem(blocks: Any) -> str | None:
+    """What makes a Home tab's blocks break Block Kit's limits: more than 100 blocks, a block id used twice, or
+    any of a message's block limits."""
+    if not isinstance(blocks, list) or len(blocks) > MAX_HOME_BLOCKS:
+        return f"no blocks, or more than {MAX_HOME_BLOCKS}"
+    ids = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("block_id")]
+    if len(ids) != len(set(ids)):
+        return "a block_id is used twice"
+    for block in blocks:
+        problem = _block_problem(block) if isinstance(block, dict) else "a block that is not an object"
+        if problem:
+            return problem
+    return None
+
+
 def _text_of(element: Any) -> str:
     return str(element.get("text", "")) if isinstance(element, dict) else ""
 
@@ -1124,15 +1214,14 @@ def _block_problem(block: dict[str, Any]) -> str | None:
         elements = block.get("elements") or []
         if not 0 < len(elements) <= MAX_CONTEXT_ELEMENTS or any(len(_text_of(e)) > MAX_SECTION_TEXT for e in elements):
             return "a context's elements are none, too many or too long"
-    if kind == "actions":
-        for element in block.get("elements") or []:
-            if not 0 < len(_text_of(element.get("text"))) <= MAX_BUTTON_TEXT:
-                return "a button's text is empty or too long"
-            if (
-                len(str(element.get("url", ""))) > MAX_BUTTON_URL
-                or len(str(element.get("value", ""))) > MAX_BUTTON_VALUE
-            ):
-                return "a button's url or value is too long"
+    buttons = list(block.get("elements") or []) if kind == "actions" else []
+    if kind == "section" and isinstance(block.get("accessory"), dict):
+        buttons.append(block["accessory"])
+    for element in buttons:
+        if not 0 < len(_text_of(element.get("text"))) <= MAX_BUTTON_TEXT:
+            return "a button's text is empty or too long"
+        if len(str(element.get("url", ""))) > MAX_BUTTON_URL or len(str(element.get("value", ""))) > MAX_BUTTON_VALUE:
+            return "a button's url or value is too long"
     return None
 
 
