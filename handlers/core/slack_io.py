@@ -43,7 +43,7 @@ async def private(
     blocks_: list[Block] | None = None,
 ) -> None:
     """To `user_id` alone: through the request's `response_url` when there is one, else as an ephemeral message,
-    else by direct message."""
+    else by direct message (straight away where the request came from no channel: a click on the Home tab)."""
     if respond is not None:
         try:
             sent = await respond(text=text, blocks=blocks_, response_type="ephemeral", replace_original=False)
@@ -52,6 +52,9 @@ async def private(
             log.warning("response_url answered %s; answering through the Web API", sent.status_code)
         except Exception as exc:  # unreachable or expired response_url: fall back to the Web API
             log.warning("response_url post failed (%s); answering through the Web API", type(exc).__name__)
+    if not channel_id:
+        await dm(client, user_id, text, blocks_)
+        return
     try:
         await client.chat_postEphemeral(channel=channel_id, user=user_id, text=text, blocks=blocks_)
     except SlackApiError:
