@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +16,13 @@ import pytest
 from bot.offline import Console
 from handlers import scheduled
 from handlers.home.views import DIGEST_OFF
+from sandbox.world import Sims
+from services.clock import FakeClock
 from services.store import NewCard
 from tests.conftest import ADA, ANN, BOB, CAROL, CHANNEL, MIROTALK_ALL_ON, Harness
 from tests.e2e.test_workspaces import ELSEWHERE, footprint
 from tests.messages import actions_of, text_of
+from tests.oauth import ACME, CHANNELS, GLOBEX, NAMES, PEOPLE, OAuthBot, start_oauth_bot
 
 Home = dict[str, Any]
 
@@ -247,3 +251,51 @@ async def test_the_offline_prompt_prints_the_home_and_its_buttons_click(bot: Har
     assert end.on_home
     await console.handle(str(console.clickables.index(end) + 1), ask)
     assert session not in bot.mirrortab.sessions
+
+
+# -- many workspaces ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def oauth(sims: Sims, clock: FakeClock, tmp_path: Path) -> AsyncIterator[OAuthBot]:
+    async for bot in start_oauth_bot(sims, clock, tmp_path / "cohost.db"):
+        yield bot
+
+
+async def test_each_workspaces_home_is_its_own_published_with_its_own_token(oauth: OAuthBot) -> None:
+    slack, mirrortab = oauth.slack, oauth.sims.mirrortab
+    for team in (ACME, GLOBEX):
+        assert (await oauth.install(team)).status == 200
+    started: dict[str, str] = {}
+    for team in (ACME, GLOBEX):
+        known = set(mirrortab.sessions)
+        await oauth.command(team, f"new https://a.example --name {NAMES[team]}-demo")
+        channel = CHANNELS[team]
+        await slack.wait_for(lambda: len(slack.posted(channel)) == 1, what=f"{team}'s card")  # noqa: B023
+        (started[team],) = set(mirrortab.sessions) - known
+
+    for team, other in ((ACME, GLOBEX), (GLOBEX, ACME)):
+        event = {"type": "app_home_opened", "user": PEOPLE[team], "tab": "home", "channel": "D" + PEOPLE[team]}
+        assert (await oauth.send(slack.event_callback(team, event)))[0] == 200
+
+        def shows_own(team: str = team) -> bool:
+            return started[team] in json.dumps(slack.home_of(PEOPLE[team], team) or {})
+
+        await slack.wait_for(shows_own, what=f"{team}'s Home")
+        home = json.dumps(slack.home_of(PEOPLE[team], team))
+        assert started[other] not in home and f"{NAMES[other]}-demo" not in home
+    # Every Home went out with the token of the person's own workspace.
+    assert {(team, slack.users[p["user_id"]].team_id) for team, p in slack.teams_of("views.publish")} == {
+        (ACME, ACME),
+        (GLOBEX, GLOBEX),
+    }
+
+    # A Globex person's Home click naming Acme's session finds nothing of Acme's.
+    posted = len(slack.posted())
+    click = slack.home_action("cobrowse_end", value=started[ACME], user_id=PEOPLE[GLOBEX], team_id=GLOBEX)
+    assert (await oauth.send(click))[0] == 200
+    await slack.wait_for(lambda: len(slack.posted()) > posted, what="the Globex person told")
+    (told,) = slack.posted()[posted:]
+    assert told["channel"] == "D" + PEOPLE[GLOBEX] and "Cohost did not start this session" in told["text"]
+    assert started[ACME] in mirrortab.sessions and not slack.api_calls("chat.update")
+    assert slack.wrong_token_calls == []
