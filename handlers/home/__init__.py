@@ -35,15 +35,17 @@ log = logging.getLogger("cohost.home")
 async def home_of(deps: Deps, team_id: str, user_id: str) -> HomeData:
     """What the person's Home shows, from the store alone (and, for the vendors' states, what their HTTP layers
     last saw): no vendor is called."""
-    own, subscriptions, admin = await asyncio.gather(
-        deps.store.active_cards(team_id=team_id, creator_id=user_id),
+    now = deps.clock.now()
+    # One more than is shown of each list: the Home then says there are more.
+    live, upcoming, subscriptions, admin = await asyncio.gather(
+        deps.store.person_cards(team_id, user_id, now, upcoming=False, limit=views.MAX_LIVE + 1),
+        deps.store.person_cards(team_id, user_id, now, upcoming=True, limit=views.MAX_UPCOMING + 1),
         deps.store.team_digests(team_id, limit=views.MAX_DIGESTS + 1),
         deps.people.is_admin(user_id, team_id),
     )
-    now = deps.clock.now()
     can_end: dict[str, bool] = {}
-    sessions: list[tuple[Card, HomeSession]] = []
-    for card in own:
+
+    async def session_of(card: Card) -> HomeSession:
         entry = registry.vendor(card.vendor)
         if entry.key not in can_end:
             can_end[entry.key] = await cards.can_end_now(deps, entry)
@@ -57,7 +59,8 @@ async def home_of(deps: Deps, team_id: str, user_id: str) -> HomeData:
             expires_at=card.expires_at,
             can_end=can_end[entry.key],
         )
-        sessions.append((card, HomeSession(card.id, shown, card.channel_id if card.ts else "")))
+        return HomeSession(card.id, shown, card.channel_id if card.ts else "")
+
     digests = [
         HomeDigest(
             channel_id=sub.channel_id,
@@ -77,8 +80,8 @@ async def home_of(deps: Deps, team_id: str, user_id: str) -> HomeData:
         ]
     return HomeData(
         user_id=user_id,
-        live=[s for card, s in sessions if card.starts_at is None or card.starts_at <= now],
-        upcoming=[s for card, s in sessions if card.starts_at is not None and card.starts_at > now],
+        live=[await session_of(card) for card in live],
+        upcoming=[await session_of(card) for card in upcoming],
         digests=digests,
         vendors=vendors,
     )

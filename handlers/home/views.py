@@ -2,8 +2,8 @@
 
 Each session shows the card's own pieces (`blocks.card_fields`, `blocks.card_actions`): the same facts, and the same
 buttons with the same action ids and values, so a click on the Home is handled by the card's own click handlers.
-A Home holds at most 100 blocks (Slack's limit for a view): every list here is cut to fit, with a note of how many
-more there are.
+A Home holds at most 100 blocks (Slack's limit for a view): every list here is cut to fit, with a note that there
+are more (the lists come one longer than shown, so the note is known without counting everything).
 """
 
 from __future__ import annotations
@@ -103,8 +103,12 @@ def home_blocks(data: HomeData) -> list[Block]:
     return out
 
 
-def _more(shown: int, total: int) -> list[Block]:
-    return [blocks.context(Mrkdwn("… and {} more.").format(total - shown))] if total > shown else []
+def _more(total: int, limit: int, where: Mrkdwn) -> list[Block]:
+    return [blocks.context(Mrkdwn("… and more: {}.").format(where))] if total > limit else []
+
+
+#: Where a person finds what did not fit on their Home.
+_ALL_SESSIONS = Mrkdwn("{} and {} list them all").format(blocks.code("/cobrowse list"), blocks.code("/meeting list"))
 
 
 def _sessions(sessions: Sequence[HomeSession], limit: int, none: Mrkdwn) -> list[Block]:
@@ -113,7 +117,7 @@ def _sessions(sessions: Sequence[HomeSession], limit: int, none: Mrkdwn) -> list
     out: list[Block] = []
     for session in sessions[:limit]:
         out += session_blocks(session)
-    return out + _more(min(limit, len(sessions)), len(sessions))
+    return out + _more(len(sessions), limit, _ALL_SESSIONS)
 
 
 def session_blocks(session: HomeSession) -> list[Block]:
@@ -159,7 +163,9 @@ def _digests(digests: Sequence[HomeDigest]) -> list[Block]:
                 DIGEST_OFF, "Turn off", digest_value(digest.channel_id, digest.family), style="danger", confirm=confirm
             ).render()
         out.append(block)
-    return out + _more(min(MAX_DIGESTS, len(digests)), len(digests))
+    return out + _more(
+        len(digests), MAX_DIGESTS, Mrkdwn("{} in a channel shows its own").format(blocks.code("digest show"))
+    )
 
 
 def digest_text(digest: HomeDigest) -> Mrkdwn:

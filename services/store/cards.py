@@ -85,20 +85,30 @@ class Cards(Database):
         async with self._sessions.begin() as session:
             await session.execute(update(Card).where(Card.id.in_(card_ids)).values(last_seen_at=at))
 
-    async def active_cards(
-        self, family: str | None = None, *, team_id: str | None = None, creator_id: str | None = None
-    ) -> list[Card]:
-        """Active cards of one team (of one person there, with `creator_id`), or of every team (reconciliation: the
-        vendor accounts may be shared)."""
+    async def active_cards(self, family: str | None = None, *, team_id: str | None = None) -> list[Card]:
+        """Active cards of one team, or of every team (reconciliation: the vendor accounts may be shared)."""
         async with self._sessions() as session:
             query = select(Card).where(Card.state == CardState.ACTIVE.value)
             if family is not None:
                 query = query.where(Card.family == family)
             if team_id is not None:
                 query = query.where(Card.team_id == team_id)
-            if creator_id is not None:
-                query = query.where(Card.creator_id == creator_id)
             return list((await session.execute(query.order_by(Card.id))).scalars())
+
+    async def person_cards(
+        self, team_id: str, creator_id: str, now: datetime, *, upcoming: bool, limit: int
+    ) -> list[Card]:
+        """A person's active cards in a team, oldest first, at most `limit`: those that have started (or have no
+        start), or (`upcoming`) those that start after `now`."""
+        started = (Card.starts_at.is_(None)) | (Card.starts_at <= now)
+        async with self._sessions() as session:
+            query = select(Card).where(
+                Card.team_id == team_id,
+                Card.creator_id == creator_id,
+                Card.state == CardState.ACTIVE.value,
+                ~started if upcoming else started,
+            )
+            return list((await session.execute(query.order_by(Card.id).limit(limit))).scalars())
 
     async def cards_between(
         self, team_id: str, start: datetime, end: datetime, *, family: str, channel_id: str | None = None

@@ -8,7 +8,6 @@ from handlers.core.blocks import card_blocks
 from handlers.core.cards import card_of
 from handlers.home.views import (
     DIGEST_OFF,
-    MAX_LIVE,
     HomeData,
     HomeDigest,
     HomeSession,
@@ -94,7 +93,7 @@ def test_however_much_a_person_has_the_home_stays_within_slacks_limits() -> None
     blocks = home_blocks(data)
     assert len(blocks) <= MAX_HOME_BLOCKS and home_blocks_problem(blocks) is None
     text = "\n".join(lines_of(blocks))
-    assert f"… and {60 - MAX_LIVE} more." in text and "… and 25 more." in text
+    assert text.count("… and more") == 3
 
 
 def test_nothing_yet_says_so() -> None:
