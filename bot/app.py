@@ -124,6 +124,7 @@ class Runtime:
             await self.job_runs.settle(within_s=10)
             self.scheduler.shutdown(wait=False)
             await self.job_runs.settle(within_s=5)  # what was still running is cancelled: let it unwind
+        await self.deps.settle()  # Homes still being published
         await self.pool.close()
         await self.deps.intakes.close()
         await self.store.close()

@@ -22,6 +22,8 @@ class Clickable:
     value: str
     channel: str
     message_ts: str
+    #: On the person's Home tab (its click comes from the view, with no channel or message).
+    on_home: bool = False
 
 
 def plain_text(text: str, name_of: Callable[[str], str] = lambda user: user) -> str:
@@ -45,9 +47,20 @@ def render_blocks(
     channel: str = "",
     ts: str = "",
     name_of: Callable[[str], str] = lambda user: user,
+    on_home: bool = False,
 ) -> str:
     """Text lines for `blocks`; action buttons are appended to `clickables` and shown as `[n] Label`."""
     lines: list[str] = []
+
+    def button(element: dict[str, Any]) -> str:
+        label = _text_of(element)
+        if element.get("url"):
+            return f"[{label}: {element['url']}]"
+        clickables.append(
+            Clickable(label, str(element.get("action_id")), str(element.get("value", "")), channel, ts, on_home)
+        )
+        return f"[{len(clickables)}] {label}"
+
     for block in blocks:
         kind = block.get("type")
         if kind == "header":
@@ -57,22 +70,15 @@ def render_blocks(
                 lines.append(plain_text(_text_of(block), name_of))
             for item in block.get("fields") or []:
                 lines.append("  " + plain_text(str(item.get("text", "")), name_of).replace("\n", ": ", 1))
+            accessory = block.get("accessory") or {}
+            if accessory.get("type") == "button":
+                lines.append("  " + button(accessory))
         elif kind == "context":
             lines.extend("  " + plain_text(_text_of(e), name_of) for e in block.get("elements") or [])
         elif kind == "divider":
             lines.append("-" * 40)
         elif kind == "actions":
-            shown = []
-            for element in block.get("elements") or []:
-                label = _text_of(element)
-                if element.get("url"):
-                    shown.append(f"[{label}: {element['url']}]")
-                    continue
-                clickables.append(
-                    Clickable(label, str(element.get("action_id")), str(element.get("value", "")), channel, ts)
-                )
-                shown.append(f"[{len(clickables)}] {label}")
-            lines.append("  ".join(shown))
+            lines.append("  ".join(button(element) for element in block.get("elements") or []))
     return "\n".join(lines)
 
 

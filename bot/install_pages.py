@@ -118,5 +118,3 @@ class CohostOAuthFlow(AsyncOAuthFlow):
 
     async def build_install_page_html(self, url: str, request: AsyncBoltRequest) -> str:
         return install_page(url)
-
-

@@ -18,7 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import build_runtime, web_runner
-from bot.console import Clickable, form_fields, render_message
+from bot.console import Clickable, form_fields, render_blocks, render_message
 from bot.settings import Settings
 from sandbox.coviu import CoviuSim
 from sandbox.mirotalk import SWITCHABLE, MiroTalkSim
@@ -36,6 +36,7 @@ HELP = """Type a slash command as in Slack, e.g.
   /meeting new standup --minutes 30      /meeting new --provider coviu @bob
   /upload https://example.com/report.pdf --mirrors 1,2      /upload info SLUG
 A number clicks that button. `as USER` acts as another person (ann, bob, ada: ada is an admin).
+`home` opens your App Home tab (your live and upcoming sessions, the digests, and for admins the vendors).
 `quit` (or Ctrl-D) leaves."""
 PEOPLE = {"ann": "U0ANN", "bob": "U0BOB", "ada": "U0ADA"}
 CHANNEL = "C0GENERAL"
@@ -79,6 +80,8 @@ class Console:
                 print(f"(now acting as {who})", file=self.out)
             else:
                 print(f"(unknown person: one of {', '.join(PEOPLE)})", file=self.out)
+        elif line == "home":
+            await self.open_home()
         elif line.isdigit():
             await self.click(int(line), ask)
         elif line.startswith("/"):
@@ -98,6 +101,9 @@ class Console:
             print(f"(no button {number})", file=self.out)
             return
         button = self.clickables[number - 1]
+        if button.on_home:
+            await self.send(self.slack.home_action(button.action_id, value=button.value, user_id=self.user), ask)
+            return
         await self.send(
             self.slack.block_action(
                 button.action_id,
@@ -108,6 +114,23 @@ class Console:
             ),
             ask,
         )
+
+    async def open_home(self) -> None:
+        """Opens the person's Home tab as Slack does (`app_home_opened`) and prints the Home Cohost published."""
+        published = self.slack.publishes_for(self.user)
+        event = {"type": "app_home_opened", "user": self.user, "tab": "home", "channel": "D" + self.user}
+        status, _, _ = await self.slack.send(
+            self.http, self.events_url, self.slack.event_callback(self.slack.team_id, event)
+        )
+        try:
+            await self.slack.wait_for(lambda: self.slack.publishes_for(self.user) > published, 20.0, "the Home")
+        except AssertionError:
+            print(f"(no Home came: HTTP {status})", file=self.out)
+            return
+        await self.settle()
+        home = self.slack.home_of(self.user) or {}
+        text = render_blocks(home.get("blocks") or [], clickables=self.clickables, name_of=self.name_of, on_home=True)
+        print(f"\n[your Home]\n{text}\n", file=self.out)
 
     async def send(self, request: SignedRequest, ask: Callable[[str], Any]) -> None:
         status, text, _ = await self.slack.send(self.http, self.events_url, request)

@@ -54,6 +54,8 @@ _DOWNLOAD_PIECE = 256 * 1024
 #: Block Kit's limits (Slack's Block Kit reference): a message breaking one is refused with `invalid_blocks`.
 MAX_BLOCKS, MAX_SECTION_TEXT, MAX_FIELDS, MAX_FIELD_TEXT, MAX_HEADER_TEXT = 50, 3000, 10, 2000, 150
 MAX_CONTEXT_ELEMENTS, MAX_BUTTON_TEXT, MAX_BUTTON_URL, MAX_BUTTON_VALUE = 10, 75, 3000, 2000
+#: A Home tab's limits (views.publish, Block Kit's "Views" reference): 100 blocks, 250 kB.
+MAX_HOME_BLOCKS, MAX_VIEW_BYTES = 100, 250_000
 #: What files.slack.com shows a download without the bot token (it redirects to the sign-in page).
 _SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 
@@ -283,6 +285,10 @@ class SlackStandIn(SimServer):
         self.responses: list[ResponsePost] = []
         self.views: dict[str, dict[str, Any]] = {}
         self._exchanged_triggers: set[str] = set()
+        #: The Home tab each person sees in each workspace, as last published: (team, user) -> view.
+        self.homes: dict[tuple[str, str], dict[str, Any]] = {}
+        #: Whether the app has its Home tab switched on (manifest `app_home.home_tab_enabled`).
+        self.home_tab_enabled = True
         self.files: dict[str, bytes] = {}
         #: Files shared in messages, downloadable with the bot token (`add_file`).
         self.hosted_files: dict[str, HostedFile] = {}
@@ -328,6 +334,7 @@ class SlackStandIn(SimServer):
         self.responses.clear()
         self.views.clear()
         self._exchanged_triggers.clear()
+        self.homes.clear()
         self.files.clear()
         self.hosted_files.clear()
         self._api.clear()
@@ -541,7 +548,8 @@ class SlackStandIn(SimServer):
             if owner is None and channel.startswith("D") and channel[1:] in self.users:
                 owner = self.users[channel[1:]].team_id
             named.append((channel, owner))
-        for user_id in filter(None, str(payload.get("user") or payload.get("users") or "").split(",")):
+        people = payload.get("user") or payload.get("users") or payload.get("user_id") or ""
+        for user_id in filter(None, str(people).split(",")):
             named.append((user_id, self.users[user_id].team_id if user_id in self.users else None))
         return named
 
@@ -843,6 +851,37 @@ class SlackStandIn(SimServer):
         self.views[view_id] = stored
         return {"ok": True, "view": stored}
 
+    def _views_publish(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A person's Home tab, as Slack's `views.publish` takes it: `user_id` a person of the token's workspace
+        (another workspace's is refused before this, as for every call), `view` a `home` view of at most 100
+        blocks and 250 kB, its block ids unique; the Home tab switched on for the app (else `not_enabled`)."""
+        user = self.users.get(str(payload.get("user_id") or ""))
+        team = self._api[-1].team or self.team_id
+        if user is None or user.team_id != team:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": ["invalid `user_id`"]}}
+        view = payload.get("view")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": ["invalid `view`"]}}
+        if not self.home_tab_enabled:
+            return {"ok": False, "error": "not_enabled"}
+        if len(json.dumps(view)) > MAX_VIEW_BYTES:
+            return {"ok": False, "error": "view_too_large"}
+        problem = home_blocks_problem(view.get("blocks"))
+        if problem is not None:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": [problem]}}
+        stored = {**view, "id": "V" + uuid.uuid4().hex[:10].upper(), "hash": uuid.uuid4().hex[:12], "team_id": team}
+        self.homes[(team, user.id)] = stored
+        return {"ok": True, "view": stored}
+
+    def home_of(self, user_id: str, team_id: str | None = None) -> dict[str, Any] | None:
+        """The Home tab `user_id` sees now (in `team_id`, the stand-in's own workspace by default)."""
+        return self.homes.get((team_id or self.team_id, user_id))
+
+    def publishes_for(self, user_id: str, team_id: str | None = None) -> int:
+        """How many times a Home was published for the person (successful `views.publish` calls)."""
+        team = team_id or self.team_id
+        return sum(1 for t, p in self.teams_of("views.publish") if t == team and p.get("user_id") == user_id)
+
     def _users_info(self, payload: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(payload.get("user", "")))
         return {"ok": True, "user": user.as_api()} if user else {"ok": False, "error": "user_not_found"}
@@ -1129,16 +1168,33 @@ class SlackStandIn(SimServer):
         timestamp: int | None = None,
         retry_num: int | None = None,
         team_id: str | None = None,
+        view: dict[str, Any] | None = None,
     ) -> SignedRequest:
         """A button clicked on a view (the App Home, a modal): a `block_actions` payload whose container is the view,
         with no channel, no message and no response_url, as Slack sends it for a surface that is not a message."""
-        view_id = "V" + uuid.uuid4().hex[:10].upper()
-        where = {
-            "container": {"type": "view", "view_id": view_id},
-            "view": {"id": view_id, "type": view_type, "team_id": team_id or self.team_id, "blocks": []},
-        }
+        if view is None:
+            view_id = "V" + uuid.uuid4().hex[:10].upper()
+            view = {"id": view_id, "type": view_type, "team_id": team_id or self.team_id, "blocks": []}
+        where = {"container": {"type": "view", "view_id": view["id"]}, "view": view}
         click = _button_click(action_id, block_id, value, action_ts)
         return self._interaction(self._block_actions(click, user_id, team_id, trigger_id, where), timestamp, retry_num)
+
+    def home_action(
+        self,
+        action_id: str,
+        *,
+        value: str | None = None,
+        block_id: str = "home",
+        user_id: str = "U0ANN",
+        team_id: str | None = None,
+        action_ts: str | None = None,
+    ) -> SignedRequest:
+        """A click on a button of the person's Home tab as last published (`view_action` on that view): no channel,
+        no message and no `response_url` (an answer to the person goes by direct message)."""
+        home = self.homes.get((team_id or self.team_id, user_id))
+        return self.view_action(
+            action_id, value=value, block_id=block_id, user_id=user_id, team_id=team_id, action_ts=action_ts, view=home
+        )
 
     def submitted(
         self,
@@ -1297,6 +1353,21 @@ def _check_number(element: dict[str, Any], answer: Any) -> None:
         raise ValueError(f"{answer!r} is out of the number input's bounds: Slack's client does not submit it")
 
 
+def home_blocks_problem(blocks: Any) -> str | None:
+    """What makes a Home tab's blocks break Block Kit's limits: more than 100 blocks, a block id used twice, or
+    any of a message's block limits."""
+    if not isinstance(blocks, list) or len(blocks) > MAX_HOME_BLOCKS:
+        return f"no blocks, or more than {MAX_HOME_BLOCKS}"
+    ids = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("block_id")]
+    if len(ids) != len(set(ids)):
+        return "a block_id is used twice"
+    for block in blocks:
+        problem = _block_problem(block) if isinstance(block, dict) else "a block that is not an object"
+        if problem:
+            return problem
+    return None
+
+
 def _text_of(element: Any) -> str:
     return str(element.get("text", "")) if isinstance(element, dict) else ""
 
@@ -1317,15 +1388,14 @@ def _block_problem(block: dict[str, Any]) -> str | None:
         elements = block.get("elements") or []
         if not 0 < len(elements) <= MAX_CONTEXT_ELEMENTS or any(len(_text_of(e)) > MAX_SECTION_TEXT for e in elements):
             return "a context's elements are none, too many or too long"
-    if kind == "actions":
-        for element in block.get("elements") or []:
-            if not 0 < len(_text_of(element.get("text"))) <= MAX_BUTTON_TEXT:
-                return "a button's text is empty or too long"
-            if (
-                len(str(element.get("url", ""))) > MAX_BUTTON_URL
-                or len(str(element.get("value", ""))) > MAX_BUTTON_VALUE
-            ):
-                return "a button's url or value is too long"
+    buttons = list(block.get("elements") or []) if kind == "actions" else []
+    if kind == "section" and isinstance(block.get("accessory"), dict):
+        buttons.append(block["accessory"])
+    for element in buttons:
+        if not 0 < len(_text_of(element.get("text"))) <= MAX_BUTTON_TEXT:
+            return "a button's text is empty or too long"
+        if len(str(element.get("url", ""))) > MAX_BUTTON_URL or len(str(element.get("value", ""))) > MAX_BUTTON_VALUE:
+            return "a button's url or value is too long"
     return None
 
 

@@ -154,6 +154,20 @@ def redact(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
+class VendorHealth:
+    """How a vendor's last call went, as its HTTP layer saw it: failing (down, or Cohost's credentials refused)
+    with the reason, or not. Kept in memory for whoever asks (the admins' Home tab), never by a call of its own."""
+
+    def __init__(self) -> None:
+        #: Why the last call failed, as a person may read it (never a secret); None after one that got an answer.
+        self.failure: str | None = None
+
+    def saw(self, error: VendorError | None) -> None:
+        """A call ended: with an answer (None, or a refusal of what was asked, which the vendor answered) or
+        with a failure of the vendor itself."""
+        self.failure = error.message if isinstance(error, VendorUnavailable | VendorAuthError) else None
+
+
 @dataclass
 class VendorHttp:
     """One vendor's view of the shared HTTP layer."""
@@ -175,6 +189,8 @@ class VendorHttp:
     #: Added to every request's headers (computed per call, e.g. a fresh JWT).
     auth_headers: Callable[[], Mapping[str, str]] | None = None
     extra_success: frozenset[int] = field(default_factory=frozenset)
+    #: How its calls have been going (shared with its copies on other hosts).
+    health: VendorHealth = field(default_factory=VendorHealth)
 
     def elsewhere(self, base_url: str, *, secrets: Sequence[str] = ()) -> VendorHttp:
         """The same vendor on another of its hosts (an upload server an API call named): same pool, timeouts
@@ -205,12 +221,19 @@ class VendorHttp:
             try:
                 # A form body is consumed by sending it: each attempt builds its own.
                 data: Any = multipart_body(multipart) if multipart is not None else form
-                return await self._once(method, path, json_body, data, params, headers, expect_json, bound_s)
+                answer = await self._once(method, path, json_body, data, params, headers, expect_json, bound_s)
             except VendorUnavailable as exc:
                 if attempt == attempts:
+                    self.health.saw(exc)
                     raise
                 delay = exc.retry_after if isinstance(exc, _RetryAfter) else None
                 await asyncio.sleep(delay if delay is not None else self._backoff(attempt))
+                continue
+            except VendorError as exc:
+                self.health.saw(exc)
+                raise
+            self.health.saw(None)
+            return answer
         raise AssertionError("unreachable")
 
     def _backoff(self, attempt: int) -> float:

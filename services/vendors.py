@@ -7,7 +7,6 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, TypeVar, cast
 
 from services import registry
@@ -15,7 +14,7 @@ from services.clock import Clock, SystemClock
 from services.cobrowsing import CobrowseAdapter
 from services.coviu import Coviu
 from services.errors import VendorError, VendorNotConfigured
-from services.http import HttpPool, VendorHttp
+from services.http import HttpPool, VendorHealth, VendorHttp
 from services.mirotalk import MiroTalk
 from services.mirrorace import MirrorAce
 from services.mirrortab import MirrorTab
@@ -61,8 +60,19 @@ class Vendors:
     def __init__(self, config: VendorConfig, pool: HttpPool, *, clock: Clock | None = None) -> None:
         self.config = config
         self.pool = pool
-        # Every client the same way: its own VendorHttp on the shared pool, under this deployment's bounds.
-        http = partial(VendorHttp, pool=pool, timeout_s=config.timeout_s, retries=config.retries)
+        #: How each vendor's calls have been going, by its name (its HTTP layer records it).
+        self._health: dict[str, VendorHealth] = {v.name: VendorHealth() for v in registry.VENDORS.values()}
+
+        def http(**kwargs: Any) -> VendorHttp:
+            # Every client the same way: its own VendorHttp on the shared pool, under this deployment's bounds.
+            return VendorHttp(
+                pool=pool,
+                timeout_s=config.timeout_s,
+                retries=config.retries,
+                health=self._health[kwargs["vendor"]],
+                **kwargs,
+            )
+
         clock = clock or SystemClock()
         self._clients: dict[str, object] = {
             v.key: v.connect(config.values, http, clock) for v in registry.VENDORS.values()
@@ -79,6 +89,11 @@ class Vendors:
                 await self._client(registry.MIROTALK).switches()
         except (VendorError, TimeoutError) as exc:
             log.warning("MiroTalk's switched-on endpoints not learned at start: %s", type(exc).__name__)
+
+    def failure(self, vendor: str) -> str | None:
+        """Why the vendor's last call failed (down, or Cohost's credentials refused); None when it answered, or
+        was not called yet. What it has seen, never a call of its own."""
+        return self._health[registry.display_name(vendor)].failure
 
     def _require(self, vendor: str) -> None:
         missing = self.config.missing(vendor)

@@ -199,7 +199,8 @@ class SessionCard:
     note: Mrkdwn | None = None
 
 
-def card_blocks(card: SessionCard) -> list[Block]:
+def card_fields(card: SessionCard, *, started_by: bool = True) -> list[dict[str, Any]]:
+    """A card's facts: vendor, the vendor's id, join code, times and (`started_by`) who started it."""
     fields = [labelled("Vendor", as_text(card.vendor)), labelled(card.id_label, code(card.vendor_id))]
     if card.code:
         fields.append(labelled("Join code", code(card.code)))
@@ -207,15 +208,28 @@ def card_blocks(card: SessionCard) -> list[Block]:
         fields.append(labelled("Starts", date_token(card.starts_at)))
     if card.expires_at:
         fields.append(labelled("Expires", date_token(card.expires_at)))
-    fields.append(labelled("Started by", mention(card.creator_id)))
-    blocks: list[Block] = [
-        {"type": "header", "text": plain(card.name)},
-        {"type": "section", "fields": fields},
-    ]
+    if started_by:
+        fields.append(labelled("Started by", mention(card.creator_id)))
+    return fields
+
+
+def card_actions(card: SessionCard, block_id: str = "card_actions") -> Block | None:
+    """A card's buttons (its Join link first), or None when it has none."""
     buttons = [button for button in (link_button("Join", card.join_url),) if button is not None]
     buttons.extend(card.buttons)
-    if buttons:
-        blocks.append({"type": "actions", "block_id": "card_actions", "elements": [b.render() for b in buttons]})
+    if not buttons:
+        return None
+    return {"type": "actions", "block_id": block_id, "elements": [b.render() for b in buttons]}
+
+
+def card_blocks(card: SessionCard) -> list[Block]:
+    blocks: list[Block] = [
+        {"type": "header", "text": plain(card.name)},
+        {"type": "section", "fields": card_fields(card)},
+    ]
+    actions = card_actions(card)
+    if actions is not None:
+        blocks.append(actions)
     if card.note:
         blocks.append(context(card.note))
     return blocks

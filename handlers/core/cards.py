@@ -84,13 +84,13 @@ async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> 
 async def post_recorded(ix: Interaction, card: Card, view: SessionCard) -> None:
     """Posts a recorded card's message and records its ts."""
     ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
-    if ts is None:
-        return
-    recorded: list[Awaitable[object]] = [ix.deps.store.set_card_message(card.id, ts)]
-    if ix.intake is not None:
-        recorded.append(ix.deps.intakes.posted(ix.intake, ts))
-    await asyncio.gather(*recorded)
-    card.ts = ts
+    if ts is not None:
+        recorded: list[Awaitable[object]] = [ix.deps.store.set_card_message(card.id, ts)]
+        if ix.intake is not None:
+            recorded.append(ix.deps.intakes.posted(ix.intake, ts))
+        await asyncio.gather(*recorded)
+        card.ts = ts
+    ix.deps.card_changed(card)  # posted, or handed to its person: live either way
 
 
 async def start_from_form(ix: Interaction, family: str, start: Callable[[], Awaitable[None]], *, picked: bool) -> None:
@@ -210,6 +210,7 @@ async def close_card(
     card = await deps.store.finish_end(card.id, by=by, at=now, state=state)
     others = None if running is None else tuple(kind for kind in JobKind if kind != running)
     await deps.store.cancel_jobs(card.id, now, kinds=others)
+    deps.card_changed(card)
     await show_closed(deps, card, message_ts)
 
 
@@ -238,6 +239,7 @@ async def redraw(ix: Interaction, card: Card, view: SessionCard) -> None:
     """Edits an active card in place after its session changed (a new name or new times); its warnings and
     reminders move with it."""
     await ix.deps.store.plan_jobs(card, plan(card, ix.deps.warning_lead))
+    ix.deps.card_changed(card)
     if card.ts is not None:
         await ix.update_message(card.channel_id, card.ts, blocks.card_text(view), blocks.card_blocks(view))
 
@@ -314,6 +316,16 @@ def card_of(
         buttons=card_buttons(entry, vendor_id, can_end=can_end),
         note=note,
     )
+
+
+async def can_end_now(deps: Deps, entry: VendorEntry[Any]) -> bool:
+    """Whether a card of `entry` shows End now: the vendor lets Cohost end its sessions and (MiroTalk) its server
+    has ending switched on. A vendor that is off keeps its End button, which then answers why not."""
+    if not entry.endable:
+        return False
+    if deps.vendors.config.missing(entry.key):
+        return True
+    return await deps.vendors.sessions(entry.key).can_end()
 
 
 def session_name(entry: VendorEntry[Any], vendor_id: str) -> Mrkdwn:

@@ -6,6 +6,7 @@ request's `response_url` when there is one, else as an ephemeral message, else b
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -28,7 +29,7 @@ from services.clock import Clock
 from services.errors import InvalidInput, VendorError
 from services.intake import Intakes, Ticket
 from services.registry import display_name
-from services.store import Store
+from services.store import Card, Store
 from services.vendors import Vendors
 
 log = logging.getLogger("cohost.handlers")
@@ -52,11 +53,34 @@ class Deps:
     workspaces: Workspaces | None = None
     #: Acknowledged work waits for the front door to fall quiet (handlers/core/acks_first.py).
     acks: AcksFirst = field(default_factory=AcksFirst)
+    #: Told of every card that started or closed (its creator's Home tab shows it: handlers/home). It must return
+    #: at once and never raise: the card's own flow does not wait for it.
+    card_changed: Callable[[Card], None] = field(default=lambda card: None)
+    #: Work left running in the background (a Home published after a card changed), finished before the store
+    #: and the HTTP pool close (`settle`).
+    background: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def input_rules(self) -> InputRules:
         """What typed input may hold beyond the fixed bounds, by this deployment's settings."""
         return InputRules(allow_private_urls=self.vendors.config.allow_private_urls)
+
+    def in_background(self, work: Awaitable[None]) -> asyncio.Task[None]:
+        """Runs `work` without anyone waiting for it; it is finished (or cut off) when the process stops."""
+        task = asyncio.ensure_future(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    async def settle(self, within_s: float = 5.0) -> None:
+        """Lets background work finish (at most `within_s`); what is still running then is cancelled."""
+        if not self.background:
+            return
+        _, late = await asyncio.wait(set(self.background), timeout=within_s)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
 
     async def first_delivery(self, team_id: str, body: dict[str, Any]) -> bool:
         """False when Slack redelivers an act already handled: acknowledge it, act on nothing."""

@@ -43,7 +43,8 @@ async def private(
     blocks_: list[Block] | None = None,
 ) -> None:
     """To `user_id` alone: through the request's `response_url` when there is one, else as an ephemeral message in
-    the channel, else (no channel: a global shortcut, the App Home) by direct message."""
+    the channel, else by direct message (straight away where the request came from no channel: a global shortcut,
+    a click on the Home tab)."""
     if respond is not None:
         try:
             sent = await respond(text=text, blocks=blocks_, response_type="ephemeral", replace_original=False)
@@ -52,13 +53,13 @@ async def private(
             log.warning("response_url answered %s; answering through the Web API", sent.status_code)
         except Exception as exc:  # unreachable or expired response_url: fall back to the Web API
             log.warning("response_url post failed (%s); answering through the Web API", type(exc).__name__)
-    if channel_id:
-        try:
-            await client.chat_postEphemeral(channel=channel_id, user=user_id, text=text, blocks=blocks_)
-            return
-        except SlackApiError:
-            pass
-    await dm(client, user_id, text, blocks_)
+    if not channel_id:
+        await dm(client, user_id, text, blocks_)
+        return
+    try:
+        await client.chat_postEphemeral(channel=channel_id, user=user_id, text=text, blocks=blocks_)
+    except SlackApiError:
+        await dm(client, user_id, text, blocks_)
 
 
 async def in_thread_or_dm(

@@ -4,13 +4,12 @@ it), a reminder before a scheduled start, and at expiry the card edited to say s
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from handlers.core import blocks, cards, slack_io
 from handlers.core.blocks import Block, Mrkdwn, link_button
 from handlers.core.interaction import Deps
 from services import registry
-from services.registry import CardButton, VendorEntry
+from services.registry import CardButton
 from services.store import Card, CardState, JobKind
 
 log = logging.getLogger("cohost.scheduled")
@@ -63,16 +62,8 @@ async def _in_thread(deps: Deps, card: Card, text: Mrkdwn, blocks_: list[Block])
     )
 
 
-async def _can_end(deps: Deps, entry: VendorEntry[Any]) -> bool:
-    if not entry.endable:
-        return False
-    if deps.vendors.config.missing(entry.key):
-        return True  # its End button answers why not
-    return await deps.vendors.sessions(entry.key).can_end()
-
-
 async def warn(deps: Deps, card: Card) -> None:
-    can_end = await _can_end(deps, registry.vendor(card.vendor))
+    can_end = await cards.can_end_now(deps, registry.vendor(card.vendor))
     await _in_thread(deps, card, Mrkdwn("{} ends soon").format(card.name), warning_blocks(card, can_end=can_end))
 
 

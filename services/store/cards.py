@@ -95,6 +95,21 @@ class Cards(Database):
                 query = query.where(Card.team_id == team_id)
             return list((await session.execute(query.order_by(Card.id))).scalars())
 
+    async def person_cards(
+        self, team_id: str, creator_id: str, now: datetime, *, upcoming: bool, limit: int
+    ) -> list[Card]:
+        """A person's active cards in a team, oldest first, at most `limit`: those that have started (or have no
+        start), or (`upcoming`) those that start after `now`."""
+        started = (Card.starts_at.is_(None)) | (Card.starts_at <= now)
+        async with self._sessions() as session:
+            query = select(Card).where(
+                Card.team_id == team_id,
+                Card.creator_id == creator_id,
+                Card.state == CardState.ACTIVE.value,
+                ~started if upcoming else started,
+            )
+            return list((await session.execute(query.order_by(Card.id).limit(limit))).scalars())
+
     async def cards_between(
         self, team_id: str, start: datetime, end: datetime, *, family: str, channel_id: str | None = None
     ) -> list[Card]:

@@ -44,6 +44,13 @@ class Digests(Database):
             )
             return result.scalar_one_or_none()
 
+    async def team_digests(self, team_id: str, *, limit: int = 100) -> list[DigestSubscription]:
+        """The team's subscriptions, the next due first (at most `limit`)."""
+        d = DigestSubscription
+        async with self._sessions() as session:
+            query = select(d).where(d.team_id == team_id).order_by(d.next_run_at, d.id).limit(limit)
+            return list((await session.execute(query)).scalars())
+
     async def remove_digest(self, team_id: str, channel_id: str, family: str) -> bool:
         async with self._sessions.begin() as session:
             result = await session.execute(

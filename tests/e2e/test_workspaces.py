@@ -46,6 +46,13 @@ async def footprint(bot: Harness) -> dict[str, int]:
     return counts
 
 
+async def card_settled(bot: Harness) -> dict[str, Any]:
+    """The first card, once everything it sets off has happened: its creator's Home published (in the background)."""
+    card = await bot.card()
+    await bot.slack.wait_for(lambda: bot.slack.publishes_for(ANN) > 0, what="the creator's Home published")
+    return card
+
+
 async def left_no_trace(bot: Harness, request: SignedRequest, before: dict[str, int]) -> None:
     ack = await bot.send(request)
     assert (ack.status, ack.text) == (200, "")  # acknowledged, as Slack expects, and answered with nothing
@@ -109,7 +116,7 @@ async def test_a_request_from_another_workspace_is_acked_and_does_nothing(
     bot: Harness, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     await bot.command("new https://a.example --name Demo")
-    card = await bot.card()
+    card = await card_settled(bot)
     (session_id,) = bot.mirrortab.sessions
     assert (await bot.command("digest daily 09:00")).status == 200
     await bot.private()
@@ -127,7 +134,7 @@ async def test_a_request_from_another_workspace_is_acked_and_does_nothing(
 async def test_the_same_end_click_from_the_cards_own_workspace_ends_it(bot: Harness) -> None:
     # The forged click above differs from this one in its team alone.
     await bot.command("new https://a.example --name Demo")
-    card = await bot.card()
+    card = await card_settled(bot)
     (session_id,) = bot.mirrortab.sessions
     await left_no_trace(
         bot,

@@ -92,6 +92,38 @@ async def test_guests_uploads_digests_and_keys_are_each_teams_own(store: Store) 
 # -- handled request keys ------------------------------------------------------------------------------------------
 
 
+async def test_a_persons_home_lists_are_their_own_live_or_upcoming_cards_of_their_team(store: Store) -> None:
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    live = await store.add_card(a_card("T0HOME", "mirrortab", "s-live", now))
+    later = a_card("T0HOME", "coviu", "s-later", now)
+    upcoming = await store.add_card(NewCard(**{**later.__dict__, "starts_at": now + timedelta(hours=2)}))
+    ended = await store.add_card(a_card("T0HOME", "mirrortab", "s-ended", now))
+    await store.finish_end(ended.id, by=ANN, at=now)
+    await store.add_card(NewCard(**{**a_card("T0HOME", "mirrortab", "s-bob", now).__dict__, "creator_id": BOB}))
+    await store.add_card(a_card(ELSEWHERE, "mirrortab", "s-away", now))
+    for _ in range(3):
+        await store.add_card(a_card("T0HOME", "mirrortab", "s-more", now))
+
+    on_now = await store.person_cards("T0HOME", ANN, now, upcoming=False, limit=10)
+    assert [c.vendor_id for c in on_now] == ["s-live", "s-more", "s-more", "s-more"]
+    assert [c.id for c in await store.person_cards("T0HOME", ANN, now, upcoming=True, limit=10)] == [upcoming.id]
+    assert [c.id for c in await store.person_cards("T0HOME", ANN, now, upcoming=False, limit=1)] == [live.id]
+    # Once its start has come, a scheduled one is on now.
+    started = await store.person_cards("T0HOME", ANN, now + timedelta(hours=2), upcoming=False, limit=10)
+    assert upcoming.id in {c.id for c in started}
+
+
+async def test_a_teams_digests_are_listed_next_due_first_and_only_its_own(store: Store) -> None:
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    for channel, hours in (("C0LATER", 5), ("C0SOON", 1)):
+        await store.set_digest(
+            NewDigest("T0HOME", channel, "cobrowse", "daily", None, "09:00", "UTC", ANN, now + timedelta(hours=hours))
+        )
+    await store.set_digest(NewDigest(ELSEWHERE, "C0AWAY", "cobrowse", "daily", None, "09:00", "UTC", ANN, now))
+    assert [d.channel_id for d in await store.team_digests("T0HOME")] == ["C0SOON", "C0LATER"]
+    assert [d.channel_id for d in await store.team_digests("T0HOME", limit=1)] == ["C0SOON"]
+
+
 async def test_concurrent_claims_of_one_key_win_once(tmp_path: Path) -> None:
     store = Store(sqlite_url(tmp_path / "claims.db"))
     await store.migrate()
