@@ -9,7 +9,7 @@ from typing import Any
 from handlers.cobrowse import commands as cobrowse
 from handlers.cobrowse.commands import FAMILY
 from handlers.cobrowse.views import new_session_view
-from handlers.core import cards, forms
+from handlers.core import cards, form_start, forms
 from handlers.core.blocks import Mrkdwn, code
 from handlers.core.bounds import InputRules, ParseError, web_url
 from handlers.core.interaction import Interaction
@@ -60,7 +60,7 @@ def read_form(view: dict[str, Any], rules: InputRules) -> Submission:
     channel_id, picked = forms.channel(view, fields, errors)
 
     async def start(ix: Interaction) -> None:
-        await cards.start_from_form(ix, FAMILY, lambda: cobrowse.start_session(ix, request), picked=picked)
+        await form_start.start_from_form(ix, FAMILY, lambda: cobrowse.start_session(ix, request), picked=picked)
 
     return Submission(start, as_command(request), channel_id, errors)
 

@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
-from handlers.core import blocks, slack_io
-from handlers.core.blocks import Button, ClosedCard, Mrkdwn, SessionCard, channel_link, code, mention
+from handlers.core import blocks
+from handlers.core.blocks import Button, ClosedCard, Mrkdwn, SessionCard, code
 from handlers.core.interaction import Deps, Interaction
 from services import registry
 from services.clock import minutes_between
@@ -91,50 +89,6 @@ async def post_recorded(ix: Interaction, card: Card, view: SessionCard) -> None:
         await asyncio.gather(*recorded)
         card.ts = ts
     ix.deps.card_changed(card)  # posted, or handed to its person: live either way
-
-
-async def start_from_form(ix: Interaction, family: str, start: Callable[[], Awaitable[None]], *, picked: bool) -> None:
-    """Starts the session a form asks for. Its card goes where the form was opened (by the command), as the
-    command's would, or to the channel the person `picked` in it (the global shortcut's form, opened where Slack
-    says nothing of where they were): see `in_picked_channel`."""
-    if picked:
-        await in_picked_channel(ix, family, start)
-    else:
-        await start()
-
-
-async def in_picked_channel(ix: Interaction, family: str, start: Callable[[], Awaitable[None]]) -> None:
-    """Starts a session whose card goes to a channel the person picked, in the order that loses and leaks
-    nothing: first a message holding the card's place, and only once Slack took it is the vendor asked. A channel
-    Cohost may not post in (a private one it was not invited to, an archived one) then costs nothing: no session is
-    made that would have no card, and the person is told by direct message what to do, with what they entered. The
-    card takes the held place; if the start fails, the place is given up (the person hears why, privately)."""
-    noun = FAMILIES[family].noun
-    try:
-        held = await ix.client.chat_postMessage(
-            channel=ix.channel_id,
-            text=Mrkdwn(":hourglass_flowing_sand: {} is starting a {} here…").format(mention(ix.user_id), noun),
-        )
-    except SlackApiError as exc:
-        error = slack_io.cannot_post_here(exc)
-        if error is None:
-            raise
-        refused = Mrkdwn(
-            ":warning: Cohost cannot post in {} ({}), so it started nothing. In a private channel, invite it first "
-            "(`/invite @Cohost` there), or pick another channel, then submit the form again."
-        ).format(channel_link(ix.channel_id), error)
-        await ix.dm(ix.user_id, blocks.with_command(refused, ix.typed))
-        return
-    ix.reserved_ts = str(held["ts"])
-    try:
-        await start()
-    finally:
-        if ix.reserved_ts is not None:  # the start failed before its card took the place
-            try:
-                await ix.client.chat_delete(channel=ix.channel_id, ts=ix.reserved_ts)
-            except SlackApiError as exc:
-                log.warning("a held card place could not be removed: %s", exc.response.get("error"))
-            ix.reserved_ts = None
 
 
 async def may_manage(ix: Interaction, card: Card | None, *, what: str, listing: str) -> bool:

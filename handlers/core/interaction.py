@@ -118,7 +118,7 @@ class Interaction:
     #: The command's intake record, while it is being handled (None for clicks, and after a crash).
     intake: Ticket | None = None
     #: A message Cohost already posted in the channel to hold the card's place (handlers/core/cards.py,
-    #: `in_picked_channel`): the card replaces it instead of being posted anew.
+    #: `form_start.in_picked_channel`): the card replaces it instead of being posted anew.
     reserved_ts: str | None = None
 
     @classmethod

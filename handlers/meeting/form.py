@@ -7,7 +7,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from handlers.core import cards, forms
+from handlers.core import form_start, forms
 from handlers.core.bounds import InputRules
 from handlers.core.interaction import Interaction
 from handlers.core.listeners import Submission
@@ -52,7 +52,7 @@ def read_form(view: dict[str, Any], rules: InputRules) -> Submission:
     channel_id, picked = forms.channel(view, forms.values(view), errors)
 
     async def start(ix: Interaction) -> None:
-        await cards.start_from_form(ix, FAMILY, lambda: meeting.new(ix, request), picked=picked)
+        await form_start.start_from_form(ix, FAMILY, lambda: meeting.new(ix, request), picked=picked)
 
     return Submission(start, as_command(request), channel_id, errors)
 
