@@ -91,10 +91,28 @@ class Transactions:
             with self._sqlite.begin() as conn:
                 return work(conn)
         except OperationalError as exc:
-            if "database is locked" in str(exc.orig):
-                raise TryAgain from exc
-            raise
+            if "database is locked" not in str(exc.orig):
+                raise
+            _drop_tracebacks(exc)
+        raise TryAgain  # outside the handler: it carries nothing of the error (see _drop_tracebacks)
 
     async def close(self) -> None:
         if self._sqlite is not None:
             self._sqlite.dispose()
+
+
+def _drop_tracebacks(error: BaseException) -> None:
+    """Forgets where an expected error was raised. A locked database is met every few commands under load (the
+    store's connection mid-write), and each such error, its traceback and SQLAlchemy's frames hold each other in
+    reference cycles: a burst left thousands of objects for the garbage collector to find, and its pauses were the
+    tail of the acknowledgements. Without the tracebacks they are freed at once."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = None
+        orig = getattr(current, "orig", None)
+        pending += [current.__cause__, current.__context__, orig if isinstance(orig, BaseException) else None]

@@ -4,6 +4,7 @@ lease so of several schedulers one does it, and tried again a few times before i
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select, update
@@ -22,14 +23,20 @@ class Jobs(Database):
             {"team_id": card.team_id, "card_id": card.id, "kind": kind.value, "due_at": due, "attempts": 0}
             for kind, due in plan
         ]
-        statement = self._insert()(Job).values(rows)
-        statement = statement.on_conflict_do_update(
+        async with self.engine.begin() as conn:
+            await conn.execute(self._plan_upsert, rows)
+
+    @cached_property
+    def _plan_upsert(self) -> Any:
+        """The upsert of a card's jobs, built once: each `excluded` is a new alias of the table, a hundred objects
+        in reference cycles that, made for every card, were most of what the garbage collector had to do (and its
+        pauses the tail of the acknowledgements) under a burst of commands."""
+        statement = self._insert()(Job)
+        return statement.on_conflict_do_update(
             index_elements=["card_id", "kind"],
             set_={"due_at": statement.excluded.due_at, "lease_until": None, "attempts": 0, "retry_at": None},
             where=Job.done_at.is_(None),
         )
-        async with self.engine.begin() as conn:
-            await conn.execute(statement)
 
     async def cancel_jobs(self, card_id: int, at: datetime, *, kinds: tuple[JobKind, ...] | None = None) -> None:
         """The card ended: its pending jobs will not run."""
