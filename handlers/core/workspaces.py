@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -62,18 +64,30 @@ def _what(body: dict[str, Any]) -> str:
 def register(app: AsyncApp, home: HomeTeam) -> None:
     """The wall, as a global middleware: it runs after the signature check and Bolt's authorization (whose
     `auth.test` of the same token stands in if the team could not be learned at start), before any listener."""
+    app.use(_OnlyOurWorkspace(home))
 
-    @app.use
-    async def only_our_workspace(
-        context: AsyncBoltContext, body: dict[str, Any], next_: Callable[[], Awaitable[None]]
+
+class _OnlyOurWorkspace(AsyncMiddleware):
+    """A class rather than a function: Bolt calls it with the request as it is, where it would look up a function
+    middleware's arguments by name on every request (a twentieth of what an acknowledgement cost)."""
+
+    def __init__(self, home: HomeTeam) -> None:
+        self._home = home
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse | None:
+        context = req.context
         authorized = context.authorize_result.team_id if context.authorize_result is not None else None
-        ours = home.team_id or authorized
+        ours = self._home.team_id or authorized
         team = request_team(context)
         if ours is not None and team == ours:
-            await next_()
-            return None
-        log.warning("ignored a %s from another Slack workspace (%s)", _what(body), team or "no team")
+            return await next()
+        log.warning("ignored a %s from another Slack workspace (%s)", _what(req.body), team or "no team")
         return BoltResponse(status=200, body="")
 
 

@@ -170,7 +170,10 @@ def deeply_nested(depth: int) -> str:
             "body not understood (TypeError)",
         ),
         (
-            urlencode({"payload": json.dumps({"type": "view_submission", "view": 5})}).encode(),
+            # From the workspace (one from no workspace is ignored before any listener reads it).
+            urlencode(
+                {"payload": json.dumps({"type": "view_submission", "team": {"id": "T0SANDBOX"}, "view": 5})}
+            ).encode(),
             None,
             "body not understood (TypeError)",
         ),
