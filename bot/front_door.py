@@ -189,7 +189,9 @@ class FrontDoor:
         # Bolt is handed the fields read here rather than reading the body again itself: once is enough, and its
         # own reading takes any form body containing the letters "payload" (a command's text, a URL) for an
         # interaction, finds no `payload` field and reads it as empty (the command would be dropped unanswered).
-        bolt_request = AsyncBoltRequest(body="", query=request.query_string or None, headers=dict(request.headers))
+        # The query, if any, straight from the request line: aiohttp's `query_string` parses the whole URL for it.
+        query = request.raw_path.partition("?")[2] or None
+        bolt_request = AsyncBoltRequest(body="", query=query, headers=dict(request.headers))
         bolt_request.raw_body, bolt_request.body = text, fields
         try:
             bolt_request.context = build_async_context(AsyncBoltContext({}), fields)

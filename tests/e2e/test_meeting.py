@@ -135,6 +135,7 @@ async def test_get_my_link_gives_each_clicker_a_link_with_their_name_to_them_alo
 async def test_the_creator_ends_the_meeting_for_everyone_and_the_card_says_so(bot: Harness) -> None:
     await meeting(bot, "new review --minutes 45")
     card = await bot.card()
+    await bot.private()  # the creator's own presenter link, before anyone clicks
     bot.mirotalk.add_peer("review", "Patient")
     end = actions_of(card)[2]
     await bot.click("meeting_end", end["value"], card=card, user=BOB)
