@@ -24,7 +24,7 @@ _LOCKED_RETRY_S = 0.001
 _LOCKED_GIVE_UP_S = 30.0
 #: How long a batch of records gathers before it is written: a few ms on an acknowledgement that Bolt looks for
 #: every 10 ms anyway, for a burst written in a few large transactions instead of one small one per loop turn.
-_GATHER_S = 0.015
+_GATHER_S = 0.008
 
 
 def _sqlite_pragmas_for_intake(dbapi_connection: Any, record: Any) -> None:

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
-from services.batching import GroupCommit
 from services.store.database import Database
 from services.store.models import Card, CardState, NewCard
 
 
 class Cards(Database):
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self._messages: GroupCommit[dict[str, Any], None] = GroupCommit(self._record_messages)
-
     async def add_card(self, card: NewCard) -> Card:
         row = Card(**card.__dict__, state=CardState.ACTIVE.value)
         async with self._sessions.begin() as session:
@@ -24,20 +18,8 @@ class Cards(Database):
         return row
 
     async def set_card_message(self, card_id: int, ts: str) -> None:
-        """The card's message, once posted. Group-committed: a burst of commands' cards is recorded posted in a few
-        transactions, where one each queued on SQLite's one connection behind the rest of the burst's writes."""
-        await self._messages.submit({"card_id": card_id, "ts": ts})
-
-    async def _record_messages(self, rows: list[dict[str, Any]]) -> list[None]:
-        statement = (
-            update(Card)
-            .where(Card.id == bindparam("card_id"))
-            .values(ts=bindparam("ts"))
-            .execution_options(synchronize_session=False)
-        )
-        async with self.engine.begin() as conn:
-            await conn.execute(statement, rows)
-        return [None] * len(rows)
+        async with self._sessions.begin() as session:
+            await session.execute(update(Card).where(Card.id == card_id).values(ts=ts))
 
     async def get_card(self, team_id: str, card_id: int) -> Card | None:
         """The card, if it is the team's."""
