@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from sqlalchemy import delete
 
+from services.batching import GroupCommit
 from services.store.database import Database
 from services.store.models import HandledRequest
 
@@ -16,36 +16,26 @@ CLAIM_BATCH = 500  # rows per INSERT: three bound values each, well under SQLite
 class HandledRequests(Database):
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        self._claims: list[tuple[tuple[str, str], datetime, asyncio.Future[bool]]] = []
-        self._claimer: asyncio.Task[None] | None = None
+        self._claims: GroupCommit[tuple[tuple[str, str], datetime], bool] = GroupCommit(
+            self._claim_batch, batch=CLAIM_BATCH
+        )
 
     async def claim_request(self, team_id: str, key: str, now: datetime) -> bool:
         """True the first time the team's `key` is seen; False for a redelivery of a request already handled.
 
-        Claims are group-committed: every claim that arrives while one batch is being written goes into the
-        next single INSERT, so a burst of requests costs a few transactions, not one each.
+        Claims are group-committed (services/batching.py): every claim that arrives while one batch is being
+        written goes into the next single INSERT, so a burst of requests costs a few transactions, not one each.
         """
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._claims.append(((team_id, key[:200]), now, future))
-        if self._claimer is None or self._claimer.done():
-            self._claimer = asyncio.create_task(self._write_claims())
-        return await future
+        return await self._claims.submit(((team_id, key[:200]), now))
 
-    async def _write_claims(self) -> None:
-        while self._claims:
-            batch, self._claims = self._claims[:CLAIM_BATCH], self._claims[CLAIM_BATCH:]
-            rows = {key: at for key, at, _ in batch}
-            try:
-                inserted = await self._insert_new_keys(rows)
-            except Exception as exc:
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for key, _, future in batch:
-                # A key twice in one batch: only its first claim wins.
-                future.set_result(key in inserted)
-                inserted.discard(key)
+    async def _claim_batch(self, claims: list[tuple[tuple[str, str], datetime]]) -> list[bool]:
+        inserted = await self._insert_new_keys(dict(claims))
+        won: list[bool] = []
+        for key, _ in claims:
+            # A key twice in one batch: only its first claim wins.
+            won.append(key in inserted)
+            inserted.discard(key)
+        return won
 
     async def _insert_new_keys(self, rows: dict[tuple[str, str], datetime]) -> set[tuple[str, str]]:
         statement = (
