@@ -124,7 +124,9 @@ class Runtime:
             await self.job_runs.settle(within_s=10)
             self.scheduler.shutdown(wait=False)
             await self.job_runs.settle(within_s=5)  # what was still running is cancelled: let it unwind
-        await self.deps.settle()  # Homes still being published
+        # Acknowledged work and Homes still being published; a command cut off here is finished by the next
+        # process from its intake record (services/intake.py).
+        await self.deps.settle()
         await self.pool.close()
         await self.deps.intakes.close()
         await self.store.close()
@@ -166,7 +168,10 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
         # hands requests to Bolt (`/slack/events`) has the front door verify each of them first (bot/front_door.py);
         # Bolt checking the same bytes again was a twentieth of what an acknowledgement cost.
         request_verification_enabled=False,
-        process_before_response=False,
+        # Bolt answers Slack once a listener returns: every listener acknowledges, then leaves its work running in
+        # the background (handlers/core/listeners.py). Without this, Bolt ran each listener as a task of its own and
+        # looked for its ack every 10 ms, which every acknowledgement waited for and paid for.
+        process_before_response=True,
         logger=logging.getLogger("cohost.bolt"),
         **many,
     )

@@ -69,8 +69,14 @@ class Deps:
         """Runs `work` without anyone waiting for it; it is finished (or cut off) when the process stops."""
         task = asyncio.ensure_future(work)
         self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        task.add_done_callback(self._finished)
         return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Work answers its own failures (Interaction.guarded); what escapes that is a fault of Cohost's.
+            log.error("Background work failed", exc_info=error)
 
     async def settle(self, within_s: float = 5.0) -> None:
         """Lets background work finish (at most `within_s`); what is still running then is cancelled."""

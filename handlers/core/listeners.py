@@ -4,7 +4,9 @@ ack itself, usage line included), then claimed once (a redelivery acts on nothin
 by its intake record, written before the ack: handlers/core/intake.py), then its Interaction is made, in one place
 (`Interaction.of`), and the family's work runs guarded: any failure becomes a private answer.
 
-Everything slower than parsing runs after `ack()`, well inside Slack's 3 s.
+Everything slower than parsing runs after `ack()`, in the background (`Deps.in_background`): Bolt answers Slack
+as soon as a listener returns (bot/app.py builds it with `process_before_response`), so an acknowledgement never
+waits on the work it acknowledged, and none polls for it.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def command(app: AsyncApp, deps: Deps, family: Family) -> None:
             return
         await ack()
         if ticket is not None:  # None: a redelivery of a command already taken
-            await _take(deps, context, command, ticket, parsed.run, typed=typed, help_hint=help_hint)
+            deps.in_background(_take(deps, context, command, ticket, parsed.run, typed=typed, help_hint=help_hint))
 
     app.command(family.command)(on_command)
 
@@ -143,7 +145,7 @@ def click(app: AsyncApp, deps: Deps, action_id: str, handler: ClickHandler) -> N
     async def on_click(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
         value = str(action.get("value", ""))
-        await _act(deps, context, body, lambda ix: handler(ix, value))
+        deps.in_background(_act(deps, context, body, lambda ix: handler(ix, value)))
 
     app.action(action_id)(on_click)
 
@@ -176,8 +178,16 @@ def form(app: AsyncApp, deps: Deps, callback_id: str, read: FormReader) -> None:
             return
         await ack()
         if ticket is not None:  # None: a redelivery of a form already taken
-            await _take(
-                deps, context, body, ticket, submission.work, typed=submission.typed, channel_id=submission.channel_id
+            deps.in_background(
+                _take(
+                    deps,
+                    context,
+                    body,
+                    ticket,
+                    submission.work,
+                    typed=submission.typed,
+                    channel_id=submission.channel_id,
+                )
             )
 
     app.view(callback_id)(on_submit)
@@ -189,7 +199,7 @@ def message_shortcut(app: AsyncApp, deps: Deps, callback_id: str, handler: Short
     async def on_shortcut(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
         message: dict[str, Any] = body.get("message") or {}
-        await _act(deps, context, body, lambda ix: handler(ix, message))
+        deps.in_background(_act(deps, context, body, lambda ix: handler(ix, message)))
 
     app.message_shortcut(callback_id)(on_shortcut)
 
@@ -201,7 +211,7 @@ def global_shortcut(app: AsyncApp, deps: Deps, callback_id: str, work: Work) -> 
 
     async def on_shortcut(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
-        await _act(deps, context, body, work)
+        deps.in_background(_act(deps, context, body, work))
 
     app.global_shortcut(callback_id)(on_shortcut)
 

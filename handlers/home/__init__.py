@@ -165,9 +165,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def opened(event: dict[str, Any], context: AsyncBoltContext) -> None:
         if event.get("tab") != "home" or not event.get("user"):
             return  # the Messages tab, or About
-        task = publisher.refresh(context.client, request_team(context), str(event["user"]))
-        if task is not None:
-            await task
+        publisher.refresh(context.client, request_team(context), str(event["user"]))  # in the background
 
     async def turn_off(ix: Interaction, value: str) -> None:
         await turn_off_digest(ix, value, publisher)
