@@ -7,6 +7,10 @@ slack-bolt AsyncApp whose handler only acks. For each: the acknowledgement laten
 second; for the bot also cards posted per second end to end and whether every command's card was posted. Rounds
 alternate the targets; medians are reported, and OAuth mode beside one workspace's.
 
+Acks per second move with everything else the machine does (the load generator shares its cores), so each target's
+CPU time per ack during the burst is reported too, read from the kernel's counters for its process: it moves much
+less from round to round, and the ratio of the two is the steadier measure of what Cohost adds to an ack.
+
 The bot records every command before it acknowledges it (durable intake, handlers/core/intake.py), so its acks
 include that write; it must still ack within 100 ms at p99 and at 0.6x the bare app's rate or better.
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import statistics
 import sys
@@ -55,11 +60,23 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """The process's CPU time so far (user and system), or None where the kernel does not say (not Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class RoundResult:
     latencies: list[float]
     seconds: float
     failures: int
+    #: The target's CPU time per ack during the burst, in ms.
+    cpu_ms_per_ack: float | None = None
     cards_per_s: float | None = None
     cards_posted: int | None = None
 
@@ -164,6 +181,7 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
         "Cohost": f"http://127.0.0.1:{bot_port}",
         OAUTH: oauth_url,
     }
+    pids = {"bare Bolt app": bare.pid, "Cohost": bot.pid, OAUTH: oauth_bot.pid}
     results: dict[str, list[RoundResult]] = {name: [] for name in targets}
     try:
         async with aiohttp.ClientSession() as http:
@@ -180,7 +198,11 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
                 for name, url in order[shift:] + order[:shift]:
                     before = await post_count(http, slack_url)
                     started = time.perf_counter()
+                    cpu_before = cpu_seconds(pids[name])
                     result = await load(url, signer, slack_url, requests, concurrency)
+                    cpu_after = cpu_seconds(pids[name])
+                    if cpu_before is not None and cpu_after is not None:
+                        result.cpu_ms_per_ack = 1000 * (cpu_after - cpu_before) / requests
                     if name != "bare Bolt app":
                         deadline = time.perf_counter() + 60
                         posted = 0
@@ -195,6 +217,7 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
                     print(
                         f"round {round_no} {name}: p50 {1000 * percentile(result.latencies, 50):.1f} ms, "
                         f"p99 {1000 * percentile(result.latencies, 99):.1f} ms, {result.rps:.0f} acks/s"
+                        + (f", {result.cpu_ms_per_ack:.2f} ms CPU/ack" if result.cpu_ms_per_ack is not None else "")
                         + (
                             f", {result.cards_per_s:.0f} cards/s, {result.cards_posted}/{requests} cards"
                             if result.cards_per_s is not None
@@ -225,7 +248,10 @@ def report(results: dict[str, list[RoundResult]], requests: int, concurrency: in
         f"\n{requests} signed /cobrowse new per round, concurrency {concurrency}, MirrorTab answering after 2 s; "
         f"medians of {len(results['Cohost'])} rounds"
     )
-    print(f"{'target':<16}{'ack p50':>10}{'ack p99':>10}{'ack max':>10}{'acks/s':>9}{'cards/s':>9}{'cards':>12}")
+    print(
+        f"{'target':<16}{'ack p50':>10}{'ack p99':>10}{'ack max':>10}{'acks/s':>9}{'CPU/ack':>10}{'cards/s':>9}"
+        f"{'cards':>12}"
+    )
     summary: dict[str, dict[str, float]] = {}
     for name, rounds in results.items():
         row = {
@@ -235,6 +261,9 @@ def report(results: dict[str, list[RoundResult]], requests: int, concurrency: in
             "rps": statistics.median(r.rps for r in rounds),
             "failures": sum(r.failures for r in rounds),
         }
+        cpu = [r.cpu_ms_per_ack for r in rounds if r.cpu_ms_per_ack is not None]
+        if cpu:
+            row["cpu"] = statistics.median(cpu)
         cards = ""
         cards_rate = ""
         if rounds[0].cards_per_s is not None:
@@ -243,13 +272,19 @@ def report(results: dict[str, list[RoundResult]], requests: int, concurrency: in
             cards_rate = f"{row['cards_per_s']:.0f}"
             cards = f"{sum(r.cards_posted or 0 for r in rounds)}/{requests * len(rounds)}"
         summary[name] = row
+        cpu_text = f"{row['cpu']:.2f}ms" if "cpu" in row else "-"
         print(
-            f"{name:<16}{row['p50']:>8.1f}ms{row['p99']:>8.1f}ms{row['max']:>8.1f}ms{row['rps']:>9.0f}"
+            f"{name:<16}{row['p50']:>8.1f}ms{row['p99']:>8.1f}ms{row['max']:>8.1f}ms{row['rps']:>9.0f}{cpu_text:>10}"
             f"{cards_rate:>9}{cards:>12}"
         )
     bot, bare, oauth = summary["Cohost"], summary["bare Bolt app"], summary[OAUTH]
     ratio = bot["rps"] / bare["rps"]
     print(f"\nCohost/bare ack throughput: {ratio:.2f}")
+    if "cpu" in bot and "cpu" in bare:
+        print(
+            "Cohost/bare acks per CPU-second (the steadier figure: the bare app's CPU per ack over Cohost's): "
+            f"{bare['cpu'] / bot['cpu']:.2f}"
+        )
     oauth_p50, oauth_rps = oauth["p50"] / bot["p50"], oauth["rps"] / bot["rps"]
     print(f"OAuth mode/one workspace: ack p50 {oauth_p50:.2f}, ack throughput {oauth_rps:.2f}")
     checks = {
