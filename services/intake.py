@@ -86,6 +86,9 @@ class IntakeRecord(Base):
     #: The command's card, set just before its message is posted, and the message's ts once it is.
     card_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     card_ts: Mapped[str | None] = mapped_column(String(_ID), nullable=True)
+    #: The message holding the card's place in the channel, posted before the vendor was asked (a form's picked
+    #: channel): the card takes it, or it is taken away.
+    held_ts: Mapped[str | None] = mapped_column(String(_ID), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
@@ -173,6 +176,10 @@ class Intakes:
         """The command's card is recorded and about to be posted: from now on, whether it is in the channel is in
         doubt until its outcome is recorded."""
         await self._changes.submit(_Change(ticket.id, {"card_id": card_id}))
+
+    async def holding(self, ticket: Ticket, ts: str) -> None:
+        """A message holds the card's place in the channel (before the vendor is asked)."""
+        await self._changes.submit(_Change(ticket.id, {"held_ts": _fits(ts, _ID)}))
 
     async def posted(self, ticket: Ticket, ts: str) -> None:
         """The card's message is in the channel (recorded here at once: the store's own record of it may queue

@@ -3,7 +3,6 @@ or, from a global shortcut's form, to the channel the person picked, in an order
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 from slack_sdk.errors import SlackApiError
@@ -12,8 +11,6 @@ from handlers.core import blocks, slack_io
 from handlers.core.blocks import Mrkdwn, channel_link, mention
 from handlers.core.interaction import Interaction
 from services.registry import FAMILIES
-
-log = logging.getLogger("cohost.handlers")
 
 
 async def start_from_form(ix: Interaction, family: str, start: Callable[[], Awaitable[None]], *, picked: bool) -> None:
@@ -48,13 +45,8 @@ async def in_picked_channel(ix: Interaction, family: str, start: Callable[[], Aw
         ).format(channel_link(ix.channel_id), error)
         await ix.dm(ix.user_id, blocks.with_command(refused, ix.typed))
         return
-    ix.reserved_ts = str(held["ts"])
+    await ix.hold_place(str(held["ts"]))
     try:
         await start()
     finally:
-        if ix.reserved_ts is not None:  # the start failed before its card took the place
-            try:
-                await ix.client.chat_delete(channel=ix.channel_id, ts=ix.reserved_ts)
-            except SlackApiError as exc:
-                log.warning("a held card place could not be removed: %s", exc.response.get("error"))
-            ix.reserved_ts = None
+        await ix.give_up_place()  # only if the start failed before its card took the place

@@ -176,6 +176,23 @@ class Interaction:
     async def dm(self, user_id: str, text: blocks.Mrkdwn, blocks_: list[blocks.Block] | None = None) -> None:
         await slack_io.dm(self.client, user_id, text, blocks_)
 
+    async def hold_place(self, ts: str) -> None:
+        """The message `ts` holds the card's place in the channel: the card will take it. Recorded with the
+        command, so that after a crash the process finishing it does the same, or takes the message away."""
+        self.reserved_ts = ts
+        if self.intake is not None:
+            await self.deps.intakes.holding(self.intake, ts)
+
+    async def give_up_place(self) -> None:
+        """Takes away the message holding the card's place, if no card took it (the start failed)."""
+        if self.reserved_ts is None:
+            return
+        ts, self.reserved_ts = self.reserved_ts, None
+        try:
+            await self.client.chat_delete(channel=self.channel_id, ts=ts)
+        except SlackApiError as exc:
+            log.warning("a held card place could not be removed: %s", exc.response.get("error"))
+
     async def post_card(self, text: blocks.Mrkdwn, blocks_: list[blocks.Block]) -> str | None:
         """Posts a card in the channel; returns its ts, or None when the bot may not post there (then the
         card goes to the caller privately, with what to do). A card whose place is held takes that place."""

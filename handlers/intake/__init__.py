@@ -130,12 +130,13 @@ async def _finish_all(deps: Deps, records: list[IntakeRecord]) -> None:
 
     async def one(record: IntakeRecord) -> None:
         async with gate:
+            ix = _interaction(deps, record)
             try:
-                await _finish(deps, record, record.vendor or starting[record.id], listings)
+                await _finish(ix, record, record.vendor or starting[record.id], listings)
             except Exception:
                 log.exception("command %s a stopped process left could not be finished", record.id)
                 try:
-                    await _try_later(deps, record, _unfinished_text())
+                    await _try_later(ix, record, _unfinished_text())
                 except Exception:
                     # Freed all the same: a record this process holds and no longer works on would have its
                     # lease renewed by it for as long as it runs.
@@ -144,21 +145,22 @@ async def _finish_all(deps: Deps, records: list[IntakeRecord]) -> None:
     await asyncio.gather(*(one(record) for record in records))
 
 
-async def _finish(deps: Deps, record: IntakeRecord, vendor: str | None, listings: _Listings) -> None:
-    ix = _interaction(deps, record)
+async def _finish(ix: Interaction, record: IntakeRecord, vendor: str | None, listings: _Listings) -> None:
+    deps = ix.deps
     # Left open after a failure the person was told of (the vendor's answer was lost): only news is worth a word.
     told = record.outcome == Outcome.ANSWERED
     card = await _recorded_card(deps, record)
     if card is not None and card.ts is not None:
-        await _close(deps, record, Outcome.CARDED, card.id)  # all but recorded as done: nothing to say
+        ix.reserved_ts = None  # the card is in the channel (in the place held for it, if one was)
+        await _close(ix, record, Outcome.CARDED, card.id)  # all but recorded as done: nothing to say
         return
     if vendor is None:
         if not told:
             await _tell_to_retry(ix, record, _unfinished_text())
-        await _close(deps, record, Outcome.ANSWERED)
+        await _close(ix, record, Outcome.ANSWERED)
         return
     if vendor in listings.failed:
-        await _try_later(deps, record, None if told else _unknown_text(vendor, listings.failed[vendor]))
+        await _try_later(ix, record, None if told else _unknown_text(vendor, listings.failed[vendor]))
         return
     started = (
         listings.by_id.get((vendor, record.vendor_id)) if record.vendor_id else listings.by_marker.get(record.marker)
@@ -166,12 +168,12 @@ async def _finish(deps: Deps, record: IntakeRecord, vendor: str | None, listings
     if started is None and card is not None:
         # Recorded, perhaps posted, and not in a vendor's list Cohost can read (MiroTalk lists no empty rooms).
         await _tell_to_retry(ix, record, _card_in_doubt_text(record, card.vendor, card.vendor_id))
-        await _close(deps, record, Outcome.CARDED, card.id)
+        await _close(ix, record, Outcome.CARDED, card.id)
         return
     if started is None:
         if not told:
             await _tell_to_retry(ix, record, _not_started_text(record, vendor))
-        await _close(deps, record, Outcome.ANSWERED)
+        await _close(ix, record, Outcome.ANSWERED)
         return
     await _card(ix, record, started, card)
     if told:
@@ -201,11 +203,11 @@ async def _recorded_card(deps: Deps, record: IntakeRecord) -> Card | None:
 async def _card(ix: Interaction, record: IntakeRecord, started: cards.Started, card: Card | None) -> None:
     """Cards a session the vendor did create: the dead process may have got as far as recording its card
     (`card`), and as far as posting it."""
-    deps = ix.deps
     view = started.card(record.user_id)
-    if card is not None and record.card_id == card.id:
+    if card is not None and record.card_id == card.id and ix.reserved_ts is None:
         # The dead process was posting the card when it died: posting it again could show it twice, so the
-        # person gets it privately, with a word on why.
+        # person gets it privately, with a word on why. (A card with a place held for it is an edit of that
+        # message instead, which may be done twice.)
         note = blocks.context(
             Mrkdwn(
                 ":information_source: Cohost restarted while posting this card. If it is not in the channel, here "
@@ -213,7 +215,7 @@ async def _card(ix: Interaction, record: IntakeRecord, started: cards.Started, c
             )
         )
         await _tell(ix, record, blocks.card_text(view), [*blocks.card_blocks(view), note])
-        await _close(deps, record, Outcome.CARDED, card.id)
+        await _close(ix, record, Outcome.CARDED, card.id)
         return
     try:
         if card is None:
@@ -228,7 +230,7 @@ async def _card(ix: Interaction, record: IntakeRecord, started: cards.Started, c
             await started.then(ix)
         except (VendorError, SlackApiError) as exc:
             log.info("after a recovered card: %s", type(exc).__name__)
-    await _close(deps, record, Outcome.CARDED, card.id)
+    await _close(ix, record, Outcome.CARDED, card.id)
 
 
 async def _end_uncarded(ix: Interaction, record: IntakeRecord, started: cards.Started, error: str) -> None:
@@ -247,18 +249,19 @@ async def _end_uncarded(ix: Interaction, record: IntakeRecord, started: cards.St
         ":warning: Cohost could not finish starting your {} session {}: its card could not be posted ({}), {}."
     ).format(name, code(started.vendor_id), error, what)
     await _tell_to_retry(ix, record, text)
-    await _close(deps, record, Outcome.ENDED, card.id if card is not None else None)
+    await _close(ix, record, Outcome.ENDED, card.id if card is not None else None)
 
 
-async def _try_later(deps: Deps, record: IntakeRecord, giving_up: Mrkdwn | None) -> None:
+async def _try_later(ix: Interaction, record: IntakeRecord, giving_up: Mrkdwn | None) -> None:
     """Leaves the record for another try in a while; after the last try, the person is told `giving_up` (with
     their command)."""
+    deps = ix.deps
     if record.recoveries < MAX_RECOVERIES:
         await deps.intakes.release(record.id, retry_at=deps.clock.now() + RETRY_AFTER)
         return
     if giving_up is not None:
-        await _tell_to_retry(_interaction(deps, record), record, giving_up)
-    await _close(deps, record, Outcome.ANSWERED)
+        await _tell_to_retry(ix, record, giving_up)
+    await _close(ix, record, Outcome.ANSWERED)
 
 
 def _interaction(deps: Deps, record: IntakeRecord) -> Interaction:
@@ -271,6 +274,8 @@ def _interaction(deps: Deps, record: IntakeRecord) -> Interaction:
         channel_id=record.channel_id,
         respond=AsyncRespond(response_url=record.response_url) if fresh else None,
         typed=record.typed,
+        # Where the dead process held the card's place, the card takes it (or it is taken away on closing).
+        reserved_ts=record.held_ts,
     )
 
 
@@ -287,8 +292,10 @@ async def _tell_to_retry(ix: Interaction, record: IntakeRecord, text: Mrkdwn) ->
     await _tell(ix, record, blocks.with_command(text, record.typed))
 
 
-async def _close(deps: Deps, record: IntakeRecord, outcome: Outcome, card_id: int | None = None) -> None:
-    await deps.intakes.finish(record.id, outcome, at=deps.clock.now(), card_id=card_id)
+async def _close(ix: Interaction, record: IntakeRecord, outcome: Outcome, card_id: int | None = None) -> None:
+    """Records the outcome; a place still held for a card that never came is taken away first."""
+    await ix.give_up_place()
+    await ix.deps.intakes.finish(record.id, outcome, at=ix.deps.clock.now(), card_id=card_id)
 
 
 # -- what the person is told ---------------------------------------------------------------------------------------

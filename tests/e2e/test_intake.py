@@ -232,6 +232,53 @@ async def test_a_card_recorded_but_not_yet_posted_is_posted_once(bot: Harness, d
     assert len(await bot.runtime.store.active_cards()) == 1
 
 
+async def held_place(bot: Harness, dead: DeadProcess, ticket: Ticket) -> str:
+    """The dead process had posted a message holding the card's place (a form's picked channel), as
+    `form_start.in_picked_channel` does, and recorded it."""
+    held = await bot.runtime.deps.client.chat_postMessage(channel=CHANNEL, text="Ann is starting a session here…")
+    await dead.intakes.holding(ticket, str(held["ts"]))
+    return str(held["ts"])
+
+
+async def test_a_place_held_for_a_card_that_never_came_is_taken_away(bot: Harness, dead: DeadProcess) -> None:
+    ticket = await dead.took("new https://a.example --name Demo")
+    held = await held_place(bot, dead, ticket)
+    await after_the_lease(bot)
+    answer = await bot.answer_with("restarted")
+    assert "nothing was created" in answer and "/cobrowse new https://a.example --name Demo" in answer
+    assert (CHANNEL, held) not in bot.slack.messages  # no "is starting…" left in the channel for good
+    assert (await record_of(bot, ticket)).outcome == Outcome.ANSWERED
+
+
+async def test_a_session_created_before_the_crash_takes_the_place_held_for_its_card(
+    bot: Harness, dead: DeadProcess
+) -> None:
+    ticket = await dead.took("new https://a.example --name Demo")
+    held = await held_place(bot, dead, ticket)
+    await bot.runtime.deps.vendors.mirrortab.new_session(name="Demo", marker=ticket.marker)
+    ((session_id, _),) = bot.mirrortab.sessions.items()
+    await after_the_lease(bot)
+    (update,) = await bot.slack.wait_for_calls("chat.update")
+    assert update["ts"] == held and session_id in said(bot.slack.messages[(CHANNEL, held)])
+    assert len(bot.slack.posted()) == 1  # the held message alone: the card is not posted a second time
+    stored = await bot.runtime.store.find_card(bot.slack.team_id, "mirrortab", session_id)
+    assert stored is not None and stored.ts == held  # its End button finds it
+    assert (await record_of(bot, ticket)).outcome == Outcome.CARDED
+
+
+async def test_a_card_perhaps_posted_in_its_held_place_is_put_there_again_not_sent_privately(
+    bot: Harness, dead: DeadProcess
+) -> None:
+    ticket = await dead.took("new https://a.example --name Demo")
+    held = await held_place(bot, dead, ticket)
+    session_id, _ = await recorded_card(bot, dead, ticket, posting=True)  # died around chat.update
+    await after_the_lease(bot)
+    (update,) = await bot.slack.wait_for_calls("chat.update")
+    assert update["ts"] == held and session_id in said(bot.slack.messages[(CHANNEL, held)])
+    assert len(bot.slack.posted()) == 1 and not bot.slack.responses
+    assert (await record_of(bot, ticket)).outcome == Outcome.CARDED
+
+
 async def test_a_session_that_cannot_be_carded_is_ended_at_the_vendor(bot: Harness, dead: DeadProcess) -> None:
     ticket = await dead.took("new https://a.example --name Demo")
     session = await bot.runtime.deps.vendors.mirrortab.new_session(name="Demo", marker=ticket.marker)
