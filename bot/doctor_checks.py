@@ -1,7 +1,7 @@
 """The doctor's checks (`python -m bot doctor`, run and reported by `bot.doctor`): one harmless live call to each
 part, and what it found: `ok` with what works, `off` with the variables that turn it on, or `FAILED` with what to
-do. Slack and the database are checked here; each vendor's probe is declared with the vendor, in the registry, and
-its typed errors become the fix here, so a vendor added to the registry gets its line with nothing written here.
+do. Slack and the database are checked here; each vendor's probe is its client's `probe()` (`registry.VendorClient`),
+and its typed errors become the fix here, so a vendor added to the registry gets its line with nothing written here.
 
 Doctor needs no Slack credentials (the Slack line is then `off`), never starts the offline mode, and never changes
 the database: an SQLite file that is not there is reported, not created.
@@ -202,7 +202,7 @@ def _database_error(exc: Exception) -> str:
     return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
 
 
-# -- the vendors: each one's probe is declared with it, in the registry ------------------------------------------
+# -- the vendors: each one's probe is its client's own ----------------------------------------------------------
 
 
 def vendor_check(entry: VendorEntry[Any]) -> Check:
@@ -214,7 +214,7 @@ def vendor_check(entry: VendorEntry[Any]) -> Check:
         if missing:
             return Finding("off", "not set up", f"set {_and(missing)} to turn it on")
         try:
-            return Finding("ok", await entry.probe(setup.vendors.client(entry)))
+            return Finding("ok", await setup.vendors.client(entry).probe())
         except VendorError as exc:
             return vendor_failed(setup.settings, entry, exc)
 

@@ -18,12 +18,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from services import markers
 from services.client_credentials import TokenSource, oauth_error_text
 from services.errors import VendorAccessLimited, VendorAuthError
 from services.http import VendorHttp
+from services.markers import MarkedSession
 from services.vendor_values import (
     Rows,
     VendorId,
@@ -53,20 +54,27 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return iso(moment) if moment else None
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The values the caller gave: Coviu is sent nothing for what was left out (None, or empty)."""
+    return {name: value for name, value in values.items() if value}
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
 class Participant(_Model):
+    """What Cohost reads of a participant (Coviu says more: its free-form state, picture, client and user)."""
+
     participant_id: VendorId
     session_id: VendorText = None
     display_name: VendorText = None
     role: VendorText = None
-    state: VendorText = None
-    picture: VendorText = None
     entry_url: VendorText = None
-    client_id: VendorText = None
-    coviu_user_id: VendorText = None
     #: Set once the participant was canceled (by Cohost or elsewhere): its entry link no longer lets anyone in.
     deleted_at: VendorText = None
 
@@ -80,29 +88,14 @@ class Participant(_Model):
         return value.lower() if value else value  # Coviu answers HOST / GUEST
 
 
-def _texts(value: object) -> list[str]:
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+class Session(MarkedSession):
+    """What Cohost reads of a session (Coviu says more: its team, client, picture and feature flags)."""
 
-
-class Session(_Model):
-    session_id: VendorId
-    session_name: VendorText = None
     #: None where Coviu sent no time, or one out of range (shown as unknown).
     start_time: VendorTime = None
     end_time: VendorTime = None
     canceled_time: VendorText = None
-    team_id: VendorText = None
-    client_id: VendorText = None
-    picture: VendorText = None
-    feature_flags: Annotated[list[str], BeforeValidator(_texts)] = Field(default_factory=list)
     participants: Annotated[list[Participant], BeforeValidator(rows_of(Participant))] = Field(default_factory=list)
-    #: The marker Cohost put into the name when it created the session (`services.markers`), taken off the name.
-    marker: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _unmark(cls, data: Any) -> Any:
-        return markers.lift(data, "session_name")
 
     @property
     def canceled(self) -> bool:
@@ -142,12 +135,11 @@ class NewParticipant:
     state: str | None = None
 
     def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"display_name": self.display_name, "role": self.role.lower()}
-        if self.picture:
-            out["picture"] = self.picture
-        if self.state:
-            out["state"] = self.state
-        return out
+        return {
+            "display_name": self.display_name,
+            "role": self.role.lower(),
+            **_given(picture=self.picture, state=self.state),
+        }
 
 
 #: Coviu's error bodies are those of its token endpoint.
@@ -214,15 +206,12 @@ class Coviu:
     ) -> Session:
         """`marker`: put into the session's name, so the session can be told apart in the sessions list even if
         this call's answer is never read."""
-        body: dict[str, Any] = {"start_time": iso(start), "end_time": iso(end)}
-        if name or marker:
-            body["session_name"] = markers.mark(name or "", marker).strip()
-        if participants:
-            body["participants"] = [p.body() for p in participants]
-        if picture:
-            body["picture"] = picture
-        if feature_flags:
-            body["feature_flags"] = list(feature_flags)
+        body = {"start_time": iso(start), "end_time": iso(end)} | _given(
+            session_name=markers.mark(name or "", marker).strip(),
+            participants=[p.body() for p in participants or ()],
+            picture=picture,
+            feature_flags=list(feature_flags or ()),
+        )
         return read_one(Session, await self._call("POST", "sessions", json_body=body), VENDOR, "a session")
 
     async def sessions_page(
@@ -238,17 +227,11 @@ class Coviu:
         """One page of sessions. `starting_from` / `starting_until` (Coviu's `start_time` / `end_time`) bound when
         a session starts, both inclusive; `participant_state` (Coviu's `state`) keeps sessions with a participant in
         that free-form state. Canceled sessions are left out unless asked for (sent explicitly either way)."""
-        params: dict[str, str] = {
+        params = {
             "page": str(page),
             "page_size": str(min(page_size, MAX_PAGE_SIZE)),
             "include_canceled": "true" if include_canceled else "false",
-        }
-        if starting_from:
-            params["start_time"] = iso(starting_from)
-        if starting_until:
-            params["end_time"] = iso(starting_until)
-        if participant_state:
-            params["state"] = participant_state
+        } | _given(start_time=_iso(starting_from), end_time=_iso(starting_until), state=participant_state)
         body = await self._call("GET", "sessions", params=params, safe=True)
         if not isinstance(body, dict):
             return Rows(unreadable=1 if body else 0), False
@@ -305,15 +288,7 @@ class Coviu:
         end: datetime | None = None,
         picture: str | None = None,
     ) -> Session:
-        body: dict[str, Any] = {}
-        if name:
-            body["session_name"] = name
-        if start:
-            body["start_time"] = iso(start)
-        if end:
-            body["end_time"] = iso(end)
-        if picture:
-            body["picture"] = picture
+        body = _given(session_name=name, start_time=_iso(start), end_time=_iso(end), picture=picture)
         data = await self._call("PUT", f"sessions/{session_id}", json_body=body)
         return read_one(Session, data, VENDOR, "a session")
 
@@ -343,11 +318,7 @@ class Coviu:
     async def update_participant(
         self, participant_id: str, *, display_name: str | None = None, role: Role | None = None
     ) -> Participant:
-        body: dict[str, Any] = {}
-        if display_name:
-            body["display_name"] = display_name
-        if role:
-            body["role"] = role.lower()
+        body = _given(display_name=display_name, role=role and role.lower())
         data = await self._call("PUT", f"participants/{participant_id}", json_body=body)
         return read_one(Participant, data, VENDOR, "a participant")
 

@@ -22,14 +22,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import Boolean, Integer, String, Text, UniqueConstraint, delete, select, update
+from sqlalchemy import Boolean, String, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.clock import Clock
-from services.store import Base, DigestSubscription, Job, Store, UtcDateTime
+from services.store import Base, DigestSubscription, Job, Store, TeamRow, UtcDateTime
 
 #: How long a workspace's installation is believed without asking the database again.
 CACHE_FOR = timedelta(seconds=30)
@@ -65,14 +65,12 @@ class TokenCipher:
             ) from None
 
 
-class InstallationRow(Base):
+class InstallationRow(TeamRow, Base):
     """One workspace's installation of Cohost: a new install of the same workspace replaces it."""
 
     __tablename__ = "slack_installations"
     __table_args__ = (UniqueConstraint("team_id", name="uq_slack_installations_team"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team_id: Mapped[str] = mapped_column(String(32))
     team_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     enterprise_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     enterprise_name: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -14,6 +14,10 @@ import re
 import secrets
 from typing import Any
 
+from pydantic import BaseModel, model_validator
+
+from services.vendor_values import VendorId, VendorText
+
 #: Lower-case letters and digits (base 32: 60 random bits): survives every vendor's name field unchanged.
 LENGTH = 12
 _MARKED = re.compile(rf"^(?P<name>.*?) ?\(cohost:(?P<marker>[a-z0-9]{{{LENGTH}}})\)$", re.DOTALL)
@@ -46,3 +50,17 @@ def lift(data: Any, field: str) -> Any:
         return data
     name, marker = split(data[field])
     return {**data, field: name, "marker": marker}
+
+
+class MarkedSession(BaseModel):
+    """A session as a vendor lists it back (MirrorTab's, Coviu's): its id, and its name with the marker taken off
+    into `marker` (None: not one Cohost started, or started before markers)."""
+
+    session_id: VendorId
+    session_name: VendorText = None
+    marker: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unmark(cls, data: Any) -> Any:
+        return lift(data, "session_name")

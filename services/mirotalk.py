@@ -89,14 +89,11 @@ class Stats(_Model):
 
 
 class Peer(_Model):
+    """Someone in a room, as far as Cohost shows them: their name and whether they share a screen (the rest of what
+    the server says of them, such as a raised hand or their browser, is not read)."""
+
     name: VendorText = None
-    presenter: VendorFlag = False
-    video: VendorFlag = False
-    audio: VendorFlag = False
     screen: VendorFlag = False
-    hand: VendorFlag = False
-    os: VendorText = None
-    browser: VendorText = None
 
 
 class Meeting(_Model):

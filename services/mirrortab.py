@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from services import markers
 from services.errors import VendorBadRequest, VendorError
 from services.http import VendorHttp
+from services.markers import MarkedSession
 from services.phrases import plural
 from services.vendor_values import Rows, VendorText, VendorTime
 
@@ -20,15 +21,11 @@ DEFAULT_PERMISSIONS: Permissions = "gocode"
 DEFAULT_DURATION_MIN = 45
 
 
-class MirrorTabSession(BaseModel):
-    session_id: str
-    session_name: VendorText = None
+class MirrorTabSession(MarkedSession):
     go_url: VendorText = None
     gocode: VendorText = None
     #: The vendor's kill time; None when it gave none or one out of range (shown as unknown).
     kill_time: VendorTime = None
-    #: The marker Cohost put into the name when it created the session (`services.markers`), taken off the name.
-    marker: str | None = None
 
 
 def error_text(body: Any) -> str | None:
@@ -48,12 +45,10 @@ def _removed(value: object) -> bool:
 
 def _session(session_id: str, data: dict[str, Any]) -> MirrorTabSession:
     raw_name = data.get("session_name")
-    name, marker = markers.split(raw_name if isinstance(raw_name, str) else None)
     return MirrorTabSession.model_validate(
         {
             "session_id": session_id,
-            "session_name": name,
-            "marker": marker,
+            "session_name": raw_name if isinstance(raw_name, str) else None,
             "go_url": data.get("go_url"),
             "gocode": data.get("gocode") or None,
             "kill_time": data.get("kill_time_UTC", data.get("kill_time")),
@@ -91,7 +86,7 @@ class MirrorTab:
         resp = await self._http.call("POST", "new_session", json_body=body)
         data = resp.body if isinstance(resp.body, dict) else {}
         session_id = data.get("session_id")
-        if not isinstance(session_id, str | int) or not session_id or not _is_link(data.get("go_url")):
+        if not isinstance(session_id, str | int) or not str(session_id).strip() or not _is_link(data.get("go_url")):
             raise VendorError(VENDOR, "MirrorTab answered without a session id or join link")
         return _session(str(session_id), data)
 

@@ -1,11 +1,11 @@
 """The vendor registry: everything that differs between vendors, declared once.
 
 Per vendor: its key, display name and family, what it calls the thing a card shows (its id label), its settings
-(the variables of the configuration contract, their defaults, which turn it on, which is its address), its doctor
-probe (one harmless live call, a method of its client), the buttons its cards carry, whether Cohost can end its
-sessions, how its sessions show in its own list, which of its family's options it takes, and how its client and
-its family adapter are built (every client the same way: a `VendorHttp` on the shared pool, the client adding its
-own hooks in its constructor).
+(the variables of the configuration contract, their defaults, which turn it on, which is its address), the buttons
+its cards carry (End where Cohost can end its sessions), how its sessions show in its own list, which of its
+family's options it takes, and how its client and its family adapter are built (every client the same way: a
+`VendorHttp` on the shared pool, the client adding its own hooks in its constructor, and a `probe()`, the doctor's
+one harmless live call).
 Handlers and scheduled jobs ask the registry, or the vendor's adapter, instead of branching on vendor names;
 adding a vendor is a client, a simulator, an entry here and its adapter: the settings (`bot/settings.py`) and the
 doctor (`bot/doctor_checks.py`) read their vendor parts from here.
@@ -13,10 +13,10 @@ doctor (`bot/doctor_checks.py`) read their vendor parts from here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from services.client_credentials import TokenSource
 from services.clock import Clock
@@ -31,7 +31,6 @@ from services.samesurf import SameSurf
 from services.sessions import SessionAdapter
 
 FamilyKey = Literal["cobrowse", "meeting", "upload"]
-C = TypeVar("C")
 #: The option of `/meeting end` that sends a meeting's people somewhere (MiroTalk only).
 REDIRECT = "redirect"
 #: A room named by the person who starts a meeting (`/meeting new ROOM`): MiroTalk only, Coviu sessions have none.
@@ -90,8 +89,29 @@ class Setting:
     choices: tuple[str, ...] = ()
 
 
+def credentials(*names: str) -> tuple[Setting, ...]:
+    """Settings the vendor needs, every one, to be on (its key, its secret)."""
+    return tuple(Setting(name, needed=True) for name in names)
+
+
+def address(name: str, default: str = "") -> Setting:
+    """The setting that says where the vendor is; one with no default must be set for the vendor to be on."""
+    return Setting(name, default, needed=not default, address=True)
+
+
 #: Vendor settings by their variables' names, every one present (`VendorConfig.values`).
 Values = Mapping[str, str]
+
+
+class VendorClient(Protocol):
+    """What every vendor's client has, besides its own calls."""
+
+    async def probe(self) -> str:
+        """The doctor's harmless live call: what works, in a phrase; a typed `VendorError` when it does not."""
+        ...
+
+
+C = TypeVar("C", bound=VendorClient)
 
 
 @dataclass(frozen=True)
@@ -102,8 +122,6 @@ class VendorEntry(Generic[C]):
     #: Its variables, in the order of the configuration contract.
     settings: tuple[Setting, ...]
     build: Callable[[Values, VendorHttp, Clock], C]
-    #: The doctor's harmless live call: what works, in a phrase; a typed `VendorError` when it does not.
-    probe: Callable[[C], Awaitable[str]]
     adapter: Callable[[C], SessionAdapter] | None = None
     #: What its client adds to its address (`/api/v3`), the one slash between them.
     api_path: str = ""
@@ -118,8 +136,6 @@ class VendorEntry(Generic[C]):
     #: What it runs, in a sentence ("MiroTalk meetings", "SameSurf rooms").
     runs: str = "sessions"
     buttons: tuple[CardButton, ...] = ()
-    #: Whether Cohost can end its sessions (else they end when everyone leaves).
-    endable: bool = False
     #: Its list shows a session only while people are in it: a card is closed only once it was seen and is gone.
     live_while_occupied: bool = False
     #: Its list shows sessions still to come, so a scheduled one missing from it has ended.
@@ -128,6 +144,11 @@ class VendorEntry(Generic[C]):
     names_sessions: bool = True
     #: The family's vendor-specific options it takes (the other vendors refuse them).
     options: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def endable(self) -> bool:
+        """Whether Cohost can end its sessions (else they end when everyone leaves): what its cards' End is for."""
+        return CardButton.END in self.buttons
 
     def missing(self, values: Values) -> list[str]:
         """The variables still empty that it needs to be on (none: it is on)."""
@@ -180,15 +201,10 @@ MIRRORTAB: VendorEntry[MirrorTab] = VendorEntry(
     "mirrortab",
     "MirrorTab",
     "cobrowse",
-    settings=(
-        Setting("MIRRORTAB_API_KEY", needed=True),
-        Setting("MIRRORTAB_URL", "https://api.mirrortab.com", address=True),
-    ),
+    settings=(*credentials("MIRRORTAB_API_KEY"), address("MIRRORTAB_URL", "https://api.mirrortab.com")),
     build=lambda v, http, clock: MirrorTab(http, v["MIRRORTAB_API_KEY"]),
-    probe=MirrorTab.probe,
     adapter=MirrorTabSessions,
     buttons=(CardButton.END,),
-    endable=True,
     options=frozenset({MINUTES, ACCESS}),
 )
 SAMESURF: VendorEntry[SameSurf] = VendorEntry(
@@ -196,16 +212,14 @@ SAMESURF: VendorEntry[SameSurf] = VendorEntry(
     "SameSurf",
     "cobrowse",
     settings=(
-        Setting("SAMESURF_API_KEY", needed=True),
-        Setting("SAMESURF_API_SECRET", needed=True),
-        Setting("SAMESURF_URL", "https://api.samesurf.com", address=True),
+        *credentials("SAMESURF_API_KEY", "SAMESURF_API_SECRET"),
+        address("SAMESURF_URL", "https://api.samesurf.com"),
         Setting("SAMESURF_JWT_ALG", "HS256", choices=("HS256", "HS384", "HS512", "none")),
     ),
     unset=_samesurf_unset,
     refused=("SAMESURF_API_KEY", "SAMESURF_API_SECRET", "SAMESURF_JWT_ALG"),
     api_path="/api/v3",
     build=lambda v, http, clock: SameSurf(http, v["SAMESURF_API_KEY"], v["SAMESURF_API_SECRET"], v["SAMESURF_JWT_ALG"]),
-    probe=SameSurf.probe,
     adapter=SameSurfRooms,
     id_label="Room",
     runs="rooms",
@@ -218,20 +232,18 @@ MIROTALK: VendorEntry[MiroTalk] = VendorEntry(
     "MiroTalk",
     "meeting",
     settings=(
-        Setting("MIROTALK_URL", needed=True, address=True),
-        Setting("MIROTALK_API_SECRET", needed=True),
+        address("MIROTALK_URL"),
+        *credentials("MIROTALK_API_SECRET"),
         Setting("MIROTALK_HOST_USERNAME"),
         Setting("MIROTALK_HOST_PASSWORD"),
     ),
     pairs=(("MIROTALK_HOST_USERNAME", "MIROTALK_HOST_PASSWORD", "the MiroTalk host user's sign-in"),),
     api_path="/api/v1",
     build=_mirotalk,
-    probe=MiroTalk.probe,
     adapter=MiroTalkMeetings,
     id_label="Room",
     runs="meetings",
     buttons=(CardButton.MY_LINK, CardButton.END),
-    endable=True,
     live_while_occupied=True,
     names_sessions=False,
     options=frozenset({REDIRECT, ROOM}),
@@ -240,16 +252,10 @@ COVIU: VendorEntry[Coviu] = VendorEntry(
     "coviu",
     "Coviu",
     "meeting",
-    settings=(
-        Setting("COVIU_API_KEY", needed=True),
-        Setting("COVIU_API_SECRET", needed=True),
-        Setting("COVIU_URL", "https://api.coviu.com/v1", address=True),
-    ),
+    settings=(*credentials("COVIU_API_KEY", "COVIU_API_SECRET"), address("COVIU_URL", "https://api.coviu.com/v1")),
     build=_coviu,
-    probe=Coviu.probe,
     adapter=CoviuSessions,
     buttons=(CardButton.MY_LINK, CardButton.END),
-    endable=True,
     lists_upcoming=True,
 )
 MIRRORACE: VendorEntry[MirrorAce] = VendorEntry(
@@ -257,12 +263,10 @@ MIRRORACE: VendorEntry[MirrorAce] = VendorEntry(
     "MirrorAce",
     "upload",
     settings=(
-        Setting("MIRRORACE_API_KEY", needed=True),
-        Setting("MIRRORACE_API_TOKEN", needed=True),
-        Setting("MIRRORACE_URL", "https://mirrorace.com/api/v1", address=True),
+        *credentials("MIRRORACE_API_KEY", "MIRRORACE_API_TOKEN"),
+        address("MIRRORACE_URL", "https://mirrorace.com/api/v1"),
     ),
     build=lambda v, http, clock: MirrorAce(http, v["MIRRORACE_API_KEY"], v["MIRRORACE_API_TOKEN"]),
-    probe=MirrorAce.probe,
     id_label="File",
 )
 

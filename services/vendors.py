@@ -18,13 +18,13 @@ from services.http import HttpPool, VendorHealth, VendorHttp
 from services.mirotalk import MiroTalk
 from services.mirrorace import MirrorAce
 from services.mirrortab import MirrorTab
-from services.registry import VendorEntry
+from services.registry import VendorClient, VendorEntry
 from services.samesurf import SameSurf
 from services.sessions import SessionAdapter
 
 log = logging.getLogger("cohost.vendors")
 
-C = TypeVar("C")
+C = TypeVar("C", bound=VendorClient)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from services.store.models import (
     NewCard,
     NewDigest,
     NewUpload,
+    TeamRow,
     Upload,
     UtcDateTime,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "NewDigest",
     "NewUpload",
     "Store",
+    "TeamRow",
     "Upload",
     "UtcDateTime",
 ]

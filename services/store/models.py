@@ -40,6 +40,14 @@ class Base(DeclarativeBase):
     pass
 
 
+class TeamRow:
+    """The columns of a row of one workspace (workspaces are walls): its own id, and the team it belongs to. They
+    come first in its table, as the migrations made them."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, sort_order=-2)
+    team_id: Mapped[str] = mapped_column(String(32), sort_order=-1)
+
+
 class CardState(enum.StrEnum):
     ACTIVE = "active"
     #: An End is under way: a second click sees it and does not call the vendor again.
@@ -48,12 +56,10 @@ class CardState(enum.StrEnum):
     EXPIRED = "expired"
 
 
-class Card(Base):
+class Card(TeamRow, Base):
     __tablename__ = "cards"
     __table_args__ = (Index("ix_cards_team_vendor_id", "team_id", "vendor", "vendor_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team_id: Mapped[str] = mapped_column(String(32))
     channel_id: Mapped[str] = mapped_column(String(32))
     ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
     family: Mapped[str] = mapped_column(String(16))
@@ -83,7 +89,7 @@ class HandledRequest(Base):
     handled_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
-class MeetingGuest(Base):
+class MeetingGuest(TeamRow, Base):
     """Which Slack person is which participant of a vendor's session, so "Get my link" reuses their own."""
 
     __tablename__ = "meeting_guests"
@@ -91,8 +97,6 @@ class MeetingGuest(Base):
         UniqueConstraint("team_id", "vendor", "session_id", "user_id", name="uq_meeting_guests_team_person"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team_id: Mapped[str] = mapped_column(String(32))
     vendor: Mapped[str] = mapped_column(String(16))
     session_id: Mapped[str] = mapped_column(String(200))
     user_id: Mapped[str] = mapped_column(String(32))
@@ -100,14 +104,12 @@ class MeetingGuest(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class Upload(Base):
+class Upload(TeamRow, Base):
     """A file mirrored to MirrorAce through the bot: who, what, where it went, when."""
 
     __tablename__ = "uploads"
     __table_args__ = (Index("ix_uploads_team_created_at", "team_id", "created_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team_id: Mapped[str] = mapped_column(String(32))
     channel_id: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(32))
     #: `url` (remote upload) or `slack` (a message's file streamed through the bot).
@@ -128,16 +130,14 @@ class JobKind(enum.StrEnum):
     REMIND = "remind"
 
 
-class Job(Base):
+class Job(TeamRow, Base):
     """One thing to do at a time for a card. Claimed with a lease, so of several schedulers one does it; done
-    once, and a lease that ran out (the scheduler died mid-way) lets another take it over."""
+    once, and a lease that ran out (the scheduler died mid-way) lets another take it over. Its team is its card's:
+    the scheduler acts in that workspace (with its token, once there are several)."""
 
     __tablename__ = "jobs"
     __table_args__ = (UniqueConstraint("card_id", "kind", name="uq_jobs_card_kind"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    #: The card's team: the scheduler acts in that workspace (with its token, once there are several).
-    team_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(24))
     card_id: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -153,14 +153,12 @@ class Job(Base):
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
-class DigestSubscription(Base):
+class DigestSubscription(TeamRow, Base):
     """A channel's digest of one family: daily or weekly at a wall-clock time in a time zone."""
 
     __tablename__ = "digest_subscriptions"
     __table_args__ = (UniqueConstraint("team_id", "channel_id", "family", name="uq_digest_team_channel_family"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team_id: Mapped[str] = mapped_column(String(32))
     channel_id: Mapped[str] = mapped_column(String(32))
     family: Mapped[str] = mapped_column(String(16))
     cadence: Mapped[str] = mapped_column(String(8))  # daily | weekly

@@ -63,13 +63,13 @@ def client(
 
 async def test_stats_and_meetings_in_the_real_servers_forms(sim: MiroTalkSim, pool: HttpPool) -> None:
     sim.add_peer("standup", "ann", presenter=True, video=True)
-    sim.add_peer("standup", "bob", hand=True)
+    sim.add_peer("standup", "bob", hand=True, screen=True)
     mt = client(sim, pool)
     stats = await mt.stats()
     assert (stats.total_rooms, stats.total_users) == (1, 2)  # `totalUsers`, though the swagger says `totalPeers`
     (meeting,) = await mt.meetings()
     assert meeting.room == "standup"
-    assert [(p.name, p.presenter, p.hand) for p in meeting.peers] == [("ann", True, False), ("bob", False, True)]
+    assert [(p.name, p.screen) for p in meeting.peers] == [("ann", False), ("bob", True)]
     assert sim.calls[0].headers.get("Authorization") == sim.api_secret  # the raw secret, no Bearer
 
 
