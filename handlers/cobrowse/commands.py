@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.cobrowse import views as cobrowse_views
-from handlers.core import blocks, cards
+from handlers.core import blocks, cards, form_start
 from handlers.core.blocks import Mrkdwn, code
 from handlers.core.bounds import MAX_MINUTES, InputRules, ParseError, person_name, web_url
 from handlers.core.interaction import Interaction
@@ -80,9 +80,7 @@ class New:
 @COBROWSE.sub("new", New, summary="Start a session and post its card here. With nothing after `new`, a form opens.")
 async def new(ix: Interaction, a: New) -> None:
     if a == New():
-        vendors = ix.deps.vendors
-        form = cobrowse_views.new_session_view(ix.channel_id, vendors.config.enabled(FAMILY), vendors.default(FAMILY))
-        await ix.client.views_open(trigger_id=ix.trigger_id, view=form)
+        await form_start.open_form(ix, FAMILY, cobrowse_views.new_session_view, ix.channel_id)
         return
     request = NewSession(
         vendor=a.provider or ix.deps.vendors.default(FAMILY),

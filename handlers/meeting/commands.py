@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from handlers.core import blocks, cards
+from handlers.core import blocks, cards, form_start
 from handlers.core.blocks import Mrkdwn, code, mention, when_text
 from handlers.core.bounds import ParseError
 from handlers.core.interaction import Interaction
@@ -71,9 +71,7 @@ def starts_session(parsed: Parsed[Any], vendors: Vendors) -> str | None:
 )
 async def new(ix: Interaction, a: New) -> None:
     if a == New():
-        vendors = ix.deps.vendors
-        form = meeting_views.new_meeting_view(ix.channel_id, vendors.config.enabled(FAMILY), vendors.default(FAMILY))
-        await ix.client.views_open(trigger_id=ix.trigger_id, view=form)
+        await form_start.open_form(ix, FAMILY, meeting_views.new_meeting_view, ix.channel_id)
         return
     vendor = a.provider or ix.deps.vendors.default(FAMILY)
     if vendor == "coviu":  # a session at set times, each person its own participant; MiroTalk: a named room
