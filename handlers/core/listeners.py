@@ -71,29 +71,6 @@ async def _act(
     await ix.guarded(lambda: work(ix), help_hint=help_hint)
 
 
-async def _receive(
-    deps: Deps,
-    context: AsyncBoltContext,
-    body: dict[str, Any],
-    *,
-    typed: str,
-    channel_id: str,
-    response_url: str | None,
-) -> Ticket | None:
-    """Records a command (typed, or a form that asks for the same) before its ack; None for a redelivery."""
-    command, _, text = typed.partition(" ")
-    return await intake.receive(
-        deps,
-        body,
-        team_id=request_team(context),
-        user_id=str(context.user_id or ""),
-        channel_id=channel_id,
-        command=command,
-        text=text.strip(),
-        response_url=response_url,
-    )
-
-
 async def _take(
     deps: Deps,
     context: AsyncBoltContext,
@@ -129,7 +106,7 @@ def command(app: AsyncApp, deps: Deps, family: Family) -> None:
             return
         channel_id = str(command.get("channel_id") or "")
         try:
-            ticket = await _receive(
+            ticket = await intake.receive(
                 deps, context, command, typed=typed, channel_id=channel_id, response_url=command.get("response_url")
             )
         except intake.IntakeUnavailable:
@@ -172,7 +149,7 @@ def form(app: AsyncApp, deps: Deps, callback_id: str, read: FormReader) -> None:
             await ack(response_action="errors", errors=submission.errors)
             return
         try:
-            ticket = await _receive(
+            ticket = await intake.receive(
                 deps, context, body, typed=submission.typed, channel_id=submission.channel_id, response_url=None
             )
         except intake.IntakeUnavailable:
