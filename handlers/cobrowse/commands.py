@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.cobrowse import views as cobrowse_views
-from handlers.core import blocks, cards, form_start
+from handlers.core import cards, form_start
 from handlers.core.blocks import Mrkdwn, code
 from handlers.core.bounds import MAX_MINUTES, InputRules, ParseError, person_name, web_url
 from handlers.core.interaction import Interaction
-from handlers.core.live import fetch_live
+from handlers.core.live import fetch_live, live_blocks
 from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, Parsed, arg, opt
 from handlers.core.when import parse_when
 from services import registry, samesurf
@@ -289,7 +289,7 @@ async def list_sessions(ix: Interaction, a: ListSessions) -> None:
     vendors = ix.deps.vendors
     chosen = [a.provider] if a.provider else vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
     sections = await ix.only_own([await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen])
-    await ix.private(Mrkdwn("Live co-browsing sessions"), blocks.live_blocks(sections))
+    await ix.private(Mrkdwn("Live co-browsing sessions"), live_blocks(sections))
 
 
 @COBROWSE.sub("stats", NoArgs, summary="SameSurf analytics overview and live session counts, for you alone.")

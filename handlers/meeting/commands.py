@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from handlers.core import blocks, cards, form_start
+from handlers.core import cards, form_start
 from handlers.core.blocks import Mrkdwn, code, mention, when_text
 from handlers.core.bounds import ParseError
 from handlers.core.interaction import Interaction
-from handlers.core.live import fetch_live
+from handlers.core.live import fetch_live, live_blocks
 from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, Parsed, arg, opt
 from handlers.core.when import parse_when
 from handlers.meeting import views as meeting_views
@@ -368,7 +368,7 @@ async def list_meetings(ix: Interaction, a: NoArgs) -> None:
     vendors = ix.deps.vendors
     chosen = vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
     sections = await ix.only_own([await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen])
-    await ix.private(Mrkdwn("Live meetings"), blocks.live_blocks(sections))
+    await ix.private(Mrkdwn("Live meetings"), live_blocks(sections))
 
 
 @MEETING.sub("stats", NoArgs, summary="MiroTalk server stats and who is in which meeting, for you alone.")
