@@ -104,7 +104,7 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
         )
     )
     await ix.started(entry.key, started.vendor_id)
-    await cards.post(ix, FAMILY, entry.key, cobrowse_views.session_card(entry, started, name, ix.user_id))
+    await cards.post(ix, entry, cobrowse_views.session_card(entry, started, name, ix.user_id))
     await _send_leader_link(ix, entry, started)
 
 
@@ -147,7 +147,7 @@ async def schedule(ix: Interaction, a: ScheduleRoom) -> None:
     ends = starts + timedelta(minutes=minutes) if minutes else None
     started = StartedCobrowse(room.room, room.publicinvitation, leader_link=room.privateinvitation)
     view = cobrowse_views.session_card(SAMESURF, started, name, ix.user_id, starts_at=starts, expires_at=ends)
-    await cards.post(ix, FAMILY, SAMESURF.key, view)
+    await cards.post(ix, SAMESURF, view)
     await _send_leader_link(ix, SAMESURF, started)
 
 

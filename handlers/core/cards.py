@@ -52,14 +52,15 @@ class Started:
     then: Callable[[Interaction], Awaitable[None]] | None = None
 
 
-async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> Card:
-    """Records the card, then posts it: a click on it always finds its record, however busy the store is."""
+async def post(ix: Interaction, entry: VendorEntry[Any], view: SessionCard) -> Card:
+    """Records the card of a session of `entry`'s vendor (and so of its family), then posts it: a click on it always
+    finds its record, however busy the store is."""
     card = await ix.deps.store.add_card(
         NewCard(
             team_id=ix.team_id,
             channel_id=ix.channel_id,
-            family=family,
-            vendor=vendor,
+            family=entry.family,
+            vendor=entry.key,
             vendor_id=view.session.vendor_id,
             name=view.session.name,
             creator_id=ix.user_id,
