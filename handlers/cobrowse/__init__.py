@@ -6,19 +6,23 @@ from slack_bolt.async_app import AsyncApp
 
 from handlers.cobrowse import actions, reseller  # noqa: F401  (the admins' subcommands join the table)
 from handlers.cobrowse.commands import COBROWSE, FAMILY
-from handlers.cobrowse.views import NEW_SESSION_SHORTCUT, NEW_SESSION_VIEW, OPEN_NEW_SESSION
+from handlers.cobrowse.views import NEW_SESSION_SHORTCUT, NEW_SESSION_VIEW, OPEN_NEW_SESSION, new_session_view
 from handlers.core import listeners
-from handlers.core.cards import action_id
 from handlers.core.interaction import Deps
 from handlers.digest.commands import add_digest_subcommands
 from services.registry import CardButton
 
 add_digest_subcommands(COBROWSE, FAMILY)
 
+LISTENERS = listeners.FamilyListeners(
+    FAMILY,
+    COBROWSE,
+    clicks={CardButton.INVITE_LINK: actions.invite_link_for_clicker},
+    form=listeners.NewForm(
+        NEW_SESSION_VIEW, new_session_view, actions.read_form, NEW_SESSION_SHORTCUT, OPEN_NEW_SESSION
+    ),
+)
+
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    listeners.command(app, deps, COBROWSE)
-    listeners.click(app, deps, action_id(FAMILY, CardButton.END), actions.end_card)
-    listeners.click(app, deps, action_id(FAMILY, CardButton.INVITE_LINK), actions.invite_link_for_clicker)
-    listeners.form(app, deps, NEW_SESSION_VIEW, actions.read_form)
-    listeners.opens_form(app, deps, NEW_SESSION_SHORTCUT, OPEN_NEW_SESSION, actions.open_form)
+    listeners.register(app, deps, LISTENERS)

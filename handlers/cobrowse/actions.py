@@ -1,5 +1,5 @@
-"""What `/cobrowse` cards and forms do: the End and Invite link buttons, the `/cobrowse new` form submitted, and
-the same form opened by the global shortcut or the App Home's button (the form itself is drawn in `views`)."""
+"""What `/cobrowse` cards and forms do: the Invite link button (End is every card's: handlers/core/cards.py) and
+the `/cobrowse new` form submitted (the form itself is drawn in `views`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 from handlers.cobrowse import commands as cobrowse
 from handlers.cobrowse.commands import FAMILY
-from handlers.cobrowse.views import new_session_view
-from handlers.core import cards, form_start, forms
+from handlers.core import form_start, forms
 from handlers.core.blocks import Mrkdwn, code
 from handlers.core.bounds import InputRules, ParseError, web_url
 from handlers.core.interaction import Interaction
@@ -63,19 +62,6 @@ def read_form(view: dict[str, Any], rules: InputRules) -> Submission:
         await form_start.start_from_form(ix, FAMILY, lambda: cobrowse.start_session(ix, request), picked=picked)
 
     return Submission(start, as_command(request), channel_id, errors)
-
-
-async def open_form(ix: Interaction) -> None:
-    """The form with a channel picker: from the global shortcut, or the App Home's button (neither names a
-    channel)."""
-    vendors = ix.deps.vendors
-    form = new_session_view(None, vendors.config.enabled(FAMILY), vendors.default(FAMILY))
-    await ix.client.views_open(trigger_id=ix.trigger_id, view=form)
-
-
-async def end_card(ix: Interaction, value: str) -> None:
-    """The End button of a co-browsing card."""
-    await cards.end_clicked(ix, FAMILY, value)
 
 
 async def invite_link_for_clicker(ix: Interaction, room: str) -> None:

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.cobrowse import views as cobrowse_views
-from handlers.core import blocks, cards
+from handlers.core import cards, form_start
 from handlers.core.blocks import Mrkdwn, code
 from handlers.core.bounds import MAX_MINUTES, InputRules, ParseError, person_name, web_url
 from handlers.core.interaction import Interaction
-from handlers.core.live import fetch_live
+from handlers.core.live import fetch_live, live_blocks
 from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, Parsed, arg, opt
 from handlers.core.when import parse_when
 from services import registry, samesurf
@@ -77,12 +77,11 @@ class New:
     disable: list[str] = opt(Option("disable", metavar="FEATURE", repeat=True))
 
 
-@COBROWSE.sub("new", New, summary="Start a session and post its card here. With nothing after `new`, a form opens.")
+@COBROWSE.sub("new", New)
 async def new(ix: Interaction, a: New) -> None:
+    """Start a session and post its card here. With nothing after `new`, a form opens."""
     if a == New():
-        vendors = ix.deps.vendors
-        form = cobrowse_views.new_session_view(ix.channel_id, vendors.config.enabled(FAMILY), vendors.default(FAMILY))
-        await ix.client.views_open(trigger_id=ix.trigger_id, view=form)
+        await form_start.open_form(ix, FAMILY, cobrowse_views.new_session_view, ix.channel_id)
         return
     request = NewSession(
         vendor=a.provider or ix.deps.vendors.default(FAMILY),
@@ -105,7 +104,7 @@ async def start_session(ix: Interaction, request: NewSession) -> None:
         )
     )
     await ix.started(entry.key, started.vendor_id)
-    await cards.post(ix, FAMILY, entry.key, cobrowse_views.session_card(entry, started, name, ix.user_id))
+    await cards.post(ix, entry, cobrowse_views.session_card(entry, started, name, ix.user_id))
     await _send_leader_link(ix, entry, started)
 
 
@@ -120,12 +119,9 @@ class ScheduleRoom:
     message: str | None = opt(Option("message", metavar="TEXT"))
 
 
-@COBROWSE.sub(
-    "schedule",
-    ScheduleRoom,
-    summary="Schedule a SameSurf room (WHEN: `2026-11-23 15:00`, `tomorrow 09:30`, `in 2h`); invitees get e-mail.",
-)
+@COBROWSE.sub("schedule", ScheduleRoom)
 async def schedule(ix: Interaction, a: ScheduleRoom) -> None:
+    """Schedule a SameSurf room (WHEN: `2026-11-23 15:00`, `tomorrow 09:30`, `in 2h`); invitees get e-mail."""
     tz = await ix.tz(a.tz)
     starts = parse_when(a.when, ix.deps.clock.now(), tz)
     url = a.url
@@ -151,7 +147,7 @@ async def schedule(ix: Interaction, a: ScheduleRoom) -> None:
     ends = starts + timedelta(minutes=minutes) if minutes else None
     started = StartedCobrowse(room.room, room.publicinvitation, leader_link=room.privateinvitation)
     view = cobrowse_views.session_card(SAMESURF, started, name, ix.user_id, starts_at=starts, expires_at=ends)
-    await cards.post(ix, FAMILY, SAMESURF.key, view)
+    await cards.post(ix, SAMESURF, view)
     await _send_leader_link(ix, SAMESURF, started)
 
 
@@ -210,8 +206,9 @@ class End:
     session: str = arg("SESSION")
 
 
-@COBROWSE.sub("end", End, summary="End a MirrorTab session for everyone (its creator or an admin).")
+@COBROWSE.sub("end", End)
 async def end(ix: Interaction, a: End) -> None:
+    """End a MirrorTab session for everyone (its creator or an admin)."""
     session_id = a.session
     card = await cards.find_card(ix, FAMILY, session_id)
     entry = registry.vendor(card.vendor) if card is not None else cards.endable(FAMILY)
@@ -238,12 +235,9 @@ class Invite:
     as_name: str | None = opt(Option("as", "name", metavar="NAME"))
 
 
-@COBROWSE.sub(
-    "invite",
-    Invite,
-    summary="A limited-use SameSurf invitation, for you alone (`--leader`: the room's creator or an admin).",
-)
+@COBROWSE.sub("invite", Invite)
 async def invite(ix: Interaction, a: Invite) -> None:
+    """A limited-use SameSurf invitation, for you alone (`--leader`: the room's creator or an admin)."""
     room, leader, uses = a.room, a.leader, a.uses
     if leader:
         card = await ix.deps.store.find_card(ix.team_id, "samesurf", room)
@@ -272,8 +266,9 @@ class Revoke:
     token: str = arg("TOKEN")
 
 
-@COBROWSE.sub("revoke", Revoke, summary="Delete a SameSurf limited-use invitation.")
+@COBROWSE.sub("revoke", Revoke)
 async def revoke(ix: Interaction, a: Revoke) -> None:
+    """Delete a SameSurf limited-use invitation."""
     await ix.deps.vendors.samesurf.delete_invitation(a.token)
     await ix.private(Mrkdwn("Revoked invitation {}.").format(code(a.token)))
 
@@ -286,16 +281,18 @@ class ListSessions:
     provider: str | None = opt(PROVIDER)
 
 
-@COBROWSE.sub("list", ListSessions, summary="Live sessions and rooms, for you alone.")
+@COBROWSE.sub("list", ListSessions)
 async def list_sessions(ix: Interaction, a: ListSessions) -> None:
+    """Live sessions and rooms, for you alone."""
     vendors = ix.deps.vendors
     chosen = [a.provider] if a.provider else vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
     sections = await ix.only_own([await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen])
-    await ix.private(Mrkdwn("Live co-browsing sessions"), blocks.live_blocks(sections))
+    await ix.private(Mrkdwn("Live co-browsing sessions"), live_blocks(sections))
 
 
-@COBROWSE.sub("stats", NoArgs, summary="SameSurf analytics overview and live session counts, for you alone.")
+@COBROWSE.sub("stats", NoArgs)
 async def stats(ix: Interaction, a: NoArgs) -> None:
+    """SameSurf analytics overview and live session counts, for you alone."""
     overview = await ix.deps.vendors.samesurf.analytics_overview()
     live = [await fetch_live(ix.deps, ix.team_id, v, DEFAULT_NAME) for v in ix.deps.vendors.config.enabled(FAMILY)]
     await ix.private(Mrkdwn("Co-browsing stats"), cobrowse_views.stats_blocks(overview, live))
@@ -307,8 +304,9 @@ class Rooms:
     take: int = opt(Option("take", "int", metavar="N", minimum=1), default=20)
 
 
-@COBROWSE.sub("rooms", Rooms, summary="SameSurf rooms of the past, newest first, for you alone.")
+@COBROWSE.sub("rooms", Rooms)
 async def rooms(ix: Interaction, a: Rooms) -> None:
+    """SameSurf rooms of the past, newest first, for you alone."""
     skip, take = a.skip, min(a.take, 100)
     page = await ix.deps.vendors.samesurf.analytics_rooms(skip=skip, take=take)
     await ix.private(Mrkdwn("SameSurf rooms"), cobrowse_views.rooms_blocks(page, skip))
@@ -320,8 +318,9 @@ class Report:
     version: int = opt(Option("version", "int", metavar="N", minimum=0), default=0)
 
 
-@COBROWSE.sub("report", Report, summary="Who was in a SameSurf room and what happened there, for you alone.")
+@COBROWSE.sub("report", Report)
 async def report(ix: Interaction, a: Report) -> None:
+    """Who was in a SameSurf room and what happened there, for you alone."""
     room = a.room
     analytics = await ix.deps.vendors.samesurf.room_analytics(room, version=a.version)
     await ix.private(Mrkdwn("SameSurf room {}").format(room), cobrowse_views.report_blocks(room, analytics))

@@ -27,8 +27,9 @@ class Create:
     disable: list[str] = opt(Option("disable", metavar="FEATURE", repeat=True))
 
 
-@COBROWSE.sub("reseller create", Create, summary="Create a SameSurf subscription (admins).")
+@COBROWSE.sub("reseller create", Create)
 async def reseller_create(ix: Interaction, a: Create) -> None:
+    """Create a SameSurf subscription (admins)."""
     overrides = dict(a.settings)
     usage = COBROWSE.find("reseller create").usage()
     for key in overrides:
@@ -49,10 +50,9 @@ class Delete:
     force: bool = opt(Option("force", "flag"))
 
 
-@COBROWSE.sub(
-    "reseller delete", Delete, summary="Delete a SameSurf subscription (admins; `--force` when it has API keys)."
-)
+@COBROWSE.sub("reseller delete", Delete)
 async def reseller_delete(ix: Interaction, a: Delete) -> None:
+    """Delete a SameSurf subscription (admins; `--force` when it has API keys)."""
     if not await _admin_only(ix):
         return
     await ix.deps.vendors.samesurf.delete_subscription(a.name, force=a.force)
@@ -64,8 +64,9 @@ class ApiKey:
     subscription: str = arg("SUBSCRIPTION")
 
 
-@COBROWSE.sub("reseller apikey", ApiKey, summary="New API credentials for a subscription, to you alone (admins).")
+@COBROWSE.sub("reseller apikey", ApiKey)
 async def reseller_apikey(ix: Interaction, a: ApiKey) -> None:
+    """New API credentials for a subscription, to you alone (admins)."""
     if not await _admin_only(ix):
         return
     key = await ix.deps.vendors.samesurf.create_api_key(a.subscription)

@@ -6,24 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from handlers.core import forms
-from handlers.core.blocks import (
-    MAX_ROWS,
-    Block,
-    LiveSection,
-    Mrkdwn,
-    SessionCard,
-    code,
-    context,
-    date_token,
-    divider,
-    fields_section,
-    header,
-    number_text,
-    plain,
-    section,
-    unreadable_note,
-)
+from handlers.core import blocks, forms
+from handlers.core.blocks import Block, LiveSection, Mrkdwn, SessionCard
 from handlers.core.cards import card_of
 from services.cobrowsing import StartedCobrowse
 from services.registry import CardButton, VendorEntry
@@ -74,21 +58,21 @@ def overview_blocks(overview: Overview, *, all_time: bool = True) -> list[Block]
     if all_time:
         rooms.append(("All time", overview.rooms_total))
         averages.append(("Average all time", overview.averageduration_alltime))
-    pairs = [(label, number_text(count)) for label, count in rooms]
-    pairs += [(label, number_text(minutes, "min")) for label, minutes in averages]
-    out: list[Block] = [fields_section(pairs)]
+    pairs = [(label, blocks.number_text(count)) for label, count in rooms]
+    pairs += [(label, blocks.number_text(minutes, "min")) for label, minutes in averages]
+    out: list[Block] = [blocks.fields_section(pairs)]
     urls = []
     if overview.url_latest:
         urls.append(Mrkdwn("Latest URL: {}").format(overview.url_latest))
     if overview.url_most_popular:
         urls.append(Mrkdwn("Most popular: {}").format(overview.url_most_popular))
     if urls:
-        out.append(context(Mrkdwn(" · ").join(urls)))
+        out.append(blocks.context(Mrkdwn(" · ").join(urls)))
     return out
 
 
 def stats_blocks(overview: Overview, live: Sequence[LiveSection]) -> list[Block]:
-    out: list[Block] = [header("Co-browsing stats"), *overview_blocks(overview)]
+    out: list[Block] = [blocks.header("Co-browsing stats"), *overview_blocks(overview)]
     counts = [
         Mrkdwn("{}: {} live").format(s.vendor, len(s.rows))
         if s.error is None
@@ -96,7 +80,7 @@ def stats_blocks(overview: Overview, live: Sequence[LiveSection]) -> list[Block]
         for s in live
     ]
     if counts:
-        out.extend([divider(), section(Mrkdwn("*Live now* — ") + Mrkdwn(" · ").join(counts))])
+        out.extend([blocks.divider(), blocks.section(Mrkdwn("*Live now* — ") + Mrkdwn(" · ").join(counts))])
     return out
 
 
@@ -109,52 +93,52 @@ def duration_text(seconds: int | None) -> Mrkdwn:
 
 def rooms_blocks(page: AnalyticsRooms, skip: int) -> list[Block]:
     total = page.total_rooms
-    out: list[Block] = [header(f"SameSurf rooms ({total if total is not None else 'unknown number'} in all)")]
+    out: list[Block] = [blocks.header(f"SameSurf rooms ({total if total is not None else 'unknown number'} in all)")]
     if not page.rooms:
-        out.append(context(Mrkdwn("No rooms on this page.")))
-    for room in page.rooms[:MAX_ROWS]:
-        when = date_token(room.date) if room.date else Mrkdwn("unknown date")
+        out.append(blocks.context(Mrkdwn("No rooms on this page.")))
+    for room in page.rooms[: blocks.MAX_ROWS]:
+        when = blocks.date_token(room.date) if room.date else Mrkdwn("unknown date")
         recordings = Mrkdwn(" · {} recording(s)").format(room.screenrecordings) if room.screenrecordings else ""
         line = Mrkdwn("*{}* {} · {} · {}{}").format(
-            room.title or "Untitled", code(room.room), when, duration_text(room.duration), recordings
+            room.title or "Untitled", blocks.code(room.room), when, duration_text(room.duration), recordings
         )
-        out.append(section(line))
+        out.append(blocks.section(line))
     if page.unreadable:
-        out.append(context(unreadable_note(page.unreadable, "SameSurf", "room")))
+        out.append(blocks.context(blocks.unreadable_note(page.unreadable, "SameSurf", "room")))
     shown_to = skip + len(page.rooms) + page.unreadable
     if total is not None and shown_to < total:
-        next_page = code(f"/cobrowse rooms --skip {shown_to}")
-        out.append(context(Mrkdwn("Rooms {}–{}. Next page: {}").format(skip + 1, shown_to, next_page)))
+        next_page = blocks.code(f"/cobrowse rooms --skip {shown_to}")
+        out.append(blocks.context(Mrkdwn("Rooms {}–{}. Next page: {}").format(skip + 1, shown_to, next_page)))
     return out
 
 
 def report_blocks(room: str, analytics: RoomAnalytics) -> list[Block]:
-    out: list[Block] = [header(f"Room {room}: {analytics.title or 'Untitled'}")]
-    out.append(section(Mrkdwn("*People* ({})").format(len(analytics.users))))
+    out: list[Block] = [blocks.header(f"Room {room}: {analytics.title or 'Untitled'}")]
+    out.append(blocks.section(Mrkdwn("*People* ({})").format(len(analytics.users))))
     for user in analytics.users[:20]:
         place = ", ".join(part for part in (user.city, user.country) if part)
-        span = Mrkdwn(" – ").join(date_token(t) for t in (user.joinedat, user.leftat) if t)
+        span = Mrkdwn(" – ").join(blocks.date_token(t) for t in (user.joinedat, user.leftat) if t)
         role = " (host)" if user.host else ""
         # IP addresses stay out: a report is for knowing who came, not where from exactly.
         out.append(
-            context(
+            blocks.context(
                 Mrkdwn("{}{} · {}{}").format(
                     user.name or "Someone", role, span or "no times", f" · {place}" if place else ""
                 )
             )
         )
     events = analytics.events
-    out.append(section(Mrkdwn("*Events* ({})").format(len(events))))
+    out.append(blocks.section(Mrkdwn("*Events* ({})").format(len(events))))
     lines = [
         Mrkdwn("{} · {}{}").format(
-            date_token(e.date) if e.date else "—", e.type or "unknown", f" · {e.data}" if e.data else ""
+            blocks.date_token(e.date) if e.date else "—", e.type or "unknown", f" · {e.data}" if e.data else ""
         )
         for e in events[:15]
     ]
     if lines:
-        out.append(context(Mrkdwn("\n").join(lines)))
+        out.append(blocks.context(Mrkdwn("\n").join(lines)))
     if len(events) > 15:
-        out.append(context(Mrkdwn("… and {} more events.").format(len(events) - 15)))
+        out.append(blocks.context(Mrkdwn("… and {} more events.").format(len(events) - 15)))
     return out
 
 
@@ -174,16 +158,16 @@ def new_session_view(channel_id: str | None, vendors: list[str], default: str) -
         "type": "modal",
         "callback_id": NEW_SESSION_VIEW,
         "private_metadata": forms.metadata(channel_id),
-        "title": plain("New co-browsing session"),
-        "submit": plain("Start"),
-        "close": plain("Cancel"),
+        "title": blocks.plain("New co-browsing session"),
+        "submit": blocks.plain("Start"),
+        "close": blocks.plain("Cancel"),
         "blocks": [
             *([forms.channel_picker()] if pick_channel else []),
             forms.provider_input(vendors, default),
             forms.input_block(
                 "urls",
                 "Pages to open",
-                {"type": "plain_text_input", "multiline": True, "placeholder": plain("https://example.com")},
+                {"type": "plain_text_input", "multiline": True, "placeholder": blocks.plain("https://example.com")},
                 hint="One URL a line. SameSurf starts on the first and bookmarks them all.",
             ),
             forms.name_input(),

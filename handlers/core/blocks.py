@@ -183,14 +183,27 @@ def link_button(label: str, url: str | None) -> Button | None:
 
 
 @dataclass(frozen=True)
-class SessionCard:
-    """What a card shows while its session is on."""
+class CardSession:
+    """The session a card is about, as every card shows it, on or closed: its name, its vendor (with the vendor's
+    word for its id) and that id, and who started it."""
 
     name: str
     vendor: str
     id_label: str
     vendor_id: str
     creator_id: str
+
+    @property
+    def kind(self) -> str:
+        """The vendor and its word for the session, as texts name it: `MirrorTab session`, `MiroTalk room`."""
+        return f"{self.vendor} {self.id_label.lower()}"
+
+
+@dataclass(frozen=True)
+class SessionCard:
+    """What a card shows while its session is on."""
+
+    session: CardSession
     join_url: str | None = None
     code: str | None = None
     starts_at: datetime | None = None
@@ -201,7 +214,8 @@ class SessionCard:
 
 def card_fields(card: SessionCard, *, started_by: bool = True) -> list[dict[str, Any]]:
     """A card's facts: vendor, the vendor's id, join code, times and (`started_by`) who started it."""
-    fields = [labelled("Vendor", as_text(card.vendor)), labelled(card.id_label, code(card.vendor_id))]
+    session = card.session
+    fields = [labelled("Vendor", as_text(session.vendor)), labelled(session.id_label, code(session.vendor_id))]
     if card.code:
         fields.append(labelled("Join code", code(card.code)))
     if card.starts_at:
@@ -209,7 +223,7 @@ def card_fields(card: SessionCard, *, started_by: bool = True) -> list[dict[str,
     if card.expires_at:
         fields.append(labelled("Expires", date_token(card.expires_at)))
     if started_by:
-        fields.append(labelled("Started by", mention(card.creator_id)))
+        fields.append(labelled("Started by", mention(session.creator_id)))
     return fields
 
 
@@ -224,7 +238,7 @@ def card_actions(card: SessionCard, block_id: str = "card_actions") -> Block | N
 
 def card_blocks(card: SessionCard) -> list[Block]:
     blocks: list[Block] = [
-        {"type": "header", "text": plain(card.name)},
+        {"type": "header", "text": plain(card.session.name)},
         {"type": "section", "fields": card_fields(card)},
     ]
     actions = card_actions(card)
@@ -236,20 +250,15 @@ def card_blocks(card: SessionCard) -> list[Block]:
 
 
 def card_text(card: SessionCard) -> Mrkdwn:
-    return Mrkdwn("{} {} “{}” started by {}").format(
-        card.vendor, card.id_label.lower(), card.name, mention(card.creator_id)
-    )
+    session = card.session
+    return Mrkdwn("{} “{}” started by {}").format(session.kind, session.name, mention(session.creator_id))
 
 
 @dataclass(frozen=True)
 class ClosedCard:
     """A card whose session ended or expired: its state and duration, no buttons, no join link."""
 
-    name: str
-    vendor: str
-    id_label: str
-    vendor_id: str
-    creator_id: str
+    session: CardSession
     state: str  # "ended" | "expired"
     minutes: int
     ended_by: str | None = None
@@ -262,21 +271,18 @@ def closed_card_blocks(card: ClosedCard) -> list[Block]:
         status = Mrkdwn(":checkered_flag: Ended · {} min").format(card.minutes)
     else:
         status = Mrkdwn(":hourglass: Expired · {} min").format(card.minutes)
+    session = card.session
     return [
-        {"type": "header", "text": plain(card.name)},
+        {"type": "header", "text": plain(session.name)},
         section(status),
         context(
-            Mrkdwn("{} {} {} · started by {}").format(
-                card.vendor, card.id_label.lower(), code(card.vendor_id), mention(card.creator_id)
-            )
+            Mrkdwn("{} {} · started by {}").format(session.kind, code(session.vendor_id), mention(session.creator_id))
         ),
     ]
 
 
 def closed_card_text(card: ClosedCard) -> Mrkdwn:
-    return Mrkdwn("{} {} “{}”: {}, {} min").format(
-        card.vendor, card.id_label.lower(), card.name, card.state, card.minutes
-    )
+    return Mrkdwn("{} “{}”: {}, {} min").format(card.session.kind, card.session.name, card.state, card.minutes)
 
 
 # -- live lists (answers to the caller alone) --------------------------------------------------------------
@@ -305,45 +311,10 @@ class LiveSection:
     unreadable: int = 0
 
 
-def _row_text(row: LiveRow) -> Mrkdwn:
-    parts = [Mrkdwn("*{}* {}").format(row.name, code(row.vendor_id)) if row.name else code(row.vendor_id)]
-    if row.code:
-        parts.append(Mrkdwn("code {}").format(code(row.code)))
-    if row.started_at:
-        parts.append(Mrkdwn("since {}").format(date_token(row.started_at)))
-    if row.expires_at:
-        parts.append(Mrkdwn("until {}").format(date_token(row.expires_at)))
-    if row.detail:
-        parts.append(as_text(row.detail))
-    if web_link(row.join_url):
-        parts.append(link(row.join_url, "join"))
-    return Mrkdwn(" · ").join(parts)
-
-
 def unreadable_note(count: int, vendor: str, what: str = "row") -> Mrkdwn:
     return Mrkdwn(":grey_question: {} {}{} {} sent could not be read, so {} not shown.").format(
         count, what, "s" if count != 1 else "", vendor, "they are" if count != 1 else "it is"
     )
-
-
-def live_blocks(sections: Sequence[LiveSection]) -> list[Block]:
-    out: list[Block] = []
-    budget = MAX_ROWS
-    for live in sections:
-        out.append(header(f"{live.vendor}: {len(live.rows)} live" if live.error is None else live.vendor))
-        if live.error is not None:
-            out.append(section(Mrkdwn(":warning: {}").format(live.error)))
-            continue
-        if not live.rows:
-            out.append(context(Mrkdwn("Nothing running.")))
-        shown = list(live.rows)[: max(budget, 0)]
-        out.extend(section(_row_text(row)) for row in shown)
-        budget -= len(shown)
-        if len(shown) < len(live.rows):
-            out.append(context(Mrkdwn("… and {} more.").format(len(live.rows) - len(shown))))
-        if live.unreadable:
-            out.append(context(unreadable_note(live.unreadable, live.vendor)))
-    return out
 
 
 # -- private answers -----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.core import blocks
-from handlers.core.blocks import Button, ClosedCard, Mrkdwn, SessionCard, code
+from handlers.core.blocks import Button, CardSession, ClosedCard, Mrkdwn, SessionCard, code
 from handlers.core.interaction import Deps, Interaction
 from services import registry
 from services.clock import minutes_between
@@ -52,16 +52,17 @@ class Started:
     then: Callable[[Interaction], Awaitable[None]] | None = None
 
 
-async def post(ix: Interaction, family: str, vendor: str, view: SessionCard) -> Card:
-    """Records the card, then posts it: a click on it always finds its record, however busy the store is."""
+async def post(ix: Interaction, entry: VendorEntry[Any], view: SessionCard) -> Card:
+    """Records the card of a session of `entry`'s vendor (and so of its family), then posts it: a click on it always
+    finds its record, however busy the store is."""
     card = await ix.deps.store.add_card(
         NewCard(
             team_id=ix.team_id,
             channel_id=ix.channel_id,
-            family=family,
-            vendor=vendor,
-            vendor_id=view.vendor_id,
-            name=view.name,
+            family=entry.family,
+            vendor=entry.key,
+            vendor_id=view.session.vendor_id,
+            name=view.session.name,
             creator_id=ix.user_id,
             created_at=ix.deps.clock.now(),
             starts_at=view.starts_at,
@@ -173,13 +174,8 @@ async def show_closed(deps: Deps, card: Card, message_ts: str | None = None) -> 
     ts = card.ts or message_ts
     if ts is None:
         return
-    entry = registry.vendor(card.vendor)
     closed = ClosedCard(
-        name=card.name,
-        vendor=entry.name,
-        id_label=entry.id_label,
-        vendor_id=card.vendor_id,
-        creator_id=card.creator_id,
+        card_session(registry.vendor(card.vendor), card.vendor_id, card.name, card.creator_id),
         state=card.state,
         minutes=minutes_between(card.starts_at or card.created_at, card.ended_at or deps.clock.now()),
         ended_by=card.ended_by,
@@ -242,6 +238,13 @@ def card_buttons(entry: VendorEntry[Any], vendor_id: str, *, can_end: bool = Tru
     ]
 
 
+def card_session(entry: VendorEntry[Any], vendor_id: str, name: str, creator_id: str) -> CardSession:
+    """The session a card is about, named as its vendor's registry entry names it: what every card shows."""
+    return CardSession(
+        name=name, vendor=entry.name, id_label=entry.id_label, vendor_id=vendor_id, creator_id=creator_id
+    )
+
+
 def card_of(
     entry: VendorEntry[Any],
     vendor_id: str,
@@ -258,11 +261,7 @@ def card_of(
     """What a card shows while its session is on: the vendor's name and id label and its buttons from the
     registry, the rest from the session."""
     return SessionCard(
-        name=name,
-        vendor=entry.name,
-        id_label=entry.id_label,
-        vendor_id=vendor_id,
-        creator_id=creator_id,
+        card_session(entry, vendor_id, name, creator_id),
         join_url=join_url,
         code=code,
         starts_at=starts_at,

@@ -1,9 +1,11 @@
-"""Starting what a submitted new-session form asks for: its card goes where the form was opened (by the command),
-or, from a global shortcut's form, to the channel the person picked, in an order that loses and leaks nothing."""
+"""A family's new-session form: opened (by `/x new` with nothing after it, a global shortcut or the App Home's button),
+then what it asks for started. Its card goes where the form was opened (by the command), or, from a global
+shortcut's form, to the channel the person picked, in an order that loses and leaks nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -11,6 +13,18 @@ from handlers.core import blocks, slack_io
 from handlers.core.blocks import Mrkdwn, channel_link, mention
 from handlers.core.interaction import Interaction
 from services.registry import FAMILIES
+
+#: Draws a family's new-session form: for the channel it was opened in (None: the form asks for one), offering the
+#: family's enabled vendors with its default one picked.
+FormView = Callable[[str | None, list[str], str], dict[str, Any]]
+
+
+async def open_form(ix: Interaction, family: str, view: FormView, channel_id: str | None) -> None:
+    """Opens a family's new-session form: from its command, for the channel it was typed in; from the global shortcut
+    or the App Home's button (`channel_id` None: neither names a channel), asking for one."""
+    vendors = ix.deps.vendors
+    form = view(channel_id, vendors.config.enabled(family), vendors.default(family))
+    await ix.client.views_open(trigger_id=ix.trigger_id, view=form)
 
 
 async def start_from_form(ix: Interaction, family: str, start: Callable[[], Awaitable[None]], *, picked: bool) -> None:

@@ -8,8 +8,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_bolt.async_app import AsyncBoltContext
+
 from handlers.core import blocks, once
 from handlers.core.interaction import Deps, Interaction
+from handlers.core.workspaces import request_team
 from services.errors import VendorUnavailable
 from services.intake import Outcome, Received, Ticket
 
@@ -22,27 +25,28 @@ class IntakeUnavailable(Exception):
 
 async def receive(
     deps: Deps,
+    context: AsyncBoltContext,
     body: dict[str, Any],
     *,
-    team_id: str,
-    user_id: str,
+    typed: str,
     channel_id: str,
-    command: str,
-    text: str,
     response_url: str | None,
 ) -> Ticket | None:
-    """Records the command before it is acknowledged; None for a redelivery, which must act on nothing.
+    """Records a command (as typed, or a form that asks for the same) before it is acknowledged; None for a
+    redelivery, which must act on nothing.
 
     Raises `IntakeUnavailable` when the store does not take it: then the command is refused, not acknowledged
     and dropped."""
+    team_id = request_team(context)
+    command, _, text = typed.partition(" ")
     received = Received(
         # One set of keys per team, like the handled requests': another workspace's act with the same key is its own.
         key=f"{team_id}:{once.request_key(body)}",
         team_id=team_id,
-        user_id=user_id,
+        user_id=str(context.user_id or ""),
         channel_id=channel_id,
         command=command,
-        text=text,
+        text=text.strip(),
         response_url=response_url,
         at=deps.clock.now(),
     )

@@ -1,8 +1,11 @@
 """The listeners every family registers through: a slash command read by its grammar table, a button click, a
-form submission, a message shortcut and a global shortcut. Each is acknowledged first (a typo is answered in the
-ack itself, usage line included), then claimed once (a redelivery acts on nothing; a command or a form is claimed
-by its intake record, written before the ack: handlers/core/intake.py), then its Interaction is made, in one place
-(`Interaction.of`), and the family's work runs guarded: any failure becomes a private answer.
+form submission, a message shortcut and a global shortcut. A family describes what it answers (`FamilyListeners`:
+its command table, its cards' buttons, its new-session form, its message shortcuts) and `register` wires it.
+
+Each is acknowledged first (a typo is answered in the ack itself, usage line included), then claimed once (a
+redelivery acts on nothing; a command or a form is claimed by its intake record, written before the ack:
+handlers/core/intake.py), then its Interaction is made, in one place (`Interaction.of`), and the family's work runs
+guarded: any failure becomes a private answer.
 
 Everything slower than parsing runs after `ack()`, in the background (`Deps.in_background`): Bolt answers Slack
 as soon as a listener returns (bot/app.py builds it with `process_before_response`), so an acknowledgement never
@@ -11,18 +14,20 @@ waits on the work it acknowledged, and none polls for it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
-from handlers.core import blocks, intake
+from handlers.core import blocks, cards, form_start, intake
 from handlers.core.bounds import InputRules, ParseError, as_typed
 from handlers.core.interaction import Deps, Interaction
 from handlers.core.parsing import Family
 from handlers.core.workspaces import request_team
+from services import registry
 from services.intake import Ticket
+from services.registry import CardButton
 
 #: What a click does, given who clicked (and where) and the button's value.
 ClickHandler = Callable[[Interaction, str], Awaitable[None]]
@@ -68,29 +73,6 @@ async def _act(
     await ix.guarded(lambda: work(ix), help_hint=help_hint)
 
 
-async def _receive(
-    deps: Deps,
-    context: AsyncBoltContext,
-    body: dict[str, Any],
-    *,
-    typed: str,
-    channel_id: str,
-    response_url: str | None,
-) -> Ticket | None:
-    """Records a command (typed, or a form that asks for the same) before its ack; None for a redelivery."""
-    command, _, text = typed.partition(" ")
-    return await intake.receive(
-        deps,
-        body,
-        team_id=request_team(context),
-        user_id=str(context.user_id or ""),
-        channel_id=channel_id,
-        command=command,
-        text=text.strip(),
-        response_url=response_url,
-    )
-
-
 async def _take(
     deps: Deps,
     context: AsyncBoltContext,
@@ -126,7 +108,7 @@ def command(app: AsyncApp, deps: Deps, family: Family) -> None:
             return
         channel_id = str(command.get("channel_id") or "")
         try:
-            ticket = await _receive(
+            ticket = await intake.receive(
                 deps, context, command, typed=typed, channel_id=channel_id, response_url=command.get("response_url")
             )
         except intake.IntakeUnavailable:
@@ -169,7 +151,7 @@ def form(app: AsyncApp, deps: Deps, callback_id: str, read: FormReader) -> None:
             await ack(response_action="errors", errors=submission.errors)
             return
         try:
-            ticket = await _receive(
+            ticket = await intake.receive(
                 deps, context, body, typed=submission.typed, channel_id=submission.channel_id, response_url=None
             )
         except intake.IntakeUnavailable:
@@ -216,8 +198,55 @@ def global_shortcut(app: AsyncApp, deps: Deps, callback_id: str, work: Work) -> 
     app.global_shortcut(callback_id)(on_shortcut)
 
 
-def opens_form(app: AsyncApp, deps: Deps, callback_id: str, action_id: str, open_form: Work) -> None:
-    """A form that opens from anywhere: the global shortcut `callback_id`, and the button `action_id` (on the App
-    Home) that does the same."""
-    global_shortcut(app, deps, callback_id, open_form)
-    click(app, deps, action_id, lambda ix, _value: open_form(ix))
+@dataclass(frozen=True)
+class NewForm:
+    """A family's new-session form: `/x new` with nothing after it opens it for its channel; the global shortcut
+    `shortcut`, and the App Home's button `home_button`, open it anywhere (it then asks for the channel)."""
+
+    callback_id: str
+    view: form_start.FormView
+    read: FormReader
+    shortcut: str
+    home_button: str
+
+
+@dataclass(frozen=True)
+class FamilyListeners:
+    """What a family answers, for `register`: `key` is its name in the vendor registry (`cobrowse`)."""
+
+    key: str
+    command: Family
+    #: What its cards' buttons do, End aside: every family's End is the card lifecycle's (`cards.end_clicked`).
+    clicks: Mapping[CardButton, ClickHandler] = field(default_factory=dict)
+    form: NewForm | None = None
+    #: Message shortcuts, by callback id.
+    message_shortcuts: Mapping[str, ShortcutHandler] = field(default_factory=dict)
+
+    def click_handlers(self) -> dict[CardButton, ClickHandler]:
+        """A handler for every button the registry puts on the family's cards."""
+        handlers = dict(self.clicks)
+        if registry.with_button(self.key, CardButton.END):
+            handlers[CardButton.END] = lambda ix, value: cards.end_clicked(ix, self.key, value)
+        for vendor in registry.family_vendors(self.key):
+            missing = [button for button in vendor.buttons if button not in handlers]
+            if missing:
+                raise TypeError(f"{vendor.name} cards carry {missing}, which the {self.key} family does not answer")
+        return handlers
+
+
+def register(app: AsyncApp, deps: Deps, family: FamilyListeners) -> None:
+    """Wires everything a family answers: its command, its cards' buttons, its form and its shortcuts."""
+    command(app, deps, family.command)
+    for button, handler in family.click_handlers().items():
+        click(app, deps, cards.action_id(family.key, button), handler)
+    if family.form is not None:
+        new_form = family.form
+        form(app, deps, new_form.callback_id, new_form.read)
+
+        async def open_anywhere(ix: Interaction) -> None:
+            await form_start.open_form(ix, family.key, new_form.view, None)
+
+        global_shortcut(app, deps, new_form.shortcut, open_anywhere)
+        click(app, deps, new_form.home_button, lambda ix, _value: open_anywhere(ix))
+    for callback_id, on_message in family.message_shortcuts.items():
+        message_shortcut(app, deps, callback_id, on_message)

@@ -1,11 +1,12 @@
 """Live lists, the same for every vendor: what its adapter lists as live, as rows of an answer to the caller
-alone (`blocks.live_blocks`); a vendor that fails becomes a line, and the other vendors still show."""
+alone (`live_blocks`, pure Block Kit); a vendor that fails becomes a line, and the other vendors still show."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from handlers.core.blocks import LiveRow, LiveSection
+from handlers.core import blocks
+from handlers.core.blocks import Block, LiveRow, LiveSection, Mrkdwn
 from handlers.core.interaction import Deps
 from services import registry
 from services.errors import VendorError
@@ -53,3 +54,38 @@ async def fetch_live(deps: Deps, team_id: str, vendor: str, default_name: str) -
         return LiveSection(entry.name, error=f"{exc.message}. {exc.advice}")
     fallback = default_name if entry.names_sessions else ""
     return LiveSection(entry.name, [live_row(s, fallback, ours) for s in sessions], unreadable=sessions.unreadable)
+
+
+def _row_text(row: LiveRow) -> Mrkdwn:
+    parts = [Mrkdwn("*{}* {}").format(row.name, blocks.code(row.vendor_id)) if row.name else blocks.code(row.vendor_id)]
+    if row.code:
+        parts.append(Mrkdwn("code {}").format(blocks.code(row.code)))
+    if row.started_at:
+        parts.append(Mrkdwn("since {}").format(blocks.date_token(row.started_at)))
+    if row.expires_at:
+        parts.append(Mrkdwn("until {}").format(blocks.date_token(row.expires_at)))
+    if row.detail:
+        parts.append(blocks.as_text(row.detail))
+    if blocks.web_link(row.join_url):
+        parts.append(blocks.link(row.join_url, "join"))
+    return Mrkdwn(" · ").join(parts)
+
+
+def live_blocks(sections: Sequence[LiveSection]) -> list[Block]:
+    out: list[Block] = []
+    budget = blocks.MAX_ROWS
+    for live in sections:
+        out.append(blocks.header(f"{live.vendor}: {len(live.rows)} live" if live.error is None else live.vendor))
+        if live.error is not None:
+            out.append(blocks.section(Mrkdwn(":warning: {}").format(live.error)))
+            continue
+        if not live.rows:
+            out.append(blocks.context(Mrkdwn("Nothing running.")))
+        shown = list(live.rows)[: max(budget, 0)]
+        out.extend(blocks.section(_row_text(row)) for row in shown)
+        budget -= len(shown)
+        if len(shown) < len(live.rows):
+            out.append(blocks.context(Mrkdwn("… and {} more.").format(len(live.rows) - len(shown))))
+        if live.unreadable:
+            out.append(blocks.context(blocks.unreadable_note(live.unreadable, live.vendor)))
+    return out

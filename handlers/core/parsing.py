@@ -12,6 +12,7 @@ vendor call.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -277,15 +278,20 @@ class Family:
     title: str
     subcommands: list[Subcommand[Any]] = field(default_factory=list)
 
-    def sub(self, words: str, model: type[A], *, summary: str) -> Callable[[Handler[A]], Handler[A]]:
+    def sub(self, words: str, model: type[A], *, summary: str | None = None) -> Callable[[Handler[A]], Handler[A]]:
         """`words`: the subcommand's words (`"invite"`, `"reseller create"`; none for a catch-all); `model`: the
-        typed model of its arguments, whose fields (`arg`, `opt`) make the rest of its grammar."""
+        typed model of its arguments, whose fields (`arg`, `opt`) make the rest of its grammar. Its line in `help`
+        is the handler's docstring (as click's and Typer's commands), or `summary` where the text is made at run
+        time (the digest subcommands name their family)."""
         for f in dataclasses.fields(model):
             if not isinstance(f.metadata.get(_GRAMMAR), Positional | Option):
                 raise TypeError(f"{model.__name__}.{f.name} says no part of the grammar: declare it with arg or opt")
 
         def register(handler: Handler[A]) -> Handler[A]:
-            self.subcommands.append(Subcommand(tuple(words.split()), model, summary, handler, self.command))
+            said = summary or " ".join((inspect.getdoc(handler) or "").split())
+            if not said:
+                raise TypeError(f"{handler.__name__} says nothing for help: give it a docstring")
+            self.subcommands.append(Subcommand(tuple(words.split()), model, said, handler, self.command))
             return handler
 
         return register

@@ -12,19 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from handlers.cobrowse import views as cobrowse_views
-from handlers.core.blocks import (
-    Block,
-    Mrkdwn,
-    code,
-    context,
-    date_token,
-    divider,
-    fields_section,
-    header,
-    section,
-    unreadable_note,
-    when_text,
-)
+from handlers.core import blocks
+from handlers.core.blocks import Block, Mrkdwn
 from handlers.digest.schedule import Cadence
 from handlers.meeting import views as meeting_views
 from services.clock import minutes_between
@@ -74,10 +63,10 @@ class Digest:
 
 def _lines(lines: Sequence[Mrkdwn], empty: str) -> list[Block]:
     if not lines:
-        return [context(Mrkdwn("{}").format(empty))] if empty else []
+        return [blocks.context(Mrkdwn("{}").format(empty))] if empty else []
     shown = Mrkdwn("\n").join(lines[:MAX_LINES])
-    more = [context(Mrkdwn("… and {} more.").format(len(lines) - MAX_LINES))] if len(lines) > MAX_LINES else []
-    return [section(shown), *more]
+    more = [blocks.context(Mrkdwn("… and {} more.").format(len(lines) - MAX_LINES))] if len(lines) > MAX_LINES else []
+    return [blocks.section(shown), *more]
 
 
 # -- vendor parts ---------------------------------------------------------------------------------------------
@@ -89,12 +78,12 @@ def failed_part(vendor: str, message: str) -> VendorPart:
 
 def samesurf_part(overview: Overview, rooms: Sequence[AnalyticsRoom], unreadable: int = 0) -> VendorPart:
     out = cobrowse_views.overview_blocks(overview, all_time=False)
-    out.append(section(Mrkdwn("*Rooms in this period* ({})").format(len(rooms))))
+    out.append(blocks.section(Mrkdwn("*Rooms in this period* ({})").format(len(rooms))))
     lines = [
         Mrkdwn("{} {} · {} · {}").format(
             room.title or "Untitled",
-            code(room.room),
-            date_token(room.date) if room.date else "no date",
+            blocks.code(room.room),
+            blocks.date_token(room.date) if room.date else "no date",
             f"{round(room.duration / 60)} min" if room.duration is not None else "unknown length",
         )
         for room in rooms
@@ -107,11 +96,11 @@ def mirrortab_part(sessions: Sequence[MirrorTabSession], unreadable: int = 0) ->
     # No join link or code: a digest may go to a channel other than the one where the session was shared.
     lines = [
         Mrkdwn("{} {} · until {}").format(
-            s.session_name or "Co-browsing session", code(s.session_id), when_text(s.kill_time)
+            s.session_name or "Co-browsing session", blocks.code(s.session_id), blocks.when_text(s.kill_time)
         )
         for s in sessions
     ]
-    header_line = section(Mrkdwn("*Live sessions now* ({})").format(len(sessions)))
+    header_line = blocks.section(Mrkdwn("*Live sessions now* ({})").format(len(sessions)))
     return VendorPart("MirrorTab", [header_line, *_lines(lines, "None.")], unreadable=unreadable)
 
 
@@ -121,11 +110,13 @@ def mirotalk_part(
     """`meetings` None: the server does not list them (`unlisted` says why)."""
     out: list[Block] = [meeting_views.counts_section(stats)]
     if meetings is None:
-        out.append(context(Mrkdwn("{}.").format(unlisted.rstrip("."))))
+        out.append(blocks.context(Mrkdwn("{}.").format(unlisted.rstrip("."))))
         return VendorPart("MiroTalk", out)
-    out.append(section(Mrkdwn("*Live meetings* ({})").format(len(meetings))))
+    out.append(blocks.section(Mrkdwn("*Live meetings* ({})").format(len(meetings))))
     rows = meeting_views.mirotalk_rows(meetings)
-    out.extend(_lines([Mrkdwn("{} · {}").format(code(row.vendor_id), row.detail or "") for row in rows], "None."))
+    out.extend(
+        _lines([Mrkdwn("{} · {}").format(blocks.code(row.vendor_id), row.detail or "") for row in rows], "None.")
+    )
     return VendorPart("MiroTalk", out, unreadable=unreadable)
 
 
@@ -140,7 +131,7 @@ def coviu_part(
         if s.start_time is not None and s.end_time is not None and s.start_time < period.end
     )
     out: list[Block] = [
-        fields_section(
+        blocks.fields_section(
             [
                 ("Sessions in this period", Mrkdwn("{}").format(len(in_period))),
                 ("Minutes", Mrkdwn("{}").format(minutes)),
@@ -151,12 +142,12 @@ def coviu_part(
     soonest_first = sorted(upcoming, key=lambda s: (s.start_time is None, s.start_time or period.end))
     lines = [
         Mrkdwn("{} {} · {}").format(
-            s.session_name or meeting_views.DEFAULT_NAME, code(s.session_id), when_text(s.start_time)
+            s.session_name or meeting_views.DEFAULT_NAME, blocks.code(s.session_id), blocks.when_text(s.start_time)
         )
         for s in soonest_first
     ]
     if lines:
-        out.extend([section(Mrkdwn("*Next up*")), *_lines(lines, "")])
+        out.extend([blocks.section(Mrkdwn("*Next up*")), *_lines(lines, "")])
     return VendorPart("Coviu", out, unreadable=unreadable)
 
 
@@ -166,7 +157,7 @@ def mirrorace_part(uploads: Sequence[Upload], status: Mapping[str, FileInfo] | N
     removed = [u for u in uploads if status is not None and u.slug in status and status[u.slug].removed]
 
     def line(upload: Upload) -> Mrkdwn:
-        text = Mrkdwn("{} {} · {}").format(upload.name, code(upload.slug), human_size(upload.size))
+        text = Mrkdwn("{} {} · {}").format(upload.name, blocks.code(upload.slug), human_size(upload.size))
         info = status.get(upload.slug) if status is not None else None
         if info is None:
             return text
@@ -179,7 +170,7 @@ def mirrorace_part(uploads: Sequence[Upload], status: Mapping[str, FileInfo] | N
     summary = Mrkdwn("*Files mirrored in this period* ({})").format(len(uploads))
     if removed:
         summary += Mrkdwn(" · :no_entry: {} removed").format(len(removed))
-    return VendorPart("MirrorAce", [section(summary), *_lines([line(u) for u in uploads], "None.")])
+    return VendorPart("MirrorAce", [blocks.section(summary), *_lines([line(u) for u in uploads], "None.")])
 
 
 # -- the message ----------------------------------------------------------------------------------------------
@@ -191,27 +182,32 @@ def title(d: Digest) -> str:
 
 def digest_blocks(d: Digest) -> list[Block]:
     out: list[Block] = [
-        header(title(d)),
-        context(Mrkdwn("From {} to {}").format(date_token(d.period.start), date_token(d.period.end))),
+        blocks.header(title(d)),
+        blocks.context(
+            Mrkdwn("From {} to {}").format(blocks.date_token(d.period.start), blocks.date_token(d.period.end))
+        ),
     ]
     for part in d.parts:
-        out.append(divider())
+        out.append(blocks.divider())
         if part.error is not None:
             out.append(
-                section(Mrkdwn(":warning: *{}* is missing from this digest: {}").format(part.vendor, part.error))
+                blocks.section(Mrkdwn(":warning: *{}* is missing from this digest: {}").format(part.vendor, part.error))
             )
             continue
-        out.append(section(Mrkdwn("*{}*").format(part.vendor)))
+        out.append(blocks.section(Mrkdwn("*{}*").format(part.vendor)))
         out.extend(part.blocks)
         if part.unreadable:
-            out.append(context(unreadable_note(part.unreadable, part.vendor)))
+            out.append(blocks.context(blocks.unreadable_note(part.unreadable, part.vendor)))
     if d.own_counts:
         counts = " · ".join(f"{vendor} {count}" for vendor, count in d.own_counts.items())
         out.extend(
-            [divider(), context(Mrkdwn("Started through Cohost in this channel in this period: {}").format(counts))]
+            [
+                blocks.divider(),
+                blocks.context(Mrkdwn("Started through Cohost in this channel in this period: {}").format(counts)),
+            ]
         )
     if len(out) > MAX_BLOCKS:  # the parts' own limits keep far below; this only guards a future part
-        out = [*out[: MAX_BLOCKS - 1], context(Mrkdwn("(shortened to fit one message)"))]
+        out = [*out[: MAX_BLOCKS - 1], blocks.context(Mrkdwn("(shortened to fit one message)"))]
     return out
 
 
@@ -222,6 +218,6 @@ def digest_text(d: Digest) -> Mrkdwn:
     return Mrkdwn("{}{}").format(title(d), missing)
 
 
-def with_note(blocks: Sequence[Block], note: Mrkdwn) -> list[Block]:
+def with_note(posted: Sequence[Block], note: Mrkdwn) -> list[Block]:
     """A digest already posted, with a line added (the weekly chart could not follow it)."""
-    return [*blocks, context(note)][:MAX_BLOCKS]
+    return [*posted, blocks.context(note)][:MAX_BLOCKS]

@@ -129,7 +129,7 @@ def session_blocks(session: HomeSession) -> list[Block]:
         {
             "type": "section",
             "block_id": f"home_card_{session.card_id}",
-            "text": blocks.mrkdwn(Mrkdwn("*{}*").format(card.name)),
+            "text": blocks.mrkdwn(Mrkdwn("*{}*").format(card.session.name)),
             "fields": fields[:10],
         }
     ]

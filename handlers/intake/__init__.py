@@ -27,6 +27,7 @@ from handlers.core.interaction import Deps, Interaction
 from handlers.core.parsing import Family, Parsed
 from handlers.meeting import commands as meeting
 from handlers.meeting import starting as meeting_starting
+from services import registry
 from services.errors import VendorError
 from services.intake import IntakeRecord, Outcome
 from services.registry import display_name, family_vendors
@@ -219,7 +220,7 @@ async def _card(ix: Interaction, record: IntakeRecord, started: cards.Started, c
         return
     try:
         if card is None:
-            card = await cards.post(ix, started.family, started.vendor, view)
+            card = await cards.post(ix, registry.vendor(started.vendor), view)
         else:  # recorded, not yet posted
             await cards.post_recorded(ix, card, view)
     except SlackApiError as exc:

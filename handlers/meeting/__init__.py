@@ -5,20 +5,22 @@ shortcut "Start a meeting" and the App Home's button), and their Block Kit (`vie
 from slack_bolt.async_app import AsyncApp
 
 from handlers.core import listeners
-from handlers.core.cards import action_id
 from handlers.core.interaction import Deps
 from handlers.digest.commands import add_digest_subcommands
 from handlers.meeting import actions, form
 from handlers.meeting.commands import MEETING
-from handlers.meeting.views import FAMILY, NEW_MEETING_SHORTCUT, NEW_MEETING_VIEW, OPEN_NEW_MEETING
+from handlers.meeting.views import FAMILY, NEW_MEETING_SHORTCUT, NEW_MEETING_VIEW, OPEN_NEW_MEETING, new_meeting_view
 from services.registry import CardButton
 
 add_digest_subcommands(MEETING, FAMILY)
 
+LISTENERS = listeners.FamilyListeners(
+    FAMILY,
+    MEETING,
+    clicks={CardButton.MY_LINK: actions.my_link},
+    form=listeners.NewForm(NEW_MEETING_VIEW, new_meeting_view, form.read_form, NEW_MEETING_SHORTCUT, OPEN_NEW_MEETING),
+)
+
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    listeners.command(app, deps, MEETING)
-    listeners.click(app, deps, action_id(FAMILY, CardButton.MY_LINK), actions.my_link)
-    listeners.click(app, deps, action_id(FAMILY, CardButton.END), actions.end_card)
-    listeners.form(app, deps, NEW_MEETING_VIEW, form.read_form)
-    listeners.opens_form(app, deps, NEW_MEETING_SHORTCUT, OPEN_NEW_MEETING, form.open_form)
+    listeners.register(app, deps, LISTENERS)

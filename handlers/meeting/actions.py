@@ -1,4 +1,5 @@
-"""What a meeting card's buttons do: Get my link (the clicker's own link, to them alone) and End."""
+"""What a meeting card's Get my link button does: the clicker's own link, to them alone (End is every card's:
+handlers/core/cards.py)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,3 @@ async def my_link(ix: Interaction, value: str) -> None:
     await ix.private(
         Mrkdwn(":key: Your {} to MiroTalk room {}, with your name on it: {}").format(kind, code(vendor_id), link)
     )
-
-
-async def end_card(ix: Interaction, value: str) -> None:
-    """The End button of a meeting card (or of its expiry warning)."""
-    await cards.end_clicked(ix, FAMILY, value)

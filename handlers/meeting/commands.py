@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from handlers.core import blocks, cards
+from handlers.core import cards, form_start
 from handlers.core.blocks import Mrkdwn, code, mention, when_text
 from handlers.core.bounds import ParseError
 from handlers.core.interaction import Interaction
-from handlers.core.live import fetch_live
+from handlers.core.live import fetch_live, live_blocks
 from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, Parsed, arg, opt
 from handlers.core.when import parse_when
 from handlers.meeting import views as meeting_views
@@ -63,17 +63,12 @@ def starts_session(parsed: Parsed[Any], vendors: Vendors) -> str | None:
     return "coviu" if isinstance(parsed.args, Schedule) else None
 
 
-@MEETING.sub(
-    "new",
-    New,
-    summary="Start a meeting and post its card here; people you mention get their own link by direct message. "
-    "With nothing after `new`, a form opens.",
-)
+@MEETING.sub("new", New)
 async def new(ix: Interaction, a: New) -> None:
+    """Start a meeting and post its card here; people you mention get their own link by direct message. With nothing
+    after `new`, a form opens."""
     if a == New():
-        vendors = ix.deps.vendors
-        form = meeting_views.new_meeting_view(ix.channel_id, vendors.config.enabled(FAMILY), vendors.default(FAMILY))
-        await ix.client.views_open(trigger_id=ix.trigger_id, view=form)
+        await form_start.open_form(ix, FAMILY, meeting_views.new_meeting_view, ix.channel_id)
         return
     vendor = a.provider or ix.deps.vendors.default(FAMILY)
     if vendor == "coviu":  # a session at set times, each person its own participant; MiroTalk: a named room
@@ -97,12 +92,9 @@ class Schedule:
     tz: str | None = opt(TZ)
 
 
-@MEETING.sub(
-    "schedule",
-    Schedule,
-    summary="Schedule a Coviu session (WHEN: `2026-11-23 15:00`, `tomorrow 09:30`, `in 2h`, in your time zone).",
-)
+@MEETING.sub("schedule", Schedule)
 async def schedule(ix: Interaction, a: Schedule) -> None:
+    """Schedule a Coviu session (WHEN: `2026-11-23 15:00`, `tomorrow 09:30`, `in 2h`, in your time zone)."""
     start = parse_when(a.when, ix.deps.clock.now(), await ix.tz(a.tz))
     end = start + timedelta(minutes=a.minutes)
     await new_coviu(ix, a.name, start, end, a.invitees)
@@ -126,12 +118,9 @@ class Join:
     password: str | None = opt(Option("password", metavar="P"))
 
 
-@MEETING.sub(
-    "join",
-    Join,
-    summary="Your own link to a MiroTalk room, for you alone (`--presenter`: the meeting's creator or an admin).",
-)
+@MEETING.sub("join", Join)
 async def join(ix: Interaction, a: Join) -> None:
+    """Your own link to a MiroTalk room, for you alone (`--presenter`: the meeting's creator or an admin)."""
     room = a.room
     coviu_card = await ix.deps.store.find_card(ix.team_id, COVIU.key, room)
     if coviu_card is not None:  # a Coviu session's id: its own link is the way in
@@ -172,8 +161,9 @@ class Token:
     expire: str = opt(Option("expire", metavar="1h"), default="1h")
 
 
-@MEETING.sub("token", Token, summary="A MiroTalk sign-in token for its host user, for you alone (admins only).")
+@MEETING.sub("token", Token)
 async def token(ix: Interaction, a: Token) -> None:
+    """A MiroTalk sign-in token for its host user, for you alone (admins only)."""
     # Every token signs in as the server's host user (a plain one too: it only lacks the presenter role), so it is
     # as privileged as the host user's password: for admins alone.
     if not await ix.is_admin():
@@ -203,12 +193,9 @@ class End:
     redirect: str | None = opt(Option(REDIRECT, "url", metavar="URL"))
 
 
-@MEETING.sub(
-    "end",
-    End,
-    summary="End a meeting for everyone (its creator or an admin); MiroTalk sends people to `--redirect`.",
-)
+@MEETING.sub("end", End)
 async def end(ix: Interaction, a: End) -> None:
+    """End a meeting for everyone (its creator or an admin); MiroTalk sends people to `--redirect`."""
     target, redirect = a.target, a.redirect
     entry, card = await _find_meeting(ix, target)
     if redirect and REDIRECT not in entry.options:
@@ -246,12 +233,9 @@ class Invite:
     role: Role = opt(Option("role", "choice", choices=("host", "guest")), default="guest")
 
 
-@MEETING.sub(
-    "invite",
-    Invite,
-    summary="Add people to a Coviu session; each gets their own link by direct message (its creator or an admin).",
-)
+@MEETING.sub("invite", Invite)
 async def invite(ix: Interaction, a: Invite) -> None:
+    """Add people to a Coviu session; each gets their own link by direct message (its creator or an admin)."""
     session_id, role = a.session, a.role
     card = await _coviu_card(ix, session_id)
     if not await cards.may_manage(ix, card, what="meeting", listing="/meeting list"):
@@ -283,8 +267,9 @@ class Uninvite:
     participant: str = arg("PARTICIPANT")
 
 
-@MEETING.sub("uninvite", Uninvite, summary="Remove a participant from a Coviu session (its creator or an admin).")
+@MEETING.sub("uninvite", Uninvite)
 async def uninvite(ix: Interaction, a: Uninvite) -> None:
+    """Remove a participant from a Coviu session (its creator or an admin)."""
     participant_id = a.participant
     coviu = ix.deps.vendors.coviu
     participant = await coviu.get_participant(participant_id)
@@ -313,10 +298,9 @@ class Update:
     tz: str | None = opt(TZ)
 
 
-@MEETING.sub(
-    "update", Update, summary="Rename, move or lengthen a Coviu session; its card follows (its creator or an admin)."
-)
+@MEETING.sub("update", Update)
 async def update(ix: Interaction, a: Update) -> None:
+    """Rename, move or lengthen a Coviu session; its card follows (its creator or an admin)."""
     session_id = a.session
     if not (a.name or a.start or a.minutes):
         raise ParseError("Say what changes: --name, --start or --minutes.", MEETING.find("update").usage())
@@ -365,16 +349,18 @@ async def update(ix: Interaction, a: Update) -> None:
 # -- lists and stats (answers to the caller alone) ------------------------------------------------------------------
 
 
-@MEETING.sub("list", NoArgs, summary="MiroTalk meetings and Coviu's running and upcoming sessions, for you alone.")
+@MEETING.sub("list", NoArgs)
 async def list_meetings(ix: Interaction, a: NoArgs) -> None:
+    """MiroTalk meetings and Coviu's running and upcoming sessions, for you alone."""
     vendors = ix.deps.vendors
     chosen = vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
     sections = await ix.only_own([await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen])
-    await ix.private(Mrkdwn("Live meetings"), blocks.live_blocks(sections))
+    await ix.private(Mrkdwn("Live meetings"), live_blocks(sections))
 
 
-@MEETING.sub("stats", NoArgs, summary="MiroTalk server stats and who is in which meeting, for you alone.")
+@MEETING.sub("stats", NoArgs)
 async def stats(ix: Interaction, a: NoArgs) -> None:
+    """MiroTalk server stats and who is in which meeting, for you alone."""
     numbers = await ix.deps.vendors.mirotalk.stats()
     live = await fetch_live(ix.deps, ix.team_id, MIROTALK.key, DEFAULT_NAME)
     await ix.private(Mrkdwn("MiroTalk stats"), meeting_views.stats_blocks(numbers, live))

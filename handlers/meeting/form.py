@@ -12,7 +12,7 @@ from handlers.core.bounds import InputRules
 from handlers.core.interaction import Interaction
 from handlers.core.listeners import Submission
 from handlers.meeting import commands as meeting
-from handlers.meeting.views import FAMILY, INVITEES_INPUT, ROOM_INPUT, new_meeting_view
+from handlers.meeting.views import FAMILY, INVITEES_INPUT, ROOM_INPUT
 from services import registry
 from services.registry import ROOM
 
@@ -55,10 +55,3 @@ def read_form(view: dict[str, Any], rules: InputRules) -> Submission:
         await form_start.start_from_form(ix, FAMILY, lambda: meeting.new(ix, request), picked=picked)
 
     return Submission(start, as_command(request), channel_id, errors)
-
-
-async def open_form(ix: Interaction) -> None:
-    """The form with a channel picker (the global shortcut's, or the App Home button's: neither names a channel)."""
-    vendors = ix.deps.vendors
-    form = new_meeting_view(None, vendors.config.enabled(FAMILY), vendors.default(FAMILY))
-    await ix.client.views_open(trigger_id=ix.trigger_id, view=form)

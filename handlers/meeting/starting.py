@@ -21,6 +21,7 @@ from handlers.meeting.links import (
 from handlers.meeting.views import DEFAULT_NAME, FAMILY
 from services.coviu import Session
 from services.mirotalk import duration_of
+from services.registry import COVIU, MIROTALK
 from services.vendors import Vendors
 
 
@@ -42,7 +43,7 @@ async def new_mirotalk(
         expires_at=expires,
         can_end=await mirotalk.ending_on(),
     )
-    await cards.post(ix, FAMILY, "mirotalk", view)
+    await cards.post(ix, MIROTALK, view)
     lifetime = f"{minutes + 60}m" if minutes else PRESENTER_LINK_LIFETIME
     presenter = mirotalk.presenter_links_on
     await hand_out(
@@ -62,7 +63,7 @@ async def new_mirotalk(
 async def new_coviu(ix: Interaction, name: str | None, start: datetime, end: datetime, invitees: list[str]) -> None:
     session = await ix.deps.vendors.coviu.create_session(start=start, end=end, name=name, marker=ix.marker_for("coviu"))
     await ix.started("coviu", session.session_id)
-    await cards.post(ix, FAMILY, "coviu", _coviu_card(session, name, ix.user_id))
+    await cards.post(ix, COVIU, _coviu_card(session, name, ix.user_id))
     sid = session.session_id
     await hand_out(
         ix,

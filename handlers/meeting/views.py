@@ -6,24 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from handlers.core import forms
-from handlers.core.blocks import (
-    MAX_ROWS,
-    Block,
-    LiveRow,
-    LiveSection,
-    Mrkdwn,
-    SessionCard,
-    context,
-    date_token,
-    divider,
-    fields_section,
-    header,
-    number_text,
-    plain,
-    section,
-    unreadable_note,
-)
+from handlers.core import blocks, forms
+from handlers.core.blocks import Block, LiveRow, LiveSection, Mrkdwn, SessionCard
 from handlers.core.cards import card_of, ends_on_its_own
 from handlers.core.live import live_row
 from services import registry
@@ -77,24 +61,27 @@ def mirotalk_rows(meetings: Sequence[Meeting]) -> list[LiveRow]:
 
 def counts_section(stats: Stats) -> Block:
     """The server's rooms and people now (unknown where it did not say)."""
-    return fields_section(
-        [("Rooms now", number_text(stats.total_rooms)), ("People now", number_text(stats.total_users))]
+    return blocks.fields_section(
+        [("Rooms now", blocks.number_text(stats.total_rooms)), ("People now", blocks.number_text(stats.total_users))]
     )
 
 
 def stats_blocks(stats: Stats, live: LiveSection) -> list[Block]:
-    out: list[Block] = [header("MiroTalk stats"), counts_section(stats)]
+    out: list[Block] = [blocks.header("MiroTalk stats"), counts_section(stats)]
     if stats.timestamp:
-        out.append(context(Mrkdwn("As of {}").format(date_token(stats.timestamp))))
-    out.append(divider())
+        out.append(blocks.context(Mrkdwn("As of {}").format(blocks.date_token(stats.timestamp))))
+    out.append(blocks.divider())
     if live.error is not None:
-        out.append(section(Mrkdwn("*Live meetings*: {}").format(live.error)))
+        out.append(blocks.section(Mrkdwn("*Live meetings*: {}").format(live.error)))
     elif not live.rows:
-        out.append(context(Mrkdwn("No meetings running.")))
+        out.append(blocks.context(Mrkdwn("No meetings running.")))
     else:
-        out.extend(section(Mrkdwn("*{}* · {}").format(row.vendor_id, row.detail or "")) for row in live.rows[:MAX_ROWS])
+        out.extend(
+            blocks.section(Mrkdwn("*{}* · {}").format(row.vendor_id, row.detail or ""))
+            for row in live.rows[: blocks.MAX_ROWS]
+        )
     if live.unreadable:
-        out.append(context(unreadable_note(live.unreadable, live.vendor, "meeting")))
+        out.append(blocks.context(blocks.unreadable_note(live.unreadable, live.vendor, "meeting")))
     return out
 
 
@@ -110,16 +97,16 @@ def new_meeting_view(channel_id: str | None, vendors: list[str], default: str) -
         "type": "modal",
         "callback_id": NEW_MEETING_VIEW,
         "private_metadata": forms.metadata(channel_id),
-        "title": plain("New meeting"),
-        "submit": plain("Start"),
-        "close": plain("Cancel"),
+        "title": blocks.plain("New meeting"),
+        "submit": blocks.plain("Start"),
+        "close": blocks.plain("Cancel"),
         "blocks": [
             *([forms.channel_picker()] if pick_channel else []),
             forms.provider_input(vendors, default),
             forms.input_block(
                 ROOM_INPUT,
                 f"Room ({with_rooms})",
-                {"type": "plain_text_input", "max_length": 64, "placeholder": plain("standup")},
+                {"type": "plain_text_input", "max_length": 64, "placeholder": blocks.plain("standup")},
                 hint="Its name, letters, digits, - and _. Empty: the server names a fresh one.",
             ),
             forms.name_input(),
@@ -127,7 +114,7 @@ def new_meeting_view(channel_id: str | None, vendors: list[str], default: str) -
             forms.input_block(
                 INVITEES_INPUT,
                 "People to invite",
-                {"type": "multi_users_select", "placeholder": plain("Who else comes")},
+                {"type": "multi_users_select", "placeholder": blocks.plain("Who else comes")},
                 hint="Each gets their own link by direct message.",
             ),
             forms.where_it_goes(pick_channel),

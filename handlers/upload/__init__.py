@@ -9,9 +9,12 @@ from handlers.digest.commands import add_digest_subcommands
 from handlers.upload.commands import UPLOAD
 from handlers.upload.shortcuts import MIRROR_FILE, mirror_message
 
-add_digest_subcommands(UPLOAD, "upload")
+FAMILY = "upload"
+
+add_digest_subcommands(UPLOAD, FAMILY)
+
+LISTENERS = listeners.FamilyListeners(FAMILY, UPLOAD, message_shortcuts={MIRROR_FILE: mirror_message})
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    listeners.command(app, deps, UPLOAD)
-    listeners.message_shortcut(app, deps, MIRROR_FILE, mirror_message)
+    listeners.register(app, deps, LISTENERS)

@@ -27,13 +27,10 @@ class Remote:
     mirrors: list[str] | None = opt(Option("mirrors", "list", metavar="1,2"))
 
 
-@UPLOAD.sub(
-    "",
-    Remote,
-    summary="MirrorAce fetches the file at URL (http or https) and its card is posted here. "
-    "`--password` protects the download (it is never shown); `--mirrors` picks mirror ids.",
-)
+@UPLOAD.sub("", Remote)
 async def remote(ix: Interaction, a: Remote) -> None:
+    """MirrorAce fetches the file at URL (http or https) and its card is posted here. `--password` protects the download
+    (it is never shown); `--mirrors` picks mirror ids."""
     url, password = a.url, a.password
     uploaded = await ix.deps.vendors.mirrorace.remote_upload(url, password=password, mirrors=a.mirrors)
     # Where MirrorAce names no file, the URL names it (shortened: a name is at most MAX_NAME characters).
@@ -48,8 +45,9 @@ class Info:
     slugs: list[str] = arg("SLUG", variadic=True)
 
 
-@UPLOAD.sub("info", Info, summary="The status of MirrorAce files, for you alone (slugs separated by commas or spaces).")
+@UPLOAD.sub("info", Info)
 async def info(ix: Interaction, a: Info) -> None:
+    """The status of MirrorAce files, for you alone (slugs separated by commas or spaces)."""
     slugs = [slug for token in a.slugs for slug in token.split(",") if slug.strip()]
     if not slugs:
         raise ParseError("`info` needs at least one SLUG.", UPLOAD.find("info").usage())

@@ -3,11 +3,13 @@ list, a digest and a warning show is checked here without a bot, a socket or a c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from handlers.core.blocks import (
     MAX_ROWS,
     Button,
+    CardSession,
     ClosedCard,
     LiveRow,
     LiveSection,
@@ -17,8 +19,8 @@ from handlers.core.blocks import (
     card_text,
     closed_card_blocks,
     closed_card_text,
-    live_blocks,
 )
+from handlers.core.live import live_blocks
 from handlers.digest import views as digest_views
 from handlers.digest.views import Digest, Period, VendorPart
 from handlers.meeting import views as meeting_views
@@ -44,15 +46,11 @@ def buttons_in(blocks: list[dict]) -> list[dict]:
     return [element for block in blocks if block["type"] == "actions" for element in block["elements"]]
 
 
+DEMO = CardSession(name="Demo", vendor="MirrorTab", id_label="Session", vendor_id="s-1", creator_id=ANN)
+
+
 def a_card(**changes: object) -> SessionCard:
-    fields: dict[str, object] = {
-        "name": "Demo",
-        "vendor": "MirrorTab",
-        "id_label": "Session",
-        "vendor_id": "s-1",
-        "creator_id": ANN,
-        "join_url": "https://go.example/s-1",
-    }
+    fields: dict[str, object] = {"session": DEMO, "join_url": "https://go.example/s-1"}
     return SessionCard(**{**fields, **changes})  # type: ignore[arg-type]
 
 
@@ -89,7 +87,7 @@ def test_a_card_without_a_web_link_has_no_join_button_and_no_actions_when_nothin
 
 
 def test_a_card_takes_what_people_named_as_text() -> None:
-    card = a_card(name=SNEAKY, vendor_id="s-`1`")
+    card = a_card(session=replace(DEMO, name=SNEAKY, vendor_id="s-`1`"))
     blocks = card_blocks(card)
     assert blocks[0]["text"] == {"type": "plain_text", "text": SNEAKY, "emoji": True}  # shown literally
     assert "*Session*\n`s-'1'`" in lines_of(blocks)  # a backtick would end the code style early
@@ -122,16 +120,7 @@ def test_meeting_cards_carry_get_my_link_and_end_unless_the_server_cannot_end() 
 
 
 def closed(state: str, ended_by: str | None = None) -> ClosedCard:
-    return ClosedCard(
-        name="Demo",
-        vendor="MirrorTab",
-        id_label="Session",
-        vendor_id="s-1",
-        creator_id=ANN,
-        state=state,
-        minutes=12,
-        ended_by=ended_by,
-    )
+    return ClosedCard(DEMO, state=state, minutes=12, ended_by=ended_by)
 
 
 def test_a_closed_card_says_who_ended_it_and_after_how_long_with_no_buttons_and_no_link() -> None:
