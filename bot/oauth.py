@@ -36,7 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.install_pages import BOT_SCOPES, CohostOAuthFlow, failed_page, installed_page
 from bot.settings import Settings
 from services.clock import Clock
-from services.installations import Installations, Installed, TokenCipher
+from services.installations import Installations, TokenCipher
 from services.store import Store
 
 log = logging.getLogger("cohost.oauth")
@@ -52,21 +52,12 @@ NOT_INSTALLED = (
 )
 
 
-def _epoch(moment: datetime | None) -> int | None:
-    return int(moment.timestamp()) if moment is not None else None
-
-
-def _moment(epoch: int | float | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
-
-
 class CohostInstallationStore(AsyncInstallationStore):
     """slack-sdk's installation store on Cohost's own (services/installations.py): one installation per
     workspace, its tokens sealed."""
 
-    def __init__(self, installations: Installations, clock: Clock) -> None:
+    def __init__(self, installations: Installations) -> None:
         self._installations = installations
-        self._clock = clock
 
     @property
     def logger(self) -> Logger:
@@ -76,24 +67,7 @@ class CohostInstallationStore(AsyncInstallationStore):
         if installation.team_id is None or installation.bot_token is None:
             # An organisation-wide or a people-only install: Cohost installs into one workspace at a time.
             raise BoltError("Cohost installs into a workspace, with a bot")
-        await self._installations.save(
-            Installed(
-                team_id=installation.team_id,
-                bot_token=installation.bot_token,
-                installed_at=self._clock.now(),
-                team_name=installation.team_name,
-                enterprise_id=installation.enterprise_id,
-                enterprise_name=installation.enterprise_name,
-                app_id=installation.app_id,
-                bot_id=installation.bot_id,
-                bot_user_id=installation.bot_user_id,
-                bot_scopes=tuple(installation.bot_scopes or ()),
-                bot_refresh_token=installation.bot_refresh_token,
-                bot_token_expires_at=_moment(installation.bot_token_expires_at),
-                installer_id=installation.user_id,
-                is_enterprise_install=bool(installation.is_enterprise_install),
-            )
-        )
+        await self._installations.save(installation)
         log.info("workspace %s installed Cohost", installation.team_id)
 
     async def async_save_bot(self, bot: Bot) -> None:
@@ -110,8 +84,8 @@ class CohostInstallationStore(AsyncInstallationStore):
     async def async_find_bot(
         self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
     ) -> Bot | None:
-        installed = await self._installations.find(team_id) if team_id else None
-        return _bot_of(installed) if installed is not None else None
+        installation = await self._installations.find(team_id) if team_id else None
+        return installation.to_bot() if installation is not None else None
 
     async def async_find_installation(
         self,
@@ -121,15 +95,10 @@ class CohostInstallationStore(AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        installed = await self._installations.find(team_id) if team_id else None
-        if installed is None or (user_id is not None and user_id != installed.installer_id):
+        installation = await self._installations.find(team_id) if team_id else None
+        if installation is None or (user_id is not None and user_id != installation.user_id):
             return None  # Cohost keeps no person's own token
-        return Installation(
-            **_bot_fields(installed),
-            bot_id=installed.bot_id,
-            bot_user_id=installed.bot_user_id,
-            user_id=installed.installer_id or "",
-        )
+        return installation
 
     async def async_delete_bot(
         self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
@@ -147,27 +116,6 @@ class CohostInstallationStore(AsyncInstallationStore):
     ) -> None:
         if team_id and user_id is None:
             await self._installations.remove(team_id)
-
-
-def _bot_of(installed: Installed) -> Bot:
-    return Bot(**_bot_fields(installed), bot_id=installed.bot_id or "", bot_user_id=installed.bot_user_id or "")
-
-
-def _bot_fields(installed: Installed) -> dict[str, Any]:
-    """What slack-sdk's `Bot` and `Installation` both carry of a workspace's installation, under the same names."""
-    return {
-        "app_id": installed.app_id,
-        "enterprise_id": installed.enterprise_id,
-        "enterprise_name": installed.enterprise_name,
-        "team_id": installed.team_id,
-        "team_name": installed.team_name,
-        "bot_token": installed.bot_token,
-        "bot_scopes": list(installed.bot_scopes),
-        "bot_refresh_token": installed.bot_refresh_token,
-        "bot_token_expires_at": _epoch(installed.bot_token_expires_at),
-        "is_enterprise_install": installed.is_enterprise_install,
-        "installed_at": installed.installed_at.timestamp(),
-    }
 
 
 class CohostStateStore(AsyncOAuthStateStore):
@@ -205,20 +153,20 @@ class InstalledWorkspaces:
         self.authorize: AsyncInstallationStoreAuthorize | None = None
 
     async def bot_token(self, team_id: str) -> str | None:
-        installed = await self._installations.find(team_id)
-        if installed is None:
+        installation = await self._installations.find(team_id)
+        if installation is None:
             return None
-        if not _due_for_rotation(installed):
-            return installed.bot_token
+        if not _due_for_rotation(installation):
+            return installation.bot_token
         async with self._rotating.setdefault(team_id, asyncio.Lock()):
-            installed = await self._installations.find(team_id)  # refreshed meanwhile by another caller?
-            if installed is None or not _due_for_rotation(installed):
-                return installed.bot_token if installed is not None else None
+            installation = await self._installations.find(team_id)  # refreshed meanwhile by another caller?
+            if installation is None or not _due_for_rotation(installation):
+                return installation.bot_token if installation is not None else None
             refreshed = await self._rotator.perform_bot_token_rotation(
-                bot=_bot_of(installed), minutes_before_expiration=int(ROTATE_BEFORE / timedelta(minutes=1))
+                bot=installation.to_bot(), minutes_before_expiration=int(ROTATE_BEFORE / timedelta(minutes=1))
             )
             if refreshed is None:
-                return installed.bot_token
+                return installation.bot_token
             await self._store.async_save_bot(refreshed)
             log.info("workspace %s: bot token refreshed", team_id)
             return refreshed.bot_token
@@ -239,13 +187,13 @@ class InstalledWorkspaces:
         )
 
 
-def _due_for_rotation(installed: Installed) -> bool:
+def _due_for_rotation(installation: Installation) -> bool:
     # Slack's expiry is wall-clock time, as Bolt's rotator reads it.
-    expires = installed.bot_token_expires_at
+    expires = installation.bot_token_expires_at
     return (
-        installed.bot_refresh_token is not None
+        installation.bot_refresh_token is not None
         and expires is not None
-        and expires.timestamp() - time.time() < ROTATE_BEFORE.total_seconds()
+        and expires - time.time() < ROTATE_BEFORE.total_seconds()
     )
 
 
@@ -256,7 +204,7 @@ def oauth_parts(settings: Settings, store: Store, clock: Clock, client: AsyncWeb
     """The OAuth flow (install page, redirect), Bolt's authorization of each request by its workspace's
     installation, and the directory of installed workspaces for the scheduler."""
     installations = Installations(store, TokenCipher(settings.COHOST_SECRET_KEY), clock)
-    installation_store = CohostInstallationStore(installations, clock)
+    installation_store = CohostInstallationStore(installations)
     oauth_settings = AsyncOAuthSettings(
         client_id=settings.SLACK_CLIENT_ID,
         client_secret=settings.SLACK_CLIENT_SECRET,

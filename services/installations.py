@@ -3,8 +3,8 @@ database: the same store, the same migrations, SQLite or PostgreSQL.
 
 A workspace's tokens (its bot token, and the refresh token where Slack rotates tokens) are kept encrypted with
 `COHOST_SECRET_KEY` (Fernet: AES in CBC mode with an HMAC, from `cryptography`), so a copy of the database file
-or a backup alone gives no one a token. Nothing here knows Slack's libraries: `bot/oauth.py` adapts this to
-slack-sdk's installation and state stores.
+or a backup alone gives no one a token. An installation is slack-sdk's own `Installation` (the bot's part of it:
+Cohost keeps no person's token); `bot/oauth.py` hands these to Bolt as slack-sdk's installation and state stores.
 
 Looking a workspace up is on the path of every request (Bolt authorizes each one) and of every scheduled post, so
 the answer is kept in memory: for `CACHE_FOR` at most (another process may have removed or refreshed it since),
@@ -18,10 +18,12 @@ import asyncio
 import binascii
 import secrets
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from slack_sdk.oauth.installation_store.models.installation import Installation
 from sqlalchemy import Boolean, String, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -98,24 +100,12 @@ class OAuthStateRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-@dataclass(frozen=True)
-class Installed:
-    """A workspace's installation, its tokens in the clear (in memory only)."""
+def _moment(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
 
-    team_id: str
-    bot_token: str
-    installed_at: datetime
-    team_name: str | None = None
-    enterprise_id: str | None = None
-    enterprise_name: str | None = None
-    app_id: str | None = None
-    bot_id: str | None = None
-    bot_user_id: str | None = None
-    bot_scopes: tuple[str, ...] = ()
-    bot_refresh_token: str | None = None
-    bot_token_expires_at: datetime | None = None
-    installer_id: str | None = None
-    is_enterprise_install: bool = False
+
+def _epoch(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
 
 
 @dataclass(frozen=True)
@@ -133,52 +123,57 @@ class Installations:
         self._clock = clock
         self._sessions = async_sessionmaker(store.engine, expire_on_commit=False)
         self._dialect = store.engine.dialect.name
-        self._cache: dict[str, tuple[float, Installed]] = {}
-        self._loading: dict[str, asyncio.Future[Installed | None]] = {}
+        self._cache: dict[str, tuple[float, Installation]] = {}
+        self._loading: dict[str, asyncio.Future[Installation | None]] = {}
 
     # -- installations -------------------------------------------------------------------------------------------
 
-    async def save(self, installed: Installed) -> None:
-        """Records a workspace's installation (a new install, or refreshed tokens), replacing what it had."""
+    async def save(self, installation: Installation) -> None:
+        """Records a workspace's new installation (installed now), replacing any it had. It must be a workspace's,
+        with a bot token."""
+        if installation.team_id is None or installation.bot_token is None:
+            raise ValueError("an installation into a workspace, with a bot token")
         values = {
-            "team_name": installed.team_name,
-            "enterprise_id": installed.enterprise_id,
-            "enterprise_name": installed.enterprise_name,
-            "app_id": installed.app_id,
-            "bot_id": installed.bot_id,
-            "bot_user_id": installed.bot_user_id,
-            "bot_scopes": ",".join(installed.bot_scopes),
-            "bot_token": self._cipher.seal(installed.bot_token),
-            "bot_refresh_token": (
-                self._cipher.seal(installed.bot_refresh_token) if installed.bot_refresh_token else None
-            ),
-            "bot_token_expires_at": installed.bot_token_expires_at,
-            "installer_id": installed.installer_id,
-            "is_enterprise_install": installed.is_enterprise_install,
-            "installed_at": installed.installed_at,
+            "team_name": installation.team_name,
+            "enterprise_id": installation.enterprise_id,
+            "enterprise_name": installation.enterprise_name,
+            "app_id": installation.app_id,
+            "bot_id": installation.bot_id,
+            "bot_user_id": installation.bot_user_id,
+            "bot_scopes": ",".join(installation.bot_scopes or ()),
+            **self._sealed_tokens(installation.bot_token, installation.bot_refresh_token),
+            "bot_token_expires_at": _moment(installation.bot_token_expires_at),
+            "installer_id": installation.user_id or None,
+            "is_enterprise_install": bool(installation.is_enterprise_install),
+            "installed_at": self._clock.now(),
         }
         insert = postgresql_insert if self._dialect == "postgresql" else sqlite_insert
-        statement = insert(InstallationRow).values(team_id=installed.team_id, **values)
+        statement = insert(InstallationRow).values(team_id=installation.team_id, **values)
         statement = statement.on_conflict_do_update(index_elements=["team_id"], set_=values)
-        self._cache.pop(installed.team_id, None)
-        async with self._sessions.begin() as session:
-            await session.execute(statement)
-        self._cache.pop(installed.team_id, None)
+        await self._write(installation.team_id, statement)
 
     async def refreshed(self, team_id: str, *, bot_token: str, refresh_token: str | None, expires_at: datetime) -> None:
-        """A rotated token: the installation keeps everything else."""
-        current = await self.find(team_id)
-        if current is not None:
-            await self.save(
-                replace(
-                    current,
-                    bot_token=bot_token,
-                    bot_refresh_token=refresh_token or current.bot_refresh_token,
-                    bot_token_expires_at=expires_at,
-                )
-            )
+        """A rotated token: the installation keeps everything else (a refresh token Slack did not send again
+        included)."""
+        sealed = self._sealed_tokens(bot_token, refresh_token)
+        if not refresh_token:
+            del sealed["bot_refresh_token"]
+        statement = update(InstallationRow).where(InstallationRow.team_id == team_id)
+        await self._write(team_id, statement.values(**sealed, bot_token_expires_at=expires_at))
 
-    async def find(self, team_id: str) -> Installed | None:
+    def _sealed_tokens(self, bot_token: str, refresh_token: str | None) -> dict[str, str | None]:
+        return {
+            "bot_token": self._cipher.seal(bot_token),
+            "bot_refresh_token": self._cipher.seal(refresh_token) if refresh_token else None,
+        }
+
+    async def _write(self, team_id: str, statement: Any) -> None:
+        self._cache.pop(team_id, None)
+        async with self._sessions.begin() as session:
+            await session.execute(statement)
+        self._cache.pop(team_id, None)  # a lookup that read the old row meanwhile must not stay
+
+    async def find(self, team_id: str) -> Installation | None:
         """The workspace's installation, None when it has none (never installed, or removed)."""
         cached = self._cache.get(team_id)
         if cached is not None and self._fresh(*cached):
@@ -189,13 +184,13 @@ class Installations:
             loading.add_done_callback(lambda _: self._loading.pop(team_id, None))
         return await asyncio.shield(loading)
 
-    def _fresh(self, fetched_at: float, installed: Installed) -> bool:
+    def _fresh(self, fetched_at: float, installation: Installation) -> bool:
         if time.monotonic() - fetched_at > CACHE_FOR.total_seconds():
             return False
-        expires = installed.bot_token_expires_at
+        expires = _moment(installation.bot_token_expires_at)
         return expires is None or expires - EXPIRY_MARGIN > self._clock.now()
 
-    async def _load(self, team_id: str) -> Installed | None:
+    async def _load(self, team_id: str) -> Installation | None:
         fetched_at = time.monotonic()
         async with self._sessions() as session:
             row = (
@@ -208,21 +203,22 @@ class Installations:
         self._cache[team_id] = (fetched_at, installed)
         return installed
 
-    def _opened(self, row: InstallationRow) -> Installed:
-        return Installed(
+    def _opened(self, row: InstallationRow) -> Installation:
+        """The stored installation, its tokens in the clear (in memory only)."""
+        return Installation(
             team_id=row.team_id,
             bot_token=self._cipher.open(row.bot_token),
-            installed_at=row.installed_at,
+            installed_at=row.installed_at.timestamp(),
             team_name=row.team_name,
             enterprise_id=row.enterprise_id,
             enterprise_name=row.enterprise_name,
             app_id=row.app_id,
             bot_id=row.bot_id,
             bot_user_id=row.bot_user_id,
-            bot_scopes=tuple(scope for scope in row.bot_scopes.split(",") if scope),
+            bot_scopes=row.bot_scopes,  # comma-separated, which slack-sdk splits
             bot_refresh_token=self._cipher.open(row.bot_refresh_token) if row.bot_refresh_token else None,
-            bot_token_expires_at=row.bot_token_expires_at,
-            installer_id=row.installer_id,
+            bot_token_expires_at=_epoch(row.bot_token_expires_at),
+            user_id=row.installer_id or "",
             is_enterprise_install=row.is_enterprise_install,
         )
 

@@ -20,7 +20,9 @@ from tests.oauth import ACME
 async def test_installations_and_states_in_the_store(database_url: str) -> None:
     from datetime import UTC, datetime
 
-    from services.installations import Installations, Installed, SecretKeyError, TokenCipher
+    from slack_sdk.oauth.installation_store.models.installation import Installation
+
+    from services.installations import Installations, SecretKeyError, TokenCipher
     from services.store import Store
 
     clock = FakeClock()
@@ -29,11 +31,32 @@ async def test_installations_and_states_in_the_store(database_url: str) -> None:
         await store.migrate()
         key = Fernet.generate_key().decode()
         installations = Installations(store, TokenCipher(key), clock)
-        at = datetime(2026, 11, 23, 12, tzinfo=UTC)
-        await installations.save(Installed(team_id=ACME, bot_token="xoxb-acme-1", installed_at=at, team_name="Acme"))
-        await installations.save(Installed(team_id=ACME, bot_token="xoxb-acme-2", installed_at=at))  # reinstalled
+        await installations.save(Installation(team_id=ACME, bot_token="xoxb-acme-1", team_name="Acme", user_id="U1"))
+        expires = datetime(2026, 11, 23, 12, tzinfo=UTC)
+        reinstalled = Installation(
+            team_id=ACME,
+            team_name="Acme",
+            bot_token="xoxb-acme-2",
+            bot_user_id="UBOT",
+            bot_scopes="commands,chat:write",
+            bot_refresh_token="xoxe-1-acme",
+            bot_token_expires_at=int(expires.timestamp()),
+            user_id="U2",
+        )
+        await installations.save(reinstalled)
         found = await installations.find(ACME)
         assert found is not None and found.bot_token == "xoxb-acme-2" and await installations.teams() == [ACME]
+        assert (found.team_name, found.bot_user_id, found.bot_scopes) == ("Acme", "UBOT", ["commands", "chat:write"])
+        assert (found.user_id, found.bot_refresh_token, found.bot_token_expires_at) == (
+            "U2",
+            "xoxe-1-acme",
+            int(expires.timestamp()),
+        )
+        # A rotated token keeps the rest, and the refresh token where Slack sent none again.
+        await installations.refreshed(ACME, bot_token="xoxb-acme-3", refresh_token=None, expires_at=expires)
+        found = await installations.find(ACME)
+        assert found is not None and (found.bot_token, found.bot_refresh_token) == ("xoxb-acme-3", "xoxe-1-acme")
+        assert found.team_name == "Acme" and found.bot_scopes == ["commands", "chat:write"]
         async with store.engine.connect() as conn:
             sealed = (await conn.exec_driver_sql("SELECT bot_token FROM slack_installations")).scalar_one()
         assert "xoxb" not in sealed
