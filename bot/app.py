@@ -13,7 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -37,7 +37,6 @@ from bot.front_door import (
     slack_events,
 )
 from bot.jobs import IntakeKeeper, JobRuns, build_scheduler, intake_lease
-from bot.oauth import NOT_INSTALLED, OAuthParts, oauth_parts
 from bot.settings import Settings
 from handlers.core.interaction import Deps
 from handlers.core.people import People
@@ -47,6 +46,9 @@ from services.http import HttpPool
 from services.intake import Intakes
 from services.store import Store
 from services.vendors import Vendors
+
+if TYPE_CHECKING:
+    from bot.oauth import OAuthParts
 
 log = logging.getLogger("cohost")
 
@@ -159,6 +161,9 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
     oauth: OAuthParts | None = None
     many: dict[str, Any] = {}
     if settings.slack_mode == "oauth":
+        # Loaded only in OAuth mode: the installations' token sealing brings `cryptography` (some 7 MB) with it.
+        from bot.oauth import NOT_INSTALLED, oauth_parts
+
         oauth = oauth_parts(settings, store, clock, client)
         many = {"oauth_flow": oauth[0], "authorize": oauth[1], "user_facing_authorize_error_message": NOT_INSTALLED}
     bolt = AsyncApp(

@@ -25,13 +25,11 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from sqlalchemy import Boolean, String, Text, UniqueConstraint, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.clock import Clock
-from services.store import Base, DigestSubscription, Job, Store, TeamRow, UtcDateTime
+from services.store import Base, DigestSubscription, Job, Store, TeamRow, UtcDateTime, conflict_aware_insert
 
 #: How long a workspace's installation is believed without asking the database again.
 CACHE_FOR = timedelta(seconds=30)
@@ -122,7 +120,7 @@ class Installations:
         self._cipher = cipher
         self._clock = clock
         self._sessions = async_sessionmaker(store.engine, expire_on_commit=False)
-        self._dialect = store.engine.dialect.name
+        self._engine = store.engine
         self._cache: dict[str, tuple[float, Installation]] = {}
         self._loading: dict[str, asyncio.Future[Installation | None]] = {}
 
@@ -147,7 +145,7 @@ class Installations:
             "is_enterprise_install": bool(installation.is_enterprise_install),
             "installed_at": self._clock.now(),
         }
-        insert = postgresql_insert if self._dialect == "postgresql" else sqlite_insert
+        insert = conflict_aware_insert(self._engine)
         statement = insert(InstallationRow).values(team_id=installation.team_id, **values)
         statement = statement.on_conflict_do_update(index_elements=["team_id"], set_=values)
         await self._write(installation.team_id, statement)

@@ -37,13 +37,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services import markers
 from services.intake_transactions import Transactions
-from services.store import Base, Store, UtcDateTime
+from services.store import Base, Store, UtcDateTime, conflict_aware_insert
 
 #: How long a key, a Slack id, a vendor name or id may be in the store (the columns' sizes).
 _KEY, _ID, _VENDOR, _VENDOR_ID, _COMMAND = 200, 32, 16, 200, 32
@@ -150,7 +148,7 @@ class Intakes:
         self.owner = secrets.token_hex(8)
         # Statements built once (SQLAlchemy caches their compiled form) and run for every row of a batch: with
         # the rows' values inlined, each batch's statement would be compiled afresh, at a cost that grows with it.
-        insert = postgresql_insert if self._postgresql else sqlite_insert
+        insert = conflict_aware_insert(store.engine)
         self._insert_statement = (
             insert(IntakeRecord)
             .on_conflict_do_nothing(index_elements=["key"])

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import jwt
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from services import markers
@@ -252,6 +251,9 @@ class SameSurf:
         self._alg = alg
 
     def _auth_header(self) -> dict[str, str]:
+        # PyJWT loads `cryptography` with it (some 9 MB): a process pays for it only once it speaks to SameSurf.
+        import jwt
+
         claims = {"iat": int(time.time()), "sub": self._api_key}
         if self._alg == "none":
             token = jwt.encode(claims, "", algorithm="none")  # PyJWT takes an empty key as no key for "none"

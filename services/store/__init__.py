@@ -10,7 +10,7 @@ tables are in `models`; the schema is Alembic's (`services/migrations`), applied
 from __future__ import annotations
 
 from services.store.cards import Cards
-from services.store.database import MIGRATIONS, SCHEMA_HEAD
+from services.store.database import MIGRATIONS, SCHEMA_HEAD, conflict_aware_insert
 from services.store.digests import Digests
 from services.store.guests import Guests
 from services.store.jobs import Jobs
@@ -56,4 +56,5 @@ __all__ = [
     "TeamRow",
     "Upload",
     "UtcDateTime",
+    "conflict_aware_insert",
 ]

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -38,6 +37,16 @@ def _upgrade(connection: Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+def conflict_aware_insert(engine: AsyncEngine) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite's and PostgreSQL's spell it alike). PostgreSQL's is
+    loaded only where the store is PostgreSQL: some 2 MB a SQLite deployment does not need."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert
+    return sqlite_insert
 
 
 class Database:
@@ -81,8 +90,7 @@ class Database:
         await self.engine.dispose()
 
     def _insert(self) -> Any:
-        """The dialect's INSERT, which knows ON CONFLICT (SQLite's and PostgreSQL's spell it alike)."""
-        return postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        return conflict_aware_insert(self.engine)
 
     async def _claim(
         self, model: Any, free: tuple[Any, ...], order: Any, lease_until: datetime, limit: int, **also: Any
