@@ -240,6 +240,13 @@ async def held_place(bot: Harness, dead: DeadProcess, ticket: Ticket) -> str:
     return str(held["ts"])
 
 
+async def card_took_its_held_place(bot: Harness, held: str, session_id: str) -> None:
+    """The session's card is the held message, edited: never a second message in the channel."""
+    (update,) = await bot.slack.wait_for_calls("chat.update")
+    assert update["ts"] == held and session_id in said(bot.slack.messages[(CHANNEL, held)])
+    assert len(bot.slack.posted()) == 1  # the held message alone: the card is not posted a second time
+
+
 async def test_a_place_held_for_a_card_that_never_came_is_taken_away(bot: Harness, dead: DeadProcess) -> None:
     ticket = await dead.took("new https://a.example --name Demo")
     held = await held_place(bot, dead, ticket)
@@ -258,9 +265,7 @@ async def test_a_session_created_before_the_crash_takes_the_place_held_for_its_c
     await bot.runtime.deps.vendors.mirrortab.new_session(name="Demo", marker=ticket.marker)
     ((session_id, _),) = bot.mirrortab.sessions.items()
     await after_the_lease(bot)
-    (update,) = await bot.slack.wait_for_calls("chat.update")
-    assert update["ts"] == held and session_id in said(bot.slack.messages[(CHANNEL, held)])
-    assert len(bot.slack.posted()) == 1  # the held message alone: the card is not posted a second time
+    await card_took_its_held_place(bot, held, session_id)
     stored = await bot.runtime.store.find_card(bot.slack.team_id, "mirrortab", session_id)
     assert stored is not None and stored.ts == held  # its End button finds it
     assert (await record_of(bot, ticket)).outcome == Outcome.CARDED
@@ -273,9 +278,8 @@ async def test_a_card_perhaps_posted_in_its_held_place_is_put_there_again_not_se
     held = await held_place(bot, dead, ticket)
     session_id, _ = await recorded_card(bot, dead, ticket, posting=True)  # died around chat.update
     await after_the_lease(bot)
-    (update,) = await bot.slack.wait_for_calls("chat.update")
-    assert update["ts"] == held and session_id in said(bot.slack.messages[(CHANNEL, held)])
-    assert len(bot.slack.posted()) == 1 and not bot.slack.responses
+    await card_took_its_held_place(bot, held, session_id)
+    assert not bot.slack.responses
     assert (await record_of(bot, ticket)).outcome == Outcome.CARDED
 
 
