@@ -128,7 +128,7 @@ class Runtime:
             await self.job_runs.settle(within_s=5)  # what was still running is cancelled: let it unwind
         # Acknowledged work and Homes still being published; a command cut off here is finished by the next
         # process from its intake record (services/intake.py).
-        await self.deps.settle()
+        await self.deps.background.settle(within_s=5)
         await self.pool.close()
         await self.deps.intakes.close()
         await self.store.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -199,24 +201,49 @@ def overrides() -> dict[str, Any]:
     return {}
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def nothing_left_running() -> Iterator[None]:
+    """Fails the test whose bot closed its store while work still held a connection (work left running as the
+    process stopped: it would fail, or leak the connection, once it went on)."""
+    store_log = logging.getLogger("cohost.store")
+    seen = _Records()
+    store_log.addHandler(seen)
+    try:
+        yield
+    finally:
+        store_log.removeHandler(seen)
+    assert not seen.records, [r.getMessage() for r in seen.records]
+
+
 @pytest.fixture
 async def bot(sims: Sims, clock: FakeClock, tmp_path: Path, overrides: dict[str, Any]) -> AsyncIterator[Harness]:
     settings = sandbox_settings(sims, tmp_path / "cohost.db", **overrides)
-    runtime, runner, url = await start_bot(settings, clock)
-    async with aiohttp.ClientSession() as http:
-        yield Harness(
-            sims.slack,
-            sims.mirrortab,
-            sims.samesurf,
-            sims.mirotalk,
-            sims.coviu,
-            runtime,
-            clock,
-            url,
-            http,
-            sims.mirrorace,
-        )
-    await runner.cleanup()
+    with nothing_left_running():
+        runtime, runner, url = await start_bot(settings, clock)
+        async with aiohttp.ClientSession() as http:
+            yield Harness(
+                sims.slack,
+                sims.mirrortab,
+                sims.samesurf,
+                sims.mirotalk,
+                sims.coviu,
+                runtime,
+                clock,
+                url,
+                http,
+                sims.mirrorace,
+            )
+        await runner.cleanup()
+        assert not runtime.deps.background, "work was left running after the bot stopped"
 
 
 @pytest.fixture(scope="session")

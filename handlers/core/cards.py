@@ -8,7 +8,6 @@ is one flow (`end`) whatever the family: the vendor's adapter ends it and says h
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.core import blocks
+from handlers.core.background import together
 from handlers.core.blocks import Button, CardSession, ClosedCard, Mrkdwn, SessionCard, code
 from handlers.core.interaction import Deps, Interaction
 from services import registry
@@ -84,10 +84,11 @@ async def post_recorded(ix: Interaction, card: Card, view: SessionCard) -> None:
     """Posts a recorded card's message and records its ts."""
     ts = await ix.post_card(blocks.card_text(view), blocks.card_blocks(view))
     if ts is not None:
-        recorded: list[Awaitable[object]] = [ix.deps.store.set_card_message(card.id, ts)]
-        if ix.intake is not None:
-            recorded.append(ix.deps.intakes.posted(ix.intake, ts))
-        await asyncio.gather(*recorded)
+        recorded = ix.deps.store.set_card_message(card.id, ts)
+        if ix.intake is None:
+            await recorded
+        else:
+            await together(recorded, ix.deps.intakes.posted(ix.intake, ts))
         card.ts = ts
     ix.deps.card_changed(card)  # posted, or handed to its person: live either way
 

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.core import blocks, once, slack_io
 from handlers.core.acks_first import AcksFirst
+from handlers.core.background import BackgroundWork
 from handlers.core.bounds import InputRules, ParseError
 from handlers.core.people import People, Person
 from handlers.core.when import zone
@@ -56,9 +57,8 @@ class Deps:
     #: Told of every card that started or closed (its creator's Home tab shows it: handlers/home). It must return
     #: at once and never raise: the card's own flow does not wait for it.
     card_changed: Callable[[Card], None] = field(default=lambda card: None)
-    #: Work left running in the background (a Home published after a card changed), finished before the store
-    #: and the HTTP pool close (`settle`).
-    background: set[asyncio.Task[None]] = field(default_factory=set)
+    #: Work left running in the background (a command's work after its ack, a Home published after a card changed).
+    background: BackgroundWork = field(default_factory=BackgroundWork)
 
     @property
     def input_rules(self) -> InputRules:
@@ -67,26 +67,7 @@ class Deps:
 
     def in_background(self, work: Awaitable[None]) -> asyncio.Task[None]:
         """Runs `work` without anyone waiting for it; it is finished (or cut off) when the process stops."""
-        task = asyncio.ensure_future(work)
-        self.background.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self.background.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            # Work answers its own failures (Interaction.guarded); what escapes that is a fault of Cohost's.
-            log.error("Background work failed", exc_info=error)
-
-    async def settle(self, within_s: float = 5.0) -> None:
-        """Lets background work finish (at most `within_s`); what is still running then is cancelled."""
-        if not self.background:
-            return
-        _, late = await asyncio.wait(set(self.background), timeout=within_s)
-        for task in late:
-            task.cancel()
-        if late:
-            await asyncio.wait(late)
+        return self.background.start(work)
 
     async def first_delivery(self, team_id: str, body: dict[str, Any]) -> bool:
         """False when Slack redelivers an act already handled: acknowledge it, act on nothing."""

@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.core import blocks, cards, listeners, retries
+from handlers.core.background import together
 from handlers.core.blocks import Mrkdwn
 from handlers.core.interaction import Deps, Interaction
 from handlers.core.workspaces import request_team
@@ -37,7 +38,7 @@ async def home_of(deps: Deps, team_id: str, user_id: str) -> HomeData:
     last saw): no vendor is called."""
     now = deps.clock.now()
     # One more than is shown of each list: the Home then says there are more.
-    live, upcoming, subscriptions, admin = await asyncio.gather(
+    live, upcoming, subscriptions, admin = await together(
         deps.store.person_cards(team_id, user_id, now, upcoming=False, limit=views.MAX_LIVE + 1),
         deps.store.person_cards(team_id, user_id, now, upcoming=True, limit=views.MAX_UPCOMING + 1),
         deps.store.team_digests(team_id, limit=views.MAX_DIGESTS + 1),

@@ -4,6 +4,7 @@ parts share: an insert that can skip or update a row already there, and a lease-
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import QueuePool
+
+log = logging.getLogger("cohost.store")
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 #: The newest migration (tests check it is Alembic's head): a process that finds the schema there starts without
@@ -87,6 +91,11 @@ class Database:
             return False
 
     async def close(self) -> None:
+        pool = self.engine.pool
+        if isinstance(pool, QueuePool) and (in_use := pool.checkedout()):
+            # Work was left running (the process settles its work first): its connection is not closed here, and
+            # it fails, or leaks the connection, once it goes on.
+            log.error("the store was closed with %d connection(s) still in use", in_use)
         await self.engine.dispose()
 
     def _insert(self) -> Any:
