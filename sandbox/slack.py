@@ -890,7 +890,10 @@ class SlackStandIn(SimServer):
         users = str(payload.get("users", ""))
         if not users:
             return {"ok": False, "error": "users_list_not_supplied"}
-        return {"ok": True, "channel": {"id": "D" + users.split(",")[0]}}
+        user = users.split(",")[0]
+        if user not in self.users:
+            return {"ok": False, "error": "user_not_found"}  # Slack's answer for an id it has no person for
+        return {"ok": True, "channel": {"id": "D" + user}}
 
     def _files_getUploadURLExternal(self, payload: dict[str, Any]) -> dict[str, Any]:
         file_id = "F" + uuid.uuid4().hex[:10].upper()

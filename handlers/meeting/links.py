@@ -9,7 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from handlers.core import blocks
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
+from handlers.core import blocks, retries
 from handlers.core.blocks import Mrkdwn, mention
 from handlers.core.interaction import Interaction
 from services.coviu import NewParticipant, Participant, Role
@@ -58,9 +61,14 @@ async def hand_out(
 
     async def send(user_id: str) -> Handout:
         try:
-            await ix.dm(user_id, invite_text + Mrkdwn(": ") + await link_for(user_id))
+            link = await link_for(user_id)
         except VendorError as exc:
             return Handout(user_id, f"{exc.message}. {exc.advice}")
+        try:
+            await ix.dm(user_id, invite_text + Mrkdwn(": ") + link)
+        except (SlackApiError, aiohttp.ClientError) as exc:
+            # A person Slack will not open a conversation with (deactivated, unknown): the others still get theirs.
+            return Handout(user_id, f"no direct message could be sent: {retries.what_failed(exc)}")
         return Handout(user_id)
 
     others = [user for user in dict.fromkeys(invitees) if user != ix.user_id]
@@ -72,7 +80,7 @@ async def hand_out(
             Mrkdwn(":envelope: Sent their own links by direct message to {}.").format(Mrkdwn(", ").join(sent))
         )
     if failed:
-        await ix.private(Mrkdwn(":warning: No link could be made for {}.").format(Mrkdwn(", ").join(failed)))
+        await ix.private(Mrkdwn(":warning: No link reached {}.").format(Mrkdwn(", ").join(failed)))
 
 
 async def mirotalk_link(

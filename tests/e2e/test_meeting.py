@@ -122,6 +122,17 @@ async def test_mentioned_people_get_their_own_links_by_direct_message(bot: Harne
     assert f"Sent their own links by direct message to <@{BOB}>, <@{CAROL}>" in answers
 
 
+async def test_a_person_slack_cannot_message_is_named_and_the_others_still_get_their_links(bot: Harness) -> None:
+    gone = "U0GONE"  # an id Slack has no person for: conversations.open answers user_not_found
+    await meeting(bot, f"new sync <@{gone}|gone> <@{BOB}|bob>")
+    await bot.card()
+    await bot.slack.wait_for(lambda: bool(dms_to(bot, BOB)), what="bob's direct message")
+    answers = " ".join([await bot.private(1), await bot.private(2), await bot.private(3)])
+    assert f"Sent their own links by direct message to <@{BOB}>." in answers
+    assert f"No link reached <@{gone}> (no direct message could be sent: Slack answered `user_not_found`)" in answers
+    assert "name=" not in answers.split("No link reached")[1]  # the link that could not be sent is not shown
+
+
 async def test_get_my_link_gives_each_clicker_a_link_with_their_name_to_them_alone(bot: Harness) -> None:
     await meeting(bot, "new review")
     card = await bot.card()
