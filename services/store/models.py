@@ -136,7 +136,10 @@ class Job(TeamRow, Base):
     the scheduler acts in that workspace (with its token, once there are several)."""
 
     __tablename__ = "jobs"
-    __table_args__ = (UniqueConstraint("card_id", "kind", name="uq_jobs_card_kind"),)
+    __table_args__ = (
+        UniqueConstraint("card_id", "kind", name="uq_jobs_card_kind"),
+        Index("ix_jobs_pending", "done_at", "due_at"),  # the scheduler's claim: the jobs not done, soonest first
+    )
 
     kind: Mapped[str] = mapped_column(String(24))
     card_id: Mapped[int] = mapped_column(Integer)
@@ -157,7 +160,10 @@ class DigestSubscription(TeamRow, Base):
     """A channel's digest of one family: daily or weekly at a wall-clock time in a time zone."""
 
     __tablename__ = "digest_subscriptions"
-    __table_args__ = (UniqueConstraint("team_id", "channel_id", "family", name="uq_digest_team_channel_family"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "family", name="uq_digest_team_channel_family"),
+        Index("ix_digest_subscriptions_next_run_at", "next_run_at"),  # the digests due, by the scheduler's claim
+    )
 
     channel_id: Mapped[str] = mapped_column(String(32))
     family: Mapped[str] = mapped_column(String(16))
