@@ -190,18 +190,17 @@ class AnalyticsRooms(_Model):
 class RoomEvent(_Model):
     type: VendorText = None
     date: VendorTime = None
-    sender: VendorText = None
-    target: VendorText = None
     data: VendorText = None
 
 
 class RoomUser(_Model):
-    guid: VendorText = None
+    """A person in a room's report. SameSurf also sends their IP address: it is not read, so it is never kept or
+    shown (a report says who came, not where from exactly)."""
+
     host: VendorFlag = False
     joinedat: VendorTime = None
     leftat: VendorTime = None
     name: VendorText = None
-    ipaddress: VendorText = None
     city: VendorText = None
     country: VendorText = None
 

@@ -119,7 +119,6 @@ def report_blocks(room: str, analytics: RoomAnalytics) -> list[Block]:
         place = ", ".join(part for part in (user.city, user.country) if part)
         span = Mrkdwn(" – ").join(blocks.date_token(t) for t in (user.joinedat, user.leftat) if t)
         role = " (host)" if user.host else ""
-        # IP addresses stay out: a report is for knowing who came, not where from exactly.
         out.append(
             blocks.context(
                 Mrkdwn("{}{} · {}{}").format(
