@@ -61,7 +61,7 @@ async def test_samesurf_refusals_carry_its_own_words(bot: Harness) -> None:
 class TestWrongCredentials:
     @pytest.fixture
     def overrides(self) -> dict[str, Any]:
-        return {"MIRRORTAB_API_KEY": "not-the-key", "SAMESURF_API_SECRET": "not-the-secret"}
+        return {"MIRRORTAB_API_KEY": "not-the-key", "SAMESURF_API_SECRET": "not-the-secret-of-this-samesurf-account"}
 
     async def test_a_refused_key_asks_for_an_admin_and_shows_no_key(self, bot: Harness) -> None:
         await bot.command("new https://a.example")
