@@ -234,8 +234,12 @@ async def run(requests: int, concurrency: int, rounds: int) -> None:
 
 async def install_sandbox_workspace(http: aiohttp.ClientSession, slack_url: str, bot_url: str, team: str) -> None:
     """The requests' workspace installs the OAuth-mode bot through its pages, as a person would."""
-    app = {"client_id": "1111.2222", "client_secret": "bench-client-secret"}
-    app |= {"redirect_urls": [bot_url + "/slack/oauth_redirect"], "events_url": bot_url + "/slack/events"}
+    app = {
+        "client_id": "1111.2222",
+        "client_secret": "bench-client-secret",
+        "redirect_urls": [bot_url + "/slack/oauth_redirect"],
+        "events_url": bot_url + "/slack/events",
+    }
     async with http.post(slack_url + "/_sandbox/oauth_app", json=app) as resp:
         assert resp.status == 200
     async with cookie_keeping_client(bot_url) as browser:

@@ -36,7 +36,7 @@ from sqlalchemy import insert  # noqa: E402
 from sandbox.server import wait_until_healthy  # noqa: E402
 from sandbox.slack import SlackStandIn  # noqa: E402
 from sandbox.world import process_env, variables  # noqa: E402
-from services.store import Card, CardState, Job, JobKind, Store  # noqa: E402
+from services.store import Card, CardState, Job, JobKind, NewCard, Store  # noqa: E402
 from tests.pg import start_postgres  # noqa: E402
 from tests.prism import free_port  # noqa: E402
 
@@ -83,36 +83,37 @@ async def seed(url: str, slack: SlackStandIn, cards: int, window: timedelta) -> 
     now = datetime.now(UTC)
     first = now + LEAD + timedelta(seconds=20)  # the first warning 20 s from now
     due: dict[tuple[str, str], float] = {}
-    rows = []
+    seeded: list[tuple[NewCard, datetime]] = []  # each card, and when it expires
     for i in range(cards):
         expires = first + window * (i / max(cards - 1, 1))
         ts = f"{1_800_000_000 + i}.000100"
         channel = f"C{i % CHANNELS:05d}"
         slack.messages[(channel, ts)] = {"type": "message", "ts": ts, "text": f"card {i}"}
-        rows.append(
-            {
-                "team_id": "T0BENCH",
-                "channel_id": channel,
-                "ts": ts,
-                "family": "cobrowse",
-                "vendor": "mirrortab",
-                "vendor_id": f"bench-{i}",
-                "name": f"Session {i}",
-                "creator_id": "U0ANN",
-                "created_at": now,
-                "expires_at": expires,
-                "state": CardState.ACTIVE.value,
-            }
+        card = NewCard(
+            team_id="T0BENCH",
+            channel_id=channel,
+            family="cobrowse",
+            vendor="mirrortab",
+            vendor_id=f"bench-{i}",
+            name=f"Session {i}",
+            creator_id="U0ANN",
+            created_at=now,
+            ts=ts,
+            expires_at=expires,
         )
+        seeded.append((card, expires))
         due[(JobKind.WARN.value, ts)] = (expires - LEAD).timestamp()
         due[(JobKind.EXPIRE.value, ts)] = expires.timestamp()
     async with store.engine.begin() as conn:
         for start in range(0, cards, 1000):
-            ids = (await conn.execute(insert(Card).returning(Card.id), rows[start : start + 1000])).scalars().all()
+            batch = seeded[start : start + 1000]
+            # As the store adds a card (Cards.add_card), a thousand at a time.
+            rows = [{**card.__dict__, "state": CardState.ACTIVE.value} for card, _ in batch]
+            ids = (await conn.execute(insert(Card).returning(Card.id), rows)).scalars().all()
             jobs = [
-                {"team_id": row["team_id"], "card_id": card_id, "kind": kind.value, "due_at": due_at, "attempts": 0}
-                for card_id, row in zip(ids, rows[start : start + 1000], strict=True)
-                for kind, due_at in ((JobKind.WARN, row["expires_at"] - LEAD), (JobKind.EXPIRE, row["expires_at"]))
+                {"team_id": card.team_id, "card_id": card_id, "kind": kind.value, "due_at": due_at, "attempts": 0}
+                for card_id, (card, expires) in zip(ids, batch, strict=True)
+                for kind, due_at in ((JobKind.WARN, expires - LEAD), (JobKind.EXPIRE, expires))
             ]
             await conn.execute(insert(Job), jobs)
     await store.close()

@@ -22,7 +22,8 @@ from sandbox.mirotalk import SWITCHABLE, MiroTalkSim
 from sandbox.mirrorace import MirrorAceSim
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
-from sandbox.slack import RecordedCall, SignedRequest, SlackStandIn
+from sandbox.server import RecordedCall
+from sandbox.slack import SignedRequest, SlackStandIn
 from sandbox.world import Sims, sqlite_url
 from services.clock import FakeClock
 from services.http import HttpPool

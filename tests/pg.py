@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +54,8 @@ def _as_postgres() -> tuple[list[str], str]:
     return ["runuser", "-u", "postgres", "--"], "postgres"
 
 
-def start_postgres() -> Iterator[PostgresServer]:
+def start_postgres() -> Generator[PostgresServer, None, None]:
+    """The running server, once `next()` starts it; closing the generator stops it and removes its folder."""
     prefix, user = _as_postgres()
     folder = Path(tempfile.mkdtemp(prefix="cohost-pg-"))
     data = folder / "data"

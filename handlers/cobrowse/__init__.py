@@ -5,7 +5,8 @@ admins' `reseller`), what its cards and its form do (`actions`; the form also op
 from slack_bolt.async_app import AsyncApp
 
 from handlers.cobrowse import actions, reseller  # noqa: F401  (the admins' subcommands join the table)
-from handlers.cobrowse.commands import COBROWSE, FAMILY
+from handlers.cobrowse.commands import COBROWSE as COBROWSE  # re-exported: from here, with every subcommand
+from handlers.cobrowse.commands import FAMILY
 from handlers.cobrowse.views import NEW_SESSION_SHORTCUT, NEW_SESSION_VIEW, OPEN_NEW_SESSION, new_session_view
 from handlers.core import listeners
 from handlers.core.interaction import Deps

@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 from handlers.core import listeners
 from handlers.core.interaction import Deps
 from handlers.digest.commands import add_digest_subcommands
-from handlers.upload.commands import UPLOAD
+from handlers.upload.commands import UPLOAD as UPLOAD  # re-exported: from here, with every subcommand
 from handlers.upload.shortcuts import MIRROR_FILE, mirror_message
 
 FAMILY = "upload"

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from services.coviu import Coviu, NewParticipant, TokenSource
+from services.client_credentials import TokenSource
+from services.coviu import Coviu, NewParticipant
 from services.http import HttpPool, VendorHttp
 from tests.prism import prism_proxy, sandbox_process
 

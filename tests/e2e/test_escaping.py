@@ -14,7 +14,7 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -200,7 +200,7 @@ class Recorder:
 async def explore(
     bot: Harness,
     strategy: st.SearchStrategy[Any],
-    example: Callable[[Any], Awaitable[None]],
+    example: Callable[[Any], Coroutine[Any, Any, None]],
     *,
     examples: int = EXAMPLES,
 ) -> None:

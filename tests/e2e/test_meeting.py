@@ -113,7 +113,7 @@ async def test_a_meeting_with_no_room_gets_the_servers_fresh_one(bot: Harness) -
 async def test_mentioned_people_get_their_own_links_by_direct_message(bot: Harness) -> None:
     await meeting(bot, f"new sync <@{BOB}|bob> <@{CAROL}|carol>")
     await bot.card()
-    await bot.slack.wait_for(lambda: dms_to(bot, BOB) and dms_to(bot, CAROL), what="two direct messages")
+    await bot.slack.wait_for(lambda: all(dms_to(bot, who) for who in (BOB, CAROL)), what="two direct messages")
     (to_bob,) = dms_to(bot, BOB)
     assert "room=sync" in to_bob["text"] and "name=bob" in to_bob["text"] and "token=" not in to_bob["text"]
     assert "name=carol" in dms_to(bot, CAROL)[0]["text"]

@@ -17,8 +17,9 @@ import pytest
 
 from bot.app import Runtime
 from handlers import scheduled
+from sandbox.world import Sims
 from services import markers
-from tests.conftest import ANN, BOB, CHANNEL, MIROTALK_ALL_ON, Harness, Sims, sandbox_settings, start_bot
+from tests.conftest import ANN, BOB, CHANNEL, MIROTALK_ALL_ON, Harness, sandbox_settings, start_bot
 from tests.messages import actions_of, text_of
 
 #: A due job is posted within this many real seconds (the issue asks for 5).

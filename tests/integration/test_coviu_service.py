@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sandbox.coviu import CoviuSim
-from services.coviu import Coviu, NewParticipant, TokenSource
+from services.client_credentials import TokenSource
+from services.coviu import Coviu, NewParticipant, Session
 from services.errors import VendorAuthError, VendorBadRequest, VendorNotFound
 from services.http import HttpPool, VendorHttp
 
@@ -150,7 +151,7 @@ async def test_every_page_is_read(sim: CoviuSim, pool: HttpPool, clock: Clock) -
     coviu = client(sim, pool, clock)
     for n in range(5):
         await coviu.create_session(start=at(sim, 10 + n), end=at(sim, 70), name=f"S{n}")
-    sessions = []
+    sessions: list[Session] = []
     page, more = 0, True
     while more:
         batch, more = await coviu.sessions_page(page=page, page_size=2)
@@ -158,7 +159,8 @@ async def test_every_page_is_read(sim: CoviuSim, pool: HttpPool, clock: Clock) -
         page += 1
     assert [s.session_name for s in sessions] == [f"S{n}" for n in range(5)] and page == 3
     assert len(await coviu.all_sessions()) == 5
-    assert datetime.now(UTC) < sessions[0].start_time  # read back as aware UTC times
+    first_start = sessions[0].start_time
+    assert first_start is not None and datetime.now(UTC) < first_start  # read back as aware UTC times
 
 
 # -- which sessions are running or upcoming: by their times, never by `state` ----------------------------------------

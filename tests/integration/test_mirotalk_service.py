@@ -19,7 +19,6 @@ from services.errors import (
 )
 from services.http import HttpPool, VendorHttp
 from services.mirotalk import (
-    EndpointSwitchedOff,
     HostUser,
     InvalidMeetingInput,
     JoinRequest,
@@ -27,6 +26,7 @@ from services.mirotalk import (
     PresenterLinksOff,
     duration_of,
 )
+from services.mirotalk_switches import EndpointSwitchedOff
 
 HOST = HostUser("cohost-host", "host-sign-in-0123")
 

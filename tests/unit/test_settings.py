@@ -72,7 +72,7 @@ def test_a_credential_added_later_is_checked_by_its_name(name: str) -> None:
 
 def test_other_settings_keep_their_own_rules() -> None:
     settings = load_settings(_env_file=None, MIRRORTAB_URL=" https://api.mirrortab.example ", COHOST_ADMINS=" U1 ")
-    assert settings.MIRRORTAB_URL == "https://api.mirrortab.example"
+    assert settings.vendors.values["MIRRORTAB_URL"] == "https://api.mirrortab.example"
     assert settings.admins == frozenset({"U1"})
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from handlers.core.blocks import (
     MAX_ROWS,
+    Block,
     Button,
     CardSession,
     ClosedCard,
@@ -38,11 +39,11 @@ SNEAKY = "<!channel> <@U0EVE> <https://evil.example|bank>"
 SNEAKY_SHOWN = "&lt;!channel&gt; &lt;@U0EVE&gt; &lt;https://evil.example|bank&gt;"
 
 
-def types_of(blocks: list[dict]) -> list[str]:
+def types_of(blocks: list[Block]) -> list[str]:
     return [block["type"] for block in blocks]
 
 
-def buttons_in(blocks: list[dict]) -> list[dict]:
+def buttons_in(blocks: list[Block]) -> list[Block]:
     return [element for block in blocks if block["type"] == "actions" for element in block["elements"]]
 
 
