@@ -117,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.getLogger().setLevel(logging.WARNING)  # the prompt is the person's; only problems interrupt it
         return run_offline(settings)
-    serve(settings, args.role or "all")
+    try:
+        serve(settings, args.role or "all")
+    except SettingsError as exc:  # found at start, once the store is open (a secret key that opens none of it)
+        print(f"cohost: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

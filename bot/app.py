@@ -48,7 +48,7 @@ from services.store import Store
 from services.vendors import Vendors
 
 if TYPE_CHECKING:
-    from bot.oauth import OAuthParts
+    from bot.oauth import InstalledWorkspaces, OAuthParts
 
 log = logging.getLogger("cohost")
 
@@ -99,6 +99,8 @@ class Runtime:
     socket: SlackSocket | None = None
     #: Renews the leases of this process's commands and finishes those a stopped process left (every role).
     keeper: IntakeKeeper | None = None
+    #: OAuth mode: the installed workspaces, whose tokens the secret key must open before the process serves.
+    installed: InstalledWorkspaces | None = None
 
     @property
     def over_socket(self) -> bool:
@@ -108,10 +110,16 @@ class Runtime:
     async def start(self) -> None:
         # Slack calls share the process's one HTTP session too (slack_sdk would otherwise open one per call).
         self.client.session = self.pool.session
-        await self.store.migrate()
-        await self.vendors.learn_at_start()
-        if self.role != "scheduler" and self.settings.slack_mode != "oauth":
-            await self.deps.home.learn(self.client)  # requests from any other team will do nothing
+        try:
+            await self.store.migrate()
+            if self.installed is not None:
+                await self.installed.check_key()  # a changed COHOST_SECRET_KEY stops start-up, naming it
+            await self.vendors.learn_at_start()
+            if self.role != "scheduler" and self.settings.slack_mode != "oauth":
+                await self.deps.home.learn(self.client)  # requests from any other team will do nothing
+        except BaseException:
+            await self.stop()  # the process is about to exit: what was opened is closed, not left to the collector
+            raise
         if self.keeper is not None:
             self.keeper.start()
         if self.scheduler is not None:
@@ -198,6 +206,7 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
         settings, role, clock, store, pool, vendors, client, bolt, web.Application(), deps, scheduler, runs
     )
     runtime.keeper = IntakeKeeper(deps)  # in every role: see IntakeKeeper
+    runtime.installed = oauth[2] if oauth is not None else None
     _routes(runtime)
     return runtime
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.app import slack_client
 from bot.settings import Settings
+from services.clock import SystemClock
 from services.errors import (
     VendorAccessLimited,
     VendorAuthError,
@@ -32,6 +33,7 @@ from services.errors import (
     VendorUnsupported,
 )
 from services.http import HttpPool
+from services.phrases import plural
 from services.registry import VENDORS, VendorEntry
 from services.store import MIGRATIONS, SCHEMA_HEAD, Store
 from services.vendors import Vendors
@@ -158,7 +160,10 @@ async def check_database(setup: Setup) -> Finding:
             "check DATABASE_URL and that the database server is up",
         )
     if version == SCHEMA_HEAD:
-        return Finding("ok", f"{shown} reachable; schema at {version}, the newest")
+        reachable = f"{shown} reachable; schema at {version}, the newest"
+        if setup.settings.slack_mode == "oauth":
+            return await _installed_workspaces(setup.settings, reachable)
+        return Finding("ok", reachable)
     if version is None:
         return Finding("FAILED", f"{shown} reachable, but has no schema yet", migrate)
     if version in _known_revisions():
@@ -176,6 +181,22 @@ async def _schema_version(url: str) -> str | None:
         return await store.schema_version()
     finally:
         await store.close()
+
+
+async def _installed_workspaces(settings: Settings, reachable: str) -> Finding:
+    """OAuth mode: how many workspaces are installed, once `COHOST_SECRET_KEY` is seen to open their tokens."""
+    from bot.oauth import KEY_ADVICE  # OAuth mode only: it loads `cryptography` (see bot/app.py)
+    from services.installations import Installations, SecretKeyError, TokenCipher
+
+    store = Store(settings.DATABASE_URL)
+    try:
+        cipher = TokenCipher(settings.COHOST_SECRET_KEY)
+        installed = await Installations(store, cipher, SystemClock()).opened_by_this_key()
+    except SecretKeyError as exc:
+        return Finding("FAILED", f"{reachable}; COHOST_SECRET_KEY {exc}", KEY_ADVICE)
+    finally:
+        await store.close()
+    return Finding("ok", f"{reachable}; {plural(installed, 'workspace')} installed")
 
 
 def _sqlite_file_missing(url: URL) -> bool:

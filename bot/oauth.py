@@ -34,9 +34,9 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.install_pages import BOT_SCOPES, CohostOAuthFlow, failed_page, installed_page
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from services.clock import Clock
-from services.installations import Installations, TokenCipher
+from services.installations import Installations, SecretKeyError, TokenCipher
 from services.store import Store
 
 log = logging.getLogger("cohost.oauth")
@@ -45,6 +45,8 @@ log = logging.getLogger("cohost.oauth")
 STATE_GOOD_FOR = timedelta(minutes=10)
 #: Where Slack rotates tokens (they last 12 hours), one this close to its expiry is refreshed before it is used.
 ROTATE_BEFORE = timedelta(minutes=120)
+#: What to do when `COHOST_SECRET_KEY` does not open the stored tokens.
+KEY_ADVICE = "set COHOST_SECRET_KEY to the key they were sealed with (or each workspace must install Cohost again)"
 #: What a person of a workspace without Cohost (any more) is told when they use a command that lingers there.
 NOT_INSTALLED = (
     ":warning: Cohost is not installed in this workspace (any more). A workspace admin can add it again from "
@@ -151,6 +153,13 @@ class InstalledWorkspaces:
         self._rotating: dict[str, asyncio.Lock] = {}
         #: Bolt's authorization, whose answers (kept per token) are dropped with the workspace.
         self.authorize: AsyncInstallationStoreAuthorize | None = None
+
+    async def check_key(self) -> int:
+        """How many workspaces are installed; stops start-up when `COHOST_SECRET_KEY` does not open their tokens."""
+        try:
+            return await self._installations.opened_by_this_key()
+        except SecretKeyError as exc:
+            raise SettingsError(f"COHOST_SECRET_KEY {exc}; {KEY_ADVICE}") from None
 
     async def bot_token(self, team_id: str) -> str | None:
         installation = await self._installations.find(team_id)

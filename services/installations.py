@@ -24,7 +24,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from slack_sdk.oauth.installation_store.models.installation import Installation
-from sqlalchemy import Boolean, String, Text, UniqueConstraint, delete, select, update
+from sqlalchemy import Boolean, String, Text, UniqueConstraint, delete, func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -125,6 +125,17 @@ class Installations:
         self._loading: dict[str, asyncio.Future[Installation | None]] = {}
 
     # -- installations -------------------------------------------------------------------------------------------
+
+    async def opened_by_this_key(self) -> int:
+        """How many workspaces are installed, once `COHOST_SECRET_KEY` is seen to open their tokens (one is tried:
+        all are sealed with the one key); SecretKeyError when it does not. A key changed by mistake would otherwise
+        fail every request and every post, each on its own, with nothing at start to say why."""
+        async with self._sessions() as session:
+            installed = int((await session.execute(select(func.count()).select_from(InstallationRow))).scalar_one())
+            sealed = (await session.execute(select(InstallationRow.bot_token).limit(1))).scalar_one_or_none()
+        if sealed is not None:
+            self._cipher.open(sealed)
+        return installed
 
     async def save(self, installation: Installation) -> None:
         """Records a workspace's new installation (installed now), replacing any it had. It must be a workspace's,

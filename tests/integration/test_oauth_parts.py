@@ -60,8 +60,13 @@ async def test_installations_and_states_in_the_store(database_url: str) -> None:
         async with store.engine.connect() as conn:
             sealed = (await conn.exec_driver_sql("SELECT bot_token FROM slack_installations")).scalar_one()
         assert "xoxb" not in sealed
+        other_key = Installations(store, TokenCipher(Fernet.generate_key().decode()), clock)
         with pytest.raises(SecretKeyError, match="not the key they were sealed with"):
-            await Installations(store, TokenCipher(Fernet.generate_key().decode()), clock).find(ACME)
+            await other_key.find(ACME)
+        # What start-up checks: the key opens the stored tokens (and how many workspaces there are).
+        assert await installations.opened_by_this_key() == 1
+        with pytest.raises(SecretKeyError, match="not the key they were sealed with"):
+            await other_key.opened_by_this_key()
 
         state = await installations.issue_state(timedelta(minutes=10))
         assert await installations.consume_state(state) and not await installations.consume_state(state)

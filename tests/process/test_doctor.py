@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from sandbox.world import Sims, process_env, sqlite_url
+from services.clock import SystemClock
+from services.installations import Installations, TokenCipher
 from services.store import SCHEMA_HEAD, Store
 from tests.conftest import sandbox_variables
 
@@ -188,3 +192,27 @@ async def test_a_mirotalk_host_user_turns_presenter_links_on_and_tokens_wait_for
         "MiroTalk"
     ), run.out
     assert password not in run.out
+
+
+async def test_in_oauth_mode_the_database_line_says_whether_the_secret_key_opens_the_stored_tokens(
+    sims: Sims, migrated: Path, tmp_path: Path
+) -> None:
+    sims.slack.oauth_app("1111.2222", "sandbox-client-secret", ["https://cohost.example.com/slack/oauth_redirect"])
+    sealed_with = Fernet.generate_key().decode()
+    store = Store(sqlite_url(migrated))
+    installed = Installation(team_id="T1ACME", bot_token="xoxb-acme-token", team_name="Acme", user_id="U1ANN")
+    await Installations(store, TokenCipher(sealed_with), SystemClock()).save(installed)
+    await store.close()
+    oauth = sandbox_variables(sims, migrated) | sims.slack.oauth_variables("1111.2222", "sandbox-client-secret")
+
+    run = await doctor(oauth | {"COHOST_SECRET_KEY": sealed_with}, tmp_path)
+    assert run.status == 0, run.out
+    assert "the newest; 1 workspace installed" in run.line("Database")
+
+    run = await doctor(oauth | {"COHOST_SECRET_KEY": Fernet.generate_key().decode()}, tmp_path)
+    assert run.status == 1, run.out
+    assert run.status_of("Database") == "FAILED" and run.status_of("Slack") == "ok"
+    assert (
+        "COHOST_SECRET_KEY does not open the tokens in the store: it is not the key they were sealed with -> "
+        "set COHOST_SECRET_KEY to the key they were sealed with (or each workspace must install Cohost again)"
+    ) in run.line("Database")

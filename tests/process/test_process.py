@@ -10,12 +10,17 @@ from typing import IO
 
 import aiohttp
 import pytest
+from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from sandbox.mirrortab import MirrorTabSim
 from sandbox.samesurf import SameSurfSim
 from sandbox.server import wait_until_healthy
 from sandbox.slack import SlackStandIn
 from sandbox.world import process_env, sqlite_url, variables
+from services.clock import SystemClock
+from services.installations import Installations, TokenCipher
+from services.store import Store
 from tests.prism import free_port
 
 
@@ -135,3 +140,33 @@ async def test_http_mode_serves_a_command_end_to_end(
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 10)
+
+
+async def test_a_secret_key_that_does_not_open_the_stored_tokens_stops_start_up_naming_it(
+    tmp_path: Path, process_sims: tuple[SlackStandIn, MirrorTabSim, SameSurfSim]
+) -> None:
+    slack, mirrortab, _samesurf = process_sims
+    database = sqlite_url(tmp_path / "cohost.db")
+    store = Store(database)
+    await store.migrate()
+    sealed_with = Fernet.generate_key().decode()
+    installed = Installation(team_id="T1ACME", bot_token="xoxb-acme-token", team_name="Acme", user_id="U1ANN")
+    await Installations(store, TokenCipher(sealed_with), SystemClock()).save(installed)
+    await store.close()
+    other_key = Fernet.generate_key().decode()  # a new key, as a redeploy that lost the old one would set
+    env = {
+        **variables(slack, mirrortab),
+        **slack.oauth_variables("1111.2222", "sandbox-client-secret"),
+        "PORT": str(free_port()),
+        "DATABASE_URL": database,
+        "COHOST_SECRET_KEY": other_key,
+    }
+    process = await run_bot(process_env(env), tmp_path)
+    _stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    said = stderr.decode()
+    assert said.strip().splitlines()[-1] == (
+        "cohost: COHOST_SECRET_KEY does not open the tokens in the store: it is not the key they were sealed with; "
+        "set COHOST_SECRET_KEY to the key they were sealed with (or each workspace must install Cohost again)"
+    ), said
+    assert "Traceback" not in said and other_key not in said and sealed_with not in said
