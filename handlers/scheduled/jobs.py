@@ -20,6 +20,7 @@ from handlers.core import blocks, retries, slack_io
 from handlers.core.blocks import Mrkdwn, code
 from handlers.core.interaction import Deps
 from handlers.scheduled.notices import expire, remind, warn, what_of
+from handlers.scheduled.progress import Progress
 from services.errors import VendorAuthError, VendorError
 from services.registry import display_name
 from services.store import Card, CardState, Job, JobKind
@@ -85,7 +86,7 @@ async def _try_job(deps: Deps, job: Job) -> None:
         await _give_up(deps, job, card, "each try stopped before it finished", tries=job.attempts - 1)
         return
     async with asyncio.timeout(JOB_RUN_LIMIT.total_seconds()):
-        await _ACTIONS[JobKind(job.kind)](deps, card)
+        await _ACTIONS[JobKind(job.kind)](deps, card, Progress(deps.store, job))
     await deps.store.finish_job(job.id, deps.clock.now())
 
 
@@ -158,8 +159,10 @@ def _when(moment: datetime | None) -> Mrkdwn:
     return blocks.date_token(moment) if moment is not None else Mrkdwn("soon")
 
 
-_ACTIONS: dict[JobKind, Callable[[Deps, Card], Awaitable[None]]] = {
-    JobKind.WARN: warn,
+#: What each kind of job does. A reminder is several posts (the thread's, each guest's), done once each across its
+#: tries; a warning and an expiry are one step each.
+_ACTIONS: dict[JobKind, Callable[[Deps, Card, Progress], Awaitable[None]]] = {
+    JobKind.WARN: lambda deps, card, _: warn(deps, card),
     JobKind.REMIND: remind,
-    JobKind.EXPIRE: expire,
+    JobKind.EXPIRE: lambda deps, card, _: expire(deps, card),
 }

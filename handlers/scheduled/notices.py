@@ -4,10 +4,12 @@ it), a reminder before a scheduled start, and at expiry the card edited to say s
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from handlers.core import blocks, cards, slack_io
 from handlers.core.blocks import Block, Mrkdwn, link_button
 from handlers.core.interaction import Deps
+from handlers.scheduled.progress import Progress
 from services import registry
 from services.registry import CardButton
 from services.store import Card, CardState, JobKind
@@ -67,30 +69,33 @@ async def warn(deps: Deps, card: Card) -> None:
     await _in_thread(deps, card, Mrkdwn("{} ends soon").format(card.name), warning_blocks(card, can_end=can_end))
 
 
-async def remind(deps: Deps, card: Card) -> None:
-    await _in_thread(deps, card, Mrkdwn("{} starts soon").format(card.name), reminder_blocks(card))
-    await _remind_guests(deps, card)
+async def remind(deps: Deps, card: Card, progress: Progress) -> None:
+    text = Mrkdwn("{} starts soon").format(card.name)
+    await progress.once("thread", lambda: _in_thread(deps, card, text, reminder_blocks(card)))
+    await _remind_guests(deps, card, progress)
 
 
-async def _remind_guests(deps: Deps, card: Card) -> None:
+async def _remind_guests(deps: Deps, card: Card, progress: Progress) -> None:
     """Each person Cohost made a guest of the session (a Coviu participant) gets their own link again, by direct
     message: a link that no longer lets anyone in is left out."""
     assert card.starts_at is not None
+    starts_at = card.starts_at
     guests = await deps.store.guests(card.team_id, card.vendor, card.vendor_id)
     if not guests:
         return
     client, adapter = deps.slack_for(card.team_id), deps.vendors.sessions(card.vendor)
-    for user_id, guest_id in guests:
+
+    async def remind_guest(user_id: str, guest_id: str) -> None:
         link = await adapter.guest_link(guest_id)
         if link is None:
-            continue
-        await slack_io.dm(
-            client,
-            user_id,
-            Mrkdwn(":alarm_clock: {} starts {}. Your own link (do not share it): {}").format(
-                what_of(card), blocks.date_token(card.starts_at), link
-            ),
+            return
+        text = Mrkdwn(":alarm_clock: {} starts {}. Your own link (do not share it): {}").format(
+            what_of(card), blocks.date_token(starts_at), link
         )
+        await slack_io.dm(client, user_id, text)
+
+    for user_id, guest_id in guests:
+        await progress.once(f"guest {guest_id}", partial(remind_guest, user_id, guest_id))
 
 
 async def expire(deps: Deps, card: Card) -> None:

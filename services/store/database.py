@@ -21,7 +21,7 @@ log = logging.getLogger("cohost.store")
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 #: The newest migration (tests check it is Alembic's head): a process that finds the schema there starts without
 #: loading Alembic at all, some 8 MB a web process does not need.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from services.store.database import Database
 from services.store.models import Card, Job, JobKind
@@ -34,7 +34,13 @@ class Jobs(Database):
         statement = self._insert()(Job)
         return statement.on_conflict_do_update(
             index_elements=["card_id", "kind"],
-            set_={"due_at": statement.excluded.due_at, "lease_until": None, "attempts": 0, "retry_at": None},
+            set_={
+                "due_at": statement.excluded.due_at,
+                "lease_until": None,
+                "attempts": 0,
+                "retry_at": None,
+                "steps_done": None,
+            },
             where=Job.done_at.is_(None),
         )
 
@@ -75,6 +81,12 @@ class Jobs(Database):
                 .values(**values)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def job_step_done(self, job_id: int, step: str) -> None:
+        """One step of the job is done: a later try of it skips the step (`Job.steps_done`)."""
+        done = func.coalesce(Job.steps_done, "") + step + "\n"
+        async with self._sessions.begin() as session:
+            await session.execute(update(Job).where(Job.id == job_id).values(steps_done=done))
 
     async def finish_job(self, job_id: int, at: datetime, outcome: str = "done") -> None:
         async with self._sessions.begin() as session:

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -154,6 +154,8 @@ class Job(TeamRow, Base):
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     #: `done`, or why it was not: `cancelled` (the card ended first), `skipped`, `failed` (it gave up).
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: The steps an earlier try already did (one a line): a try after a failure part-way does only what is left.
+    steps_done: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class DigestSubscription(TeamRow, Base):

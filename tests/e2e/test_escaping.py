@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from handlers import scheduled
 from handlers.core.bounds import unescape
 from handlers.digest.sending import send_due_digests
+from handlers.scheduled.progress import Progress
 from services.store import NewUpload
 from tests.conftest import ANN, BOB, CHANNEL, MIROTALK_ALL_ON, Harness
 
@@ -251,7 +252,7 @@ async def test_samesurf_rooms_schedules_reminders_stats_and_lists(bot: Harness) 
         room = bot.slack.api_calls("chat.postMessage")[-1]["blocks"][1]["fields"][1]["text"].split("`")[1]
         card = await bot.runtime.store.find_card(bot.slack.team_id, "samesurf", room)
         assert card is not None and card.name == unescape(sent_name)
-        await scheduled.remind(bot.runtime.deps, card)  # the start reminder, as the scheduler sends it
+        await scheduled.remind(bot.runtime.deps, card, Progress())  # the start reminder, as the scheduler sends it
         await said.run("stats", command="/cobrowse", responses=1)  # the latest URL is the one typed
         await said.run("list --provider samesurf", command="/cobrowse", responses=1)
         said.assert_nothing_live()

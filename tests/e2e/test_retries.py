@@ -18,7 +18,7 @@ from handlers.core.interaction import Deps
 from handlers.core.retries import RETRY_DELAYS, TRIES
 from handlers.digest import sending as digest
 from services.store import JobKind
-from tests.conftest import ANN, CHANNEL, MIROTALK_ALL_ON, Harness
+from tests.conftest import ANN, BOB, CAROL, CHANNEL, MIROTALK_ALL_ON, Harness
 from tests.messages import actions_of, text_of
 
 JUST_BEFORE = timedelta(seconds=1)
@@ -198,3 +198,31 @@ async def test_a_digest_slack_keeps_refusing_is_skipped_for_the_day_and_its_subs
     assert await digest.send_due_digests(deps) == 1
     (posted,) = bot.slack.posted(CHANNEL)
     assert "Meetings digest · daily" in text_of(posted)
+
+
+async def test_a_reminder_that_failed_part_way_tells_no_one_twice_on_its_next_try(bot: Harness) -> None:
+    deps = paused(bot)
+    command = f"schedule in 2h --minutes 30 --name Case <@{BOB}|bob> <@{CAROL}|carol>"
+    assert (await bot.command(command, command="/meeting")).status == 200
+    card = await bot.card()
+    await bot.slack.wait_for(lambda: bool(told(bot, BOB) and told(bot, CAROL)), what="the invitations")
+    carol = next(p for p in bot.coviu.participants.values() if p["display_name"] == "carol")
+    # Carol's participant cannot be read (more 500s than the client's own retries): the first try fails there,
+    # after the thread and ann (the host, the first guest) were reminded.
+    bot.coviu.faults.inject(f"/participants/{carol['participant_id']}", "500", times=10)
+    bot.advance(115)
+    assert await scheduled.run_due_jobs(deps) == 1
+
+    def reminders() -> list[dict[str, Any]]:
+        return [p for p in bot.slack.posted(CHANNEL) if p.get("thread_ts") == card["ts"]]
+
+    assert len(reminders()) == 1 and len(told(bot, ANN)) == 1 and len(told(bot, CAROL)) == 1
+    bot.coviu.faults.clear()
+    bot.clock.advance(RETRY_DELAYS[0])
+    assert await scheduled.run_due_jobs(deps) == 1  # the next try: only what the first could not do
+    assert len(reminders()) == 1 and "Case" in text_of(reminders()[0])
+    assert (len(told(bot, ANN)), len(told(bot, BOB)), len(told(bot, CAROL))) == (1, 2, 2)
+    assert carol["entry_url"] in told(bot, CAROL)[1]
+    bot.advance(60)
+    assert await scheduled.run_due_jobs(deps) == 2  # its warning and its expiry: the reminder is not tried again
+    assert len(told(bot, BOB)) == 2
