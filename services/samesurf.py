@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import AsyncGenerator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -42,6 +43,9 @@ VENDOR = "SameSurf"
 #: Pages of running rooms read at most (10,000 rooms): a server that always says there are more cannot keep
 #: Cohost asking forever.
 MAX_PAGES = 100
+#: The account's room history (analytics) is read newest first, a page of this many rooms at a time, up to this many
+#: pages where Cohost looks through it (a digest's period, a workspace's own rooms).
+HISTORY_PAGE, HISTORY_PAGES = 100, 5
 #: The page a room opens on when no URL is given. The doc calls `starturl` optional, yet SameSurf lists error 105
 #: "starturl required" (NOTES.md) and every create example sends one: so one is always sent. SameSurf's own home
 #: page (the doc's examples' own start page) is neutral (nothing of any customer's) and surely loads in its browser.
@@ -333,6 +337,17 @@ class SameSurf:
         data = await self._post("analyticsrooms", {"skip": skip, "take": take}, safe=True)
         rooms = read_rows(AnalyticsRoom, data.get("rooms"))
         return AnalyticsRooms(total_rooms=data.get("total_rooms"), rooms=rooms, unreadable=rooms.unreadable)
+
+    async def newest_rooms(self) -> AsyncGenerator[AnalyticsRooms, None]:
+        """The account's rooms, newest first, a page at a time, until the list ends or `HISTORY_PAGES` were read."""
+        for page_no in range(HISTORY_PAGES):
+            page = await self.analytics_rooms(skip=page_no * HISTORY_PAGE, take=HISTORY_PAGE)
+            yield page
+            seen = (page_no + 1) * HISTORY_PAGE
+            if len(page.rooms) + page.unreadable < HISTORY_PAGE or (
+                page.total_rooms is not None and seen >= page.total_rooms
+            ):
+                return
 
     async def room_analytics(self, room: str, *, version: int = 0) -> RoomAnalytics:
         data = await self._post("roomanalytics", {"room": room, "version": version}, safe=True)

@@ -3,6 +3,7 @@ installs them, with a cookie-keeping client."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,47 @@ class OAuthBot:
             command, text, team_id=team, user_id=PEOPLE[team], channel_id=CHANNELS[team], **kwargs
         )
         return await self.send(request)
+
+
+async def both_installed(bot: OAuthBot) -> None:
+    for team in (ACME, GLOBEX):
+        run = await bot.install(team)
+        assert run.status == 200, run.page
+
+
+DEMO = "new https://a.example --name Demo --minutes 30"
+
+
+async def card_in(bot: OAuthBot, team: str, text: str = DEMO, *, command: str = "/cobrowse") -> dict[str, Any]:
+    """Starts a session from `team`'s channel and returns its card (the chat.postMessage payload plus its ts)."""
+    channel = CHANNELS[team]
+    before = len(bot.slack.posted(channel))
+    status, _ = await bot.command(team, text, command=command)
+    assert status == 200
+    await bot.slack.wait_for(lambda: len(bot.slack.posted(channel)) > before, what=f"a card in {channel}")
+    return bot.slack.posted(channel)[before]
+
+
+async def private_answer(bot: OAuthBot, team: str, text: str, *, command: str = "/cobrowse") -> dict[str, Any]:
+    """The private answer to `team`'s command (through its own response_url, whatever else is answered meanwhile)."""
+    key = uuid.uuid4().hex
+    status, _ = await bot.command(team, text, command=command, response_url=bot.slack.response_url(key))
+    assert status == 200
+
+    def answered() -> dict[str, Any] | None:
+        return next((r.body for r in bot.slack.responses if r.key == key), None)
+
+    await bot.slack.wait_for(lambda: answered() is not None, what=f"the answer to {command} {text}")
+    body = answered()
+    assert body is not None and body.get("response_type", "ephemeral") == "ephemeral"
+    return body
+
+
+async def digest_in(oauth: OAuthBot, team: str, at: str = "09:00", *, command: str = "/cobrowse") -> None:
+    """Subscribes `team`'s channel to the family's daily digest at `at` UTC."""
+    assert (
+        f"Daily at {at}" in (await private_answer(oauth, team, f"digest daily {at} --tz UTC", command=command))["text"]
+    )
 
 
 async def start_oauth_bot(

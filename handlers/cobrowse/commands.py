@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -12,14 +13,15 @@ from handlers.core import cards, form_start
 from handlers.core.blocks import Mrkdwn, code
 from handlers.core.bounds import MAX_MINUTES, InputRules, ParseError, person_name, web_url
 from handlers.core.interaction import Interaction
-from handlers.core.live import fetch_live, live_blocks
+from handlers.core.live import live_blocks, own_live
+from handlers.core.own import not_own, own_among, walled
 from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, Parsed, arg, opt
 from handlers.core.when import parse_when
 from services import registry, samesurf
 from services.cobrowsing import ACCESS, DISABLE, MarkedCobrowse, NewCobrowse, StartedCobrowse
 from services.cobrowsing import MINUTES as MINUTES_OPTION
 from services.registry import SAMESURF, VendorEntry
-from services.samesurf import Schedule
+from services.samesurf import HISTORY_PAGE, HISTORY_PAGES, AnalyticsRoom, Schedule
 from services.vendors import Vendors
 
 COBROWSE = Family("/cobrowse", "co-browsing sessions on MirrorTab and SameSurf")
@@ -286,15 +288,16 @@ async def list_sessions(ix: Interaction, a: ListSessions) -> None:
     """Live sessions and rooms, for you alone."""
     vendors = ix.deps.vendors
     chosen = [a.provider] if a.provider else vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
-    sections = await ix.only_own([await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen])
+    sections = await own_live(ix.deps, ix.team_id, chosen, DEFAULT_NAME)
     await ix.private(Mrkdwn("Live co-browsing sessions"), live_blocks(sections))
 
 
 @COBROWSE.sub("stats", NoArgs)
 async def stats(ix: Interaction, a: NoArgs) -> None:
     """SameSurf analytics overview and live session counts, for you alone."""
-    overview = await ix.deps.vendors.samesurf.analytics_overview()
-    live = [await fetch_live(ix.deps, ix.team_id, v, DEFAULT_NAME) for v in ix.deps.vendors.config.enabled(FAMILY)]
+    # The overview is the whole account's: shared between workspaces, it is left out (handlers/core/own.py).
+    overview = None if walled(ix.deps) else await ix.deps.vendors.samesurf.analytics_overview()
+    live = await own_live(ix.deps, ix.team_id, ix.deps.vendors.config.enabled(FAMILY), DEFAULT_NAME)
     await ix.private(Mrkdwn("Co-browsing stats"), cobrowse_views.stats_blocks(overview, live))
 
 
@@ -308,8 +311,31 @@ class Rooms:
 async def rooms(ix: Interaction, a: Rooms) -> None:
     """SameSurf rooms of the past, newest first, for you alone."""
     skip, take = a.skip, min(a.take, 100)
+    if walled(ix.deps):
+        await _own_rooms(ix, skip, take)
+        return
     page = await ix.deps.vendors.samesurf.analytics_rooms(skip=skip, take=take)
     await ix.private(Mrkdwn("SameSurf rooms"), cobrowse_views.rooms_blocks(page, skip))
+
+
+async def _own_rooms(ix: Interaction, skip: int, take: int) -> None:
+    """With many workspaces, whose SameSurf account may be shared: the rooms this workspace started, found among
+    the account's newest (its pages would show other workspaces' rooms, and how many there are)."""
+    found: list[AnalyticsRoom] = []
+    unreadable = searched = 0
+    async with contextlib.aclosing(ix.deps.vendors.samesurf.newest_rooms()) as pages:
+        async for page in pages:
+            own = await own_among(ix.deps, ix.team_id, SAMESURF.key, [room.room for room in page.rooms])
+            found += [room for room in page.rooms if own.started(SAMESURF.key, room.room)]
+            unreadable += page.unreadable
+            searched += len(page.rooms) + page.unreadable
+            if len(found) > skip + take:
+                break
+    shown = found[skip : skip + take]
+    more = len(found) > skip + take
+    cut_short = searched if searched >= HISTORY_PAGE * HISTORY_PAGES else None
+    blocks_ = cobrowse_views.own_rooms_blocks(shown, skip, unreadable, more=more, searched=cut_short)
+    await ix.private(Mrkdwn("SameSurf rooms"), blocks_)
 
 
 @dataclass(frozen=True)
@@ -322,5 +348,8 @@ class Report:
 async def report(ix: Interaction, a: Report) -> None:
     """Who was in a SameSurf room and what happened there, for you alone."""
     room = a.room
+    # With many workspaces, another's room is answered as one not found, and SameSurf is not asked.
+    if not (await own_among(ix.deps, ix.team_id, SAMESURF.key, [room])).started(SAMESURF.key, room):
+        raise not_own(SAMESURF, room, "/cobrowse rooms")
     analytics = await ix.deps.vendors.samesurf.room_analytics(room, version=a.version)
     await ix.private(Mrkdwn("SameSurf room {}").format(room), cobrowse_views.report_blocks(room, analytics))

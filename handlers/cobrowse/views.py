@@ -9,9 +9,10 @@ from typing import Any
 from handlers.core import blocks, forms
 from handlers.core.blocks import Block, LiveSection, Mrkdwn, SessionCard
 from handlers.core.cards import card_of
+from handlers.core.own import shared_account_note
 from services.cobrowsing import StartedCobrowse
 from services.registry import CardButton, VendorEntry
-from services.samesurf import AnalyticsRooms, Overview, RoomAnalytics
+from services.samesurf import AnalyticsRoom, AnalyticsRooms, Overview, RoomAnalytics
 
 
 def session_card(
@@ -71,8 +72,10 @@ def overview_blocks(overview: Overview, *, all_time: bool = True) -> list[Block]
     return out
 
 
-def stats_blocks(overview: Overview, live: Sequence[LiveSection]) -> list[Block]:
-    out: list[Block] = [blocks.header("Co-browsing stats"), *overview_blocks(overview)]
+def stats_blocks(overview: Overview | None, live: Sequence[LiveSection]) -> list[Block]:
+    """`overview` None: SameSurf's account is shared between workspaces, and its overview left out."""
+    figures = overview_blocks(overview) if overview is not None else [shared_account_note("SameSurf")]
+    out: list[Block] = [blocks.header("Co-browsing stats"), *figures]
     counts = [
         Mrkdwn("{}: {} live").format(s.vendor, len(s.rows))
         if s.error is None
@@ -91,24 +94,44 @@ def duration_text(seconds: int | None) -> Mrkdwn:
     return Mrkdwn("{} min {} s").format(minutes, secs) if minutes else Mrkdwn("{} s").format(secs)
 
 
-def rooms_blocks(page: AnalyticsRooms, skip: int) -> list[Block]:
-    total = page.total_rooms
-    out: list[Block] = [blocks.header(f"SameSurf rooms ({total if total is not None else 'unknown number'} in all)")]
-    if not page.rooms:
-        out.append(blocks.context(Mrkdwn("No rooms on this page.")))
-    for room in page.rooms[: blocks.MAX_ROWS]:
+def _room_lines(rooms: Sequence[AnalyticsRoom], unreadable: int, empty: str = "No rooms on this page.") -> list[Block]:
+    out: list[Block] = [] if rooms else [blocks.context(Mrkdwn("{}").format(empty))]
+    for room in rooms[: blocks.MAX_ROWS]:
         when = blocks.date_token(room.date) if room.date else Mrkdwn("unknown date")
         recordings = Mrkdwn(" · {} recording(s)").format(room.screenrecordings) if room.screenrecordings else ""
         line = Mrkdwn("*{}* {} · {} · {}{}").format(
             room.title or "Untitled", blocks.code(room.room), when, duration_text(room.duration), recordings
         )
         out.append(blocks.section(line))
-    if page.unreadable:
-        out.append(blocks.context(blocks.unreadable_note(page.unreadable, "SameSurf", "room")))
+    if unreadable:
+        out.append(blocks.context(blocks.unreadable_note(unreadable, "SameSurf", "room")))
+    return out
+
+
+def rooms_blocks(page: AnalyticsRooms, skip: int) -> list[Block]:
+    total = page.total_rooms
+    out: list[Block] = [blocks.header(f"SameSurf rooms ({total if total is not None else 'unknown number'} in all)")]
+    out.extend(_room_lines(page.rooms, page.unreadable))
     shown_to = skip + len(page.rooms) + page.unreadable
     if total is not None and shown_to < total:
         next_page = blocks.code(f"/cobrowse rooms --skip {shown_to}")
         out.append(blocks.context(Mrkdwn("Rooms {}–{}. Next page: {}").format(skip + 1, shown_to, next_page)))
+    return out
+
+
+def own_rooms_blocks(
+    rooms: Sequence[AnalyticsRoom], skip: int, unreadable: int, *, more: bool, searched: int | None
+) -> list[Block]:
+    """With many workspaces: this workspace's rooms alone (`skip` counts them), found among the account's newest.
+    `more`: more of them follow; `searched`: how many of the account's rooms were looked through, where that
+    stopped before the account's list ended."""
+    out: list[Block] = [blocks.header("SameSurf rooms started in this workspace")]
+    out.extend(_room_lines(rooms, unreadable, "No rooms started in this workspace." if not skip else "No more rooms."))
+    if more:
+        next_page = blocks.code(f"/cobrowse rooms --skip {skip + len(rooms)}")
+        out.append(blocks.context(Mrkdwn("Rooms {}–{}. Next page: {}").format(skip + 1, skip + len(rooms), next_page)))
+    elif searched is not None:
+        out.append(blocks.context(Mrkdwn("Only the account's {} newest rooms were looked through.").format(searched)))
     return out
 
 

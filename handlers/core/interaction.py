@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +29,6 @@ from handlers.core.workspaces import HomeTeam, Workspaces, request_team, token_g
 from services.clock import Clock
 from services.errors import InvalidInput, VendorError
 from services.intake import Intakes, Ticket
-from services.registry import display_name
 from services.store import Card, Store
 from services.vendors import Vendors
 
@@ -206,14 +205,6 @@ class Interaction:
     async def person(self, user_id: str | None = None) -> Person:
         """Who a person of this workspace is (the one who acted, unless `user_id`)."""
         return await self.deps.people.get(user_id or self.user_id, self.team_id)
-
-    async def only_own(self, sections: list[blocks.LiveSection]) -> list[blocks.LiveSection]:
-        """Of the vendors' lists, with many workspaces (whose vendor accounts may be shared), only the sessions
-        this workspace started; with one, everything the vendor lists."""
-        if self.deps.workspaces is None or not self.deps.workspaces.many:
-            return sections
-        own = {(display_name(c.vendor), c.vendor_id) for c in await self.deps.store.active_cards(team_id=self.team_id)}
-        return [replace(s, rows=[r for r in s.rows if (s.vendor, r.vendor_id) in own]) for s in sections]
 
     async def tz(self, override: str | None = None) -> ZoneInfo:
         return zone(override) if override else zone((await self.person()).tz)

@@ -1,5 +1,6 @@
 """Live lists, the same for every vendor: what its adapter lists as live, as rows of an answer to the caller
-alone (`live_blocks`, pure Block Kit); a vendor that fails becomes a line, and the other vendors still show."""
+alone (`live_blocks`, pure Block Kit); a vendor that fails becomes a line, and the other vendors still show. With
+many workspaces a list keeps to the asking workspace's sessions (`own_live`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from handlers.core import blocks
 from handlers.core.blocks import Block, LiveRow, LiveSection, Mrkdwn
 from handlers.core.interaction import Deps
+from handlers.core.own import own_now
 from services import registry
 from services.errors import VendorError
 from services.sessions import LiveSession
@@ -54,6 +56,12 @@ async def fetch_live(deps: Deps, team_id: str, vendor: str, default_name: str) -
         return LiveSection(entry.name, error=f"{exc.message}. {exc.advice}")
     fallback = default_name if entry.names_sessions else ""
     return LiveSection(entry.name, [live_row(s, fallback, ours) for s in sessions], unreadable=sessions.unreadable)
+
+
+async def own_live(deps: Deps, team_id: str, vendors: Sequence[str], default_name: str) -> list[LiveSection]:
+    """Each vendor's live sessions (`fetch_live`): with many workspaces, only those `team_id` started."""
+    sections = [await fetch_live(deps, team_id, vendor, default_name) for vendor in vendors]
+    return (await own_now(deps, team_id)).sections(sections)
 
 
 def _row_text(row: LiveRow) -> Mrkdwn:

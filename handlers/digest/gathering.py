@@ -4,6 +4,7 @@ vendor that fails named in its place, and what Cohost itself started in the chan
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from handlers.core.interaction import Deps
+from handlers.core.own import Own, own_during
 from handlers.digest import views as digest_views
 from handlers.digest.chart import chart_of
 from handlers.digest.schedule import PERIODS, Schedule
@@ -20,16 +22,13 @@ from services import registry
 from services.errors import VendorError
 from services.mirotalk_switches import EndpointSwitchedOff
 from services.mirrorace import FileInfo
-from services.registry import MIRRORACE
+from services.registry import COVIU, MIROTALK, MIRRORACE, MIRRORTAB, SAMESURF
 from services.samesurf import AnalyticsRoom, SameSurf
 from services.store import DigestSubscription, Upload
 from services.vendor_values import Rows
 from services.vendors import Vendors
 
 log = logging.getLogger("cohost.digest")
-
-#: SameSurf's rooms of a period are read newest first, a page at a time, up to this many pages.
-ROOMS_PAGE, ROOMS_PAGES = 100, 5
 
 T = TypeVar("T")
 
@@ -64,41 +63,42 @@ async def _part(vendor: str, build: Callable[[], Awaitable[VendorPart]]) -> Vend
 async def _rooms_in(samesurf: SameSurf, period: Period) -> Rows[AnalyticsRoom]:
     """SameSurf's rooms of the period, from its newest-first list (with how many it sent that were unreadable)."""
     rooms: Rows[AnalyticsRoom] = Rows()
-    for page_no in range(ROOMS_PAGES):
-        page = await samesurf.analytics_rooms(skip=page_no * ROOMS_PAGE, take=ROOMS_PAGE)
-        rooms.unreadable += page.unreadable
-        for room in page.rooms:
-            if room.date is None or room.date >= period.end:
-                continue
-            if room.date < period.start:
-                return rooms
-            rooms.append(room)
-        seen = (page_no + 1) * ROOMS_PAGE
-        if len(page.rooms) + page.unreadable < ROOMS_PAGE or (
-            page.total_rooms is not None and seen >= page.total_rooms
-        ):
-            break
+    async with contextlib.aclosing(samesurf.newest_rooms()) as pages:
+        async for page in pages:
+            rooms.unreadable += page.unreadable
+            for room in page.rooms:
+                if room.date is None or room.date >= period.end:
+                    continue
+                if room.date < period.start:
+                    return rooms
+                rooms.append(room)
     return rooms
 
 
 @dataclass(frozen=True)
 class _Run:
-    """What a vendor's part is gathered for: one subscription's period, with the answers shared by the run."""
+    """What a vendor's part is gathered for: one subscription's period, with the answers shared by the run, and
+    the sessions its workspace had in the period (with many workspaces, the parts list those alone)."""
 
     deps: Deps
     sub: DigestSubscription
     period: Period
     answers: RunAnswers
+    own: Own
 
 
 async def _samesurf_part(run: _Run) -> list[VendorPart]:
     vendors, answers, period = run.deps.vendors, run.answers, run.period
 
     async def build() -> VendorPart:
-        overview = await answers.get(("samesurf.overview",), vendors.samesurf.analytics_overview)
-        rooms = await answers.get(
+        # The account's overview counts every workspace's rooms: left out with many (handlers/core/own.py).
+        overview = (
+            None if run.own.walled else await answers.get(("samesurf.overview",), vendors.samesurf.analytics_overview)
+        )
+        every_room = await answers.get(
             ("samesurf.rooms", period.start, period.end), lambda: _rooms_in(vendors.samesurf, period)
         )
+        rooms = run.own.rows(SAMESURF.key, every_room, lambda room: room.room)
         return digest_views.samesurf_part(overview, rooms, rooms.unreadable)
 
     return [await _part("SameSurf", build)]
@@ -108,7 +108,8 @@ async def _mirrortab_part(run: _Run) -> list[VendorPart]:
     vendors, answers = run.deps.vendors, run.answers
 
     async def build() -> VendorPart:
-        sessions = await answers.get(("mirrortab.live",), vendors.mirrortab.list_sessions)
+        every_session = await answers.get(("mirrortab.live",), vendors.mirrortab.list_sessions)
+        sessions = run.own.rows(MIRRORTAB.key, every_session, lambda session: session.session_id)
         return digest_views.mirrortab_part(sessions, sessions.unreadable)
 
     return [await _part("MirrorTab", build)]
@@ -118,11 +119,13 @@ async def _mirotalk_part(run: _Run) -> list[VendorPart]:
     vendors, answers = run.deps.vendors, run.answers
 
     async def build() -> VendorPart:
-        stats = await answers.get(("mirotalk.stats",), vendors.mirotalk.stats)
+        # The server's counts are every workspace's: left out with many (handlers/core/own.py).
+        stats = None if run.own.walled else await answers.get(("mirotalk.stats",), vendors.mirotalk.stats)
         try:
-            meetings = await answers.get(("mirotalk.meetings",), vendors.mirotalk.meetings)
-        except EndpointSwitchedOff as off:  # as servers ship: the stats still make the part
+            every_meeting = await answers.get(("mirotalk.meetings",), vendors.mirotalk.meetings)
+        except EndpointSwitchedOff as off:  # as servers ship: the part says so (beside the stats, where shown)
             return digest_views.mirotalk_part(stats, None, unlisted=off.message)
+        meetings = run.own.rows(MIROTALK.key, every_meeting, lambda meeting: meeting.room)
         return digest_views.mirotalk_part(stats, meetings, meetings.unreadable)
 
     return [await _part("MiroTalk", build)]
@@ -132,11 +135,14 @@ async def _coviu_part(run: _Run) -> list[VendorPart]:
     coviu, answers, period = run.deps.vendors.coviu, run.answers, run.period
 
     async def build() -> VendorPart:
-        in_period = await answers.get(
+        ran = await answers.get(
             ("coviu.period", period.start, period.end), lambda: coviu.sessions_during(period.start, period.end)
         )
         # The period ends now: what is still to come starts after its end.
-        upcoming = await answers.get(("coviu.upcoming", period.end), lambda: coviu.upcoming_sessions(period.end))
+        to_come = await answers.get(("coviu.upcoming", period.end), lambda: coviu.upcoming_sessions(period.end))
+        in_period, upcoming = (
+            run.own.rows(COVIU.key, rows, lambda session: session.session_id) for rows in (ran, to_come)
+        )
         return digest_views.coviu_part(in_period, upcoming, period, in_period.unreadable + upcoming.unreadable)
 
     return [await _part("Coviu", build)]
@@ -211,7 +217,11 @@ async def build_digest(
     """The digest of one subscription as of `now`, and its chart when it is a weekly one."""
     schedule = Schedule.of(sub)
     period = Period(now - PERIODS[schedule.cadence], now, schedule.cadence, schedule.tz.key)
-    run = _Run(deps, sub, period, answers)
+    team_sessions = await answers.get(
+        ("own", sub.team_id, sub.family, period.start, period.end),
+        lambda: own_during(deps, sub.team_id, period.start, period.end, family=sub.family),
+    )
+    run = _Run(deps, sub, period, answers, team_sessions)
     keys = _in_digest(deps.vendors, sub.family)
     parts = [part for key in keys for part in await _PARTS[key].gather(run)]
     starts = await _own_starts(deps, sub, period, answers)

@@ -14,6 +14,7 @@ from datetime import datetime
 from handlers.cobrowse import views as cobrowse_views
 from handlers.core import blocks
 from handlers.core.blocks import Block, Mrkdwn
+from handlers.core.own import shared_account_note
 from handlers.digest.schedule import Cadence
 from handlers.meeting import views as meeting_views
 from services.clock import minutes_between
@@ -76,8 +77,13 @@ def failed_part(vendor: str, message: str) -> VendorPart:
     return VendorPart(vendor, error=message)
 
 
-def samesurf_part(overview: Overview, rooms: Sequence[AnalyticsRoom], unreadable: int = 0) -> VendorPart:
-    out = cobrowse_views.overview_blocks(overview, all_time=False)
+def samesurf_part(overview: Overview | None, rooms: Sequence[AnalyticsRoom], unreadable: int = 0) -> VendorPart:
+    """`overview` None: the account is shared between workspaces, and its overview left out."""
+    out = (
+        cobrowse_views.overview_blocks(overview, all_time=False)
+        if overview is not None
+        else [shared_account_note("SameSurf")]
+    )
     out.append(blocks.section(Mrkdwn("*Rooms in this period* ({})").format(len(rooms))))
     lines = [
         Mrkdwn("{} {} · {} · {}").format(
@@ -105,10 +111,11 @@ def mirrortab_part(sessions: Sequence[MirrorTabSession], unreadable: int = 0) ->
 
 
 def mirotalk_part(
-    stats: Stats, meetings: Sequence[Meeting] | None, unreadable: int = 0, *, unlisted: str = ""
+    stats: Stats | None, meetings: Sequence[Meeting] | None, unreadable: int = 0, *, unlisted: str = ""
 ) -> VendorPart:
-    """`meetings` None: the server does not list them (`unlisted` says why)."""
-    out: list[Block] = [meeting_views.counts_section(stats)]
+    """`meetings` None: the server does not list them (`unlisted` says why). `stats` None: the server is shared
+    between workspaces, and its counts left out."""
+    out: list[Block] = [meeting_views.counts_section(stats) if stats is not None else shared_account_note("MiroTalk")]
     if meetings is None:
         out.append(blocks.context(Mrkdwn("{}.").format(unlisted.rstrip("."))))
         return VendorPart("MiroTalk", out)

@@ -15,7 +15,8 @@ from handlers.core import cards, form_start
 from handlers.core.blocks import Mrkdwn, code, mention, when_text
 from handlers.core.bounds import ParseError
 from handlers.core.interaction import Interaction
-from handlers.core.live import fetch_live, live_blocks
+from handlers.core.live import live_blocks, own_live
+from handlers.core.own import walled
 from handlers.core.parsing import MINUTES, NAME, TZ, Family, NoArgs, Option, Parsed, arg, opt
 from handlers.core.when import parse_when
 from handlers.meeting import views as meeting_views
@@ -354,13 +355,14 @@ async def list_meetings(ix: Interaction, a: NoArgs) -> None:
     """MiroTalk meetings and Coviu's running and upcoming sessions, for you alone."""
     vendors = ix.deps.vendors
     chosen = vendors.config.enabled(FAMILY) or [vendors.default(FAMILY)]
-    sections = await ix.only_own([await fetch_live(ix.deps, ix.team_id, vendor, DEFAULT_NAME) for vendor in chosen])
+    sections = await own_live(ix.deps, ix.team_id, chosen, DEFAULT_NAME)
     await ix.private(Mrkdwn("Live meetings"), live_blocks(sections))
 
 
 @MEETING.sub("stats", NoArgs)
 async def stats(ix: Interaction, a: NoArgs) -> None:
     """MiroTalk server stats and who is in which meeting, for you alone."""
-    numbers = await ix.deps.vendors.mirotalk.stats()
-    live = await fetch_live(ix.deps, ix.team_id, MIROTALK.key, DEFAULT_NAME)
+    # The server's counts are every workspace's: shared between workspaces, they are left out (handlers/core/own.py).
+    numbers = None if walled(ix.deps) else await ix.deps.vendors.mirotalk.stats()
+    (live,) = await own_live(ix.deps, ix.team_id, [MIROTALK.key], DEFAULT_NAME)
     await ix.private(Mrkdwn("MiroTalk stats"), meeting_views.stats_blocks(numbers, live))

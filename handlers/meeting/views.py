@@ -10,6 +10,7 @@ from handlers.core import blocks, forms
 from handlers.core.blocks import Block, LiveRow, LiveSection, Mrkdwn, SessionCard
 from handlers.core.cards import card_of, ends_on_its_own
 from handlers.core.live import live_row
+from handlers.core.own import shared_account_note
 from services import registry
 from services.meetings import live_meeting
 from services.mirotalk import Meeting, Stats
@@ -66,9 +67,11 @@ def counts_section(stats: Stats) -> Block:
     )
 
 
-def stats_blocks(stats: Stats, live: LiveSection) -> list[Block]:
-    out: list[Block] = [blocks.header("MiroTalk stats"), counts_section(stats)]
-    if stats.timestamp:
+def stats_blocks(stats: Stats | None, live: LiveSection) -> list[Block]:
+    """`stats` None: the server is shared between workspaces, and its counts left out."""
+    figures = counts_section(stats) if stats is not None else shared_account_note("MiroTalk")
+    out: list[Block] = [blocks.header("MiroTalk stats"), figures]
+    if stats is not None and stats.timestamp:
         out.append(blocks.context(Mrkdwn("As of {}").format(blocks.date_token(stats.timestamp))))
     out.append(blocks.divider())
     if live.error is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -122,3 +123,25 @@ class Cards(Database):
             if channel_id is not None:
                 query = query.where(Card.channel_id == channel_id)
             return list((await session.execute(query.order_by(Card.created_at, Card.id))).scalars())
+
+    async def session_ids_during(
+        self, team_id: str, start: datetime, end: datetime, *, family: str | None = None
+    ) -> set[tuple[str, str]]:
+        """(vendor, vendor id) of the team's sessions alive at some time in [start, end]: carded by its end and not
+        ended before its start. Ended cards count too: a digest covers a period, not only now."""
+        alive = (Card.ended_at.is_(None)) | (Card.ended_at >= start)
+        async with self._sessions() as session:
+            query = select(Card.vendor, Card.vendor_id).where(Card.team_id == team_id, Card.created_at <= end, alive)
+            if family is not None:
+                query = query.where(Card.family == family)
+            return {(vendor, vendor_id) for vendor, vendor_id in await session.execute(query)}
+
+    async def carded_ids(self, team_id: str, vendor: str, vendor_ids: Collection[str]) -> set[str]:
+        """Which of `vendor_ids` (a page of a vendor's list, or one id) the team has ever had a card of."""
+        if not vendor_ids:
+            return set()
+        async with self._sessions() as session:
+            query = select(Card.vendor_id).where(
+                Card.team_id == team_id, Card.vendor == vendor, Card.vendor_id.in_(list(vendor_ids))
+            )
+            return set((await session.execute(query)).scalars())

@@ -33,6 +33,9 @@ from tests.oauth import (
     GLOBEX,
     PEOPLE,
     OAuthBot,
+    both_installed,
+    card_in,
+    digest_in,
     start_oauth_bot,
 )
 
@@ -46,25 +49,6 @@ async def oauth(sims: Sims, clock: FakeClock, tmp_path: Path) -> AsyncIterator[O
 async def installed_teams(bot: OAuthBot) -> list[str]:
     async with bot.runtime.store.engine.connect() as conn:
         return list((await conn.execute(select(InstallationRow.team_id).order_by(InstallationRow.team_id))).scalars())
-
-
-async def both_installed(bot: OAuthBot) -> None:
-    for team in (ACME, GLOBEX):
-        run = await bot.install(team)
-        assert run.status == 200, run.page
-
-
-DEMO = "new https://a.example --name Demo --minutes 30"
-
-
-async def card_in(bot: OAuthBot, team: str, text: str = DEMO) -> dict[str, Any]:
-    """Starts a session from `team`'s channel and returns its card (the chat.postMessage payload plus its ts)."""
-    channel = CHANNELS[team]
-    before = len(bot.slack.posted(channel))
-    status, _ = await bot.command(team, text)
-    assert status == 200
-    await bot.slack.wait_for(lambda: len(bot.slack.posted(channel)) > before, what=f"a card in {channel}")
-    return bot.slack.posted(channel)[before]
 
 
 # -- installing ------------------------------------------------------------------------------------------------------
@@ -189,12 +173,6 @@ async def test_the_scheduler_warns_each_workspace_with_its_own_token(oauth: OAut
     assert by_channel == {CHANNELS[ACME]: ACME, CHANNELS[GLOBEX]: GLOBEX}
     assert {p["thread_ts"] for _, p in warnings()} == {c["ts"] for c in cards.values()}
     assert oauth.slack.wrong_token_calls == []
-
-
-async def digest_in(oauth: OAuthBot, team: str) -> None:
-    before = len(oauth.slack.responses)
-    await oauth.command(team, "digest daily 09:00 --tz UTC")
-    assert "Daily at 09:00" in (await oauth.slack.wait_for_responses(before + 1))[before].body["text"]
 
 
 async def test_after_app_uninstalled_no_call_is_made_with_that_workspaces_token(oauth: OAuthBot) -> None:

@@ -63,6 +63,26 @@ async def test_cards_and_their_jobs_are_found_only_by_their_own_team(store: Stor
     assert {(job.card_id, job.team_id) for job in claimed} == {(ours.id, home), (theirs.id, away)}
 
 
+async def test_a_teams_sessions_of_a_period_are_those_alive_in_it_ended_ones_too(store: Store) -> None:
+    start = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    home, away = "T0HOME", ELSEWHERE
+    ended_before = await store.add_card(a_card(home, "mirrortab", "gone", start - timedelta(hours=3)))
+    await store.finish_end(ended_before.id, by=ANN, at=start - timedelta(minutes=1))
+    ended_within = await store.add_card(a_card(home, "coviu", "ran", start - timedelta(hours=1)))
+    await store.finish_end(ended_within.id, by=None, at=start + timedelta(hours=1))
+    await store.add_card(a_card(home, "samesurf", "room-old", start - timedelta(days=30)))  # still active
+    await store.add_card(a_card(home, "mirrortab", "now", end))
+    await store.add_card(a_card(home, "mirrortab", "later", end + timedelta(seconds=1)))
+    await store.add_card(a_card(away, "mirrortab", "theirs", start + timedelta(hours=2)))
+
+    alive = await store.session_ids_during(home, start, end)
+    assert alive == {("coviu", "ran"), ("samesurf", "room-old"), ("mirrortab", "now")}
+    assert await store.session_ids_during(home, start, end, family="meeting") == {("coviu", "ran")}
+    assert await store.carded_ids(home, "mirrortab", ["gone", "theirs", "later", "unknown"]) == {"gone", "later"}
+    assert await store.carded_ids(home, "mirrortab", []) == set()
+
+
 async def test_guests_uploads_digests_and_keys_are_each_teams_own(store: Store) -> None:
     now = datetime(2026, 11, 23, 12, tzinfo=UTC)
     home, away = "T0HOME", ELSEWHERE

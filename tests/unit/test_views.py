@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from handlers.cobrowse import views as cobrowse_views
 from handlers.core.blocks import (
     MAX_ROWS,
     Block,
@@ -20,6 +21,7 @@ from handlers.core.blocks import (
     card_text,
     closed_card_blocks,
     closed_card_text,
+    unreadable_note,
 )
 from handlers.core.live import live_blocks
 from handlers.digest import views as digest_views
@@ -27,6 +29,7 @@ from handlers.digest.views import Digest, Period, VendorPart
 from handlers.meeting import views as meeting_views
 from handlers.scheduled import notices as scheduled
 from services.mirrortab import MirrorTabSession
+from services.samesurf import AnalyticsRoom
 from services.store import Card
 from tests.messages import lines_of
 
@@ -243,6 +246,19 @@ def test_a_digests_list_stops_at_fifteen_lines_and_counts_the_rest_with_no_join_
     assert shown[2] == "… and 5 more."
     # A digest may reach another channel than the one the session was shared in: no way in.
     assert "go.example" not in str(shown) and "code" not in str(shown)
+
+
+def test_a_workspaces_own_rooms_page_on_and_say_where_the_search_through_the_shared_account_stopped() -> None:
+    rooms = [AnalyticsRoom(room=f"40{i}", title=f"Room {i}", date=NOON, duration=90) for i in range(2)]
+    more = lines_of(cobrowse_views.own_rooms_blocks(rooms, 2, 0, more=True, searched=None))
+    assert more[0] == "SameSurf rooms started in this workspace" and more[1].startswith("*Room 0* `400`")
+    assert more[-1] == "Rooms 3–4. Next page: `/cobrowse rooms --skip 4`"
+    last = lines_of(cobrowse_views.own_rooms_blocks([], 0, 1, more=False, searched=500))
+    assert last[1:] == [
+        "No rooms started in this workspace.",
+        str(unreadable_note(1, "SameSurf", "room")),
+        "Only the account's 500 newest rooms were looked through.",
+    ]
 
 
 # -- warnings and reminders -----------------------------------------------------------------------------------------
