@@ -241,6 +241,8 @@ class Invite:
 async def invite(ix: Interaction, a: Invite) -> None:
     """A limited-use SameSurf invitation, for you alone (`--leader`: the room's creator or an admin)."""
     room, leader, uses = a.room, a.leader, a.uses
+    # With many workspaces, another's room is answered as one not found, and SameSurf is not asked.
+    await _own_room(ix, room)
     if leader:
         card = await ix.deps.store.find_card(ix.team_id, "samesurf", room)
         if not (card is not None and card.creator_id == ix.user_id) and not await ix.is_admin():
@@ -348,8 +350,13 @@ class Report:
 async def report(ix: Interaction, a: Report) -> None:
     """Who was in a SameSurf room and what happened there, for you alone."""
     room = a.room
-    # With many workspaces, another's room is answered as one not found, and SameSurf is not asked.
-    if not (await own_among(ix.deps, ix.team_id, SAMESURF.key, [room])).started(SAMESURF.key, room):
-        raise not_own(SAMESURF, room, "/cobrowse rooms")
+    await _own_room(ix, room)  # with many workspaces, another's room is answered as one not found
     analytics = await ix.deps.vendors.samesurf.room_analytics(room, version=a.version)
     await ix.private(Mrkdwn("SameSurf room {}").format(room), cobrowse_views.report_blocks(room, analytics))
+
+
+async def _own_room(ix: Interaction, room: str) -> None:
+    """With many workspaces, a room this workspace did not start is answered as one not found (SameSurf is not
+    asked, and nothing says whether it exists); with one, every room is the workspace's."""
+    if not (await own_among(ix.deps, ix.team_id, SAMESURF.key, [room])).started(SAMESURF.key, room):
+        raise not_own(SAMESURF, room, "/cobrowse rooms")

@@ -19,6 +19,7 @@ from handlers.core import blocks
 from handlers.core.background import together
 from handlers.core.blocks import Button, CardSession, ClosedCard, Mrkdwn, SessionCard, code
 from handlers.core.interaction import Deps, Interaction
+from handlers.core.own import walled
 from services import registry
 from services.clock import minutes_between
 from services.registry import FAMILIES, CardButton, VendorEntry
@@ -98,6 +99,16 @@ async def may_manage(ix: Interaction, card: Card | None, *, what: str, listing: 
     why not (privately), and False comes back."""
     if card is not None and card.creator_id == ix.user_id:
         return True
+    if card is None and walled(ix.deps):
+        # With many workspaces, whose vendor accounts may be shared, a session without a card here may be another
+        # workspace's: not even an admin changes it from here (nothing says whether it exists).
+        await ix.private(
+            blocks.Mrkdwn(
+                ":no_entry: This workspace did not start this {}, so it cannot be changed from here. {} shows the "
+                "ones it did."
+            ).format(what, blocks.code(listing))
+        )
+        return False
     if await ix.is_admin():
         return True
     if card is None:

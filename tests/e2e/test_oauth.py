@@ -145,7 +145,7 @@ async def test_cards_clicks_and_lists_of_one_workspace_are_never_reachable_from_
     )
     assert (await oauth.send(click))[0] == 200
     told = await oauth.slack.wait_for_responses()
-    assert "Cohost did not start this session" in told[-1].body["text"]
+    assert "This workspace did not start this session" in told[-1].body["text"]
     assert session_id in oauth.sims.mirrortab.sessions and not oauth.slack.api_calls("chat.update")
     # Globex's list shows none of Acme's sessions, though they share the MirrorTab account; Acme's shows its own.
     for team, expected in ((GLOBEX, False), (ACME, True)):

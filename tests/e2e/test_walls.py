@@ -26,6 +26,7 @@ from tests.oauth import (
     CHANNELS,
     GLOBEX,
     NAMES,
+    PEOPLE,
     OAuthBot,
     both_installed,
     card_in,
@@ -197,3 +198,22 @@ async def test_stats_count_the_workspaces_own_live_sessions_and_leave_account_wi
     assert "acme-sync* · 1 in the room: Acme guest" in meeting_stats
     assert "Globex" not in meeting_stats and "globex-sync" not in meeting_stats
     assert f"MiroTalk's {SHARED_NOTE}" in meeting_stats and "People now" not in meeting_stats
+
+
+@MIROTALK_ALL_ON
+async def test_not_even_an_admin_reaches_another_workspaces_session_by_its_id(oauth: OAuthBot) -> None:
+    oauth.slack.add_user(PEOPLE[GLOBEX], "bob", team_id=GLOBEX, is_admin=True)  # Globex's workspace admin
+    tab = await started(oauth, ACME, "new https://acme.example --name Acme-tab", lambda: oauth.sims.mirrortab.sessions)
+    text = "new https://acme.example --provider samesurf --name Acme-room"
+    room = await started(oauth, ACME, text, lambda: oauth.sims.samesurf.rooms)
+    await card_in(oauth, ACME, "new acme-sync", command="/meeting")
+    invitations = len(oauth.sims.samesurf.invitations)
+
+    ending = await answer(oauth, GLOBEX, f"end {tab}")
+    assert "This workspace did not start this session" in ending and "`/cobrowse list`" in ending
+    assert tab in oauth.sims.mirrortab.sessions  # MirrorTab was not asked to end it
+    ending = await answer(oauth, GLOBEX, "end acme-sync", command="/meeting")
+    assert "This workspace did not start this meeting" in ending and not oauth.sims.mirotalk.ended
+    inviting = await answer(oauth, GLOBEX, f"invite {room} --leader")
+    assert "is not one this workspace started" in inviting and "`/cobrowse rooms`" in inviting
+    assert len(oauth.sims.samesurf.invitations) == invitations  # no invitation to Acme's room was made
