@@ -24,7 +24,7 @@ from services.cobrowsing import ACCESS, DISABLE, MINUTES, MirrorTabSessions, Sam
 from services.coviu import Coviu
 from services.http import VendorHttp
 from services.meetings import CoviuSessions, MiroTalkMeetings
-from services.mirotalk import HostUser, MiroTalk
+from services.mirotalk import MAX_DURATION_MINUTES, HostUser, MiroTalk
 from services.mirrorace import MirrorAce
 from services.mirrortab import MirrorTab
 from services.samesurf import SameSurf
@@ -144,6 +144,8 @@ class VendorEntry(Generic[C]):
     names_sessions: bool = True
     #: The family's vendor-specific options it takes (the other vendors refuse them).
     options: frozenset[str] = field(default_factory=frozenset)
+    #: The longest session it takes, in minutes, where that is less than Cohost's own bound (a week).
+    max_minutes: int | None = None
 
     @property
     def endable(self) -> bool:
@@ -247,6 +249,7 @@ MIROTALK: VendorEntry[MiroTalk] = VendorEntry(
     live_while_occupied=True,
     names_sessions=False,
     options=frozenset({REDIRECT, ROOM}),
+    max_minutes=MAX_DURATION_MINUTES,  # its join links carry the length as HH:MM:SS
 )
 COVIU: VendorEntry[Coviu] = VendorEntry(
     "coviu",

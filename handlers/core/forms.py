@@ -15,7 +15,7 @@ from typing import Any
 
 from handlers.core.blocks import Block, Mrkdwn, mrkdwn, plain
 from handlers.core.bounds import MAX_MINUTES, MAX_NAME, ParseError, person_name
-from services.registry import display_name
+from services.registry import VendorEntry, display_name
 
 #: The block (and action) id of the channel picker.
 CHANNEL = "channel"
@@ -144,11 +144,15 @@ def name(fields: dict[str, str], errors: dict[str, str]) -> str | None:
     return typed
 
 
-def minutes(fields: dict[str, str], errors: dict[str, str]) -> int | None:
-    """The minutes asked for, within the bounds of `--minutes`."""
+def minutes(fields: dict[str, str], errors: dict[str, str], entry: VendorEntry[Any] | None = None) -> int | None:
+    """The minutes asked for, within the bounds of `--minutes` and those of the vendor `entry` picked."""
     raw = fields.get(MINUTES, "")
     number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else None
     if MINUTES in fields and (number is None or not 1 <= number <= MAX_MINUTES):
         errors[MINUTES] = f"A whole number of minutes, from 1 to {MAX_MINUTES:,} (a week)."
+        return None
+    if number is not None and entry is not None and entry.max_minutes is not None and number > entry.max_minutes:
+        # Said here, in the form, rather than after it closed, when the vendor's links could not carry it.
+        errors[MINUTES] = f"{entry.name} {entry.runs} last at most {entry.max_minutes:,} minutes."
         return None
     return number

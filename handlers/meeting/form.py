@@ -30,7 +30,7 @@ def request_from_form(view: dict[str, Any]) -> tuple[meeting.New, dict[str, str]
         room=room,
         invitees=forms.people(view, INVITEES_INPUT),
         provider=entry.key,
-        minutes=forms.minutes(fields, errors),
+        minutes=forms.minutes(fields, errors, entry),
         name=forms.name(fields, errors),
     )
     return request, errors
