@@ -296,6 +296,6 @@ async def test_each_workspaces_home_is_its_own_published_with_its_own_token(oaut
     assert (await oauth.send(click))[0] == 200
     await slack.wait_for(lambda: len(slack.posted()) > posted, what="the Globex person told")
     (told,) = slack.posted()[posted:]
-    assert told["channel"] == "D" + PEOPLE[GLOBEX] and "Cohost did not start this session" in told["text"]
+    assert told["channel"] == "D" + PEOPLE[GLOBEX] and "This workspace did not start this session" in told["text"]
     assert started[ACME] in mirrortab.sessions and not slack.api_calls("chat.update")
     assert slack.wrong_token_calls == []
