@@ -19,6 +19,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -159,6 +160,22 @@ def quiet_slack_debug_logs() -> None:
         logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
 
 
+class _OwnClientOnPurpose(logging.Filter):
+    """Bolt warns at every start that the token in SLACK_BOT_TOKEN goes unused because a client was given. Cohost
+    gives its own client on purpose (SLACK_API_URL, retry handlers, the process's one HTTP session), carrying that
+    very token: the warning would only mislead whoever reads the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("cohost.bolt")
+    if not any(isinstance(f, _OwnClientOnPurpose) for f in logger.filters):
+        logger.addFilter(_OwnClientOnPurpose())
+    return logger
+
+
 def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None = None) -> Runtime:
     quiet_slack_debug_logs()
     clock = clock or SystemClock()
@@ -185,7 +202,7 @@ def build_runtime(settings: Settings, *, role: Role = "all", clock: Clock | None
         # the background (handlers/core/listeners.py). Without this, Bolt ran each listener as a task of its own and
         # looked for its ack every 10 ms, which every acknowledgement waited for and paid for.
         process_before_response=True,
-        logger=logging.getLogger("cohost.bolt"),
+        logger=_bolt_logger(),
         **many,
     )
     workspaces = Workspaces(client, oauth[2] if oauth is not None else None)

@@ -170,3 +170,4 @@ async def test_a_secret_key_that_does_not_open_the_stored_tokens_stops_start_up_
         "set COHOST_SECRET_KEY to the key they were sealed with (or each workspace must install Cohost again)"
     ), said
     assert "Traceback" not in said and other_key not in said and sealed_with not in said
+    assert "WARNING" not in said  # nor Bolt's misleading word on the token its own client carries
