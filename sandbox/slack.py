@@ -892,7 +892,8 @@ class SlackStandIn(SimServer):
             return {"ok": False, "error": "users_list_not_supplied"}
         user = users.split(",")[0]
         if user not in self.users:
-            return {"ok": False, "error": "user_not_found"}  # Slack's answer for an id it has no person for
+            # Slack's conversations.open reference: `user_not_found`, "Value(s) passed for users was invalid".
+            return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "channel": {"id": "D" + user}}
 
     def _files_getUploadURLExternal(self, payload: dict[str, Any]) -> dict[str, Any]:
